@@ -1,0 +1,329 @@
+"""Bags: validation, and padded, masked batches of bags.
+
+A *bag* is an array of shape ``(n_instances, *instance_shape)``; a data set of bags
+(``X`` everywhere in setlearn) is one of
+
+* a list or tuple of such arrays (bags may differ in length),
+* a 1-D ``object`` array of such arrays,
+* one numeric array of shape ``(n_bags, n_instances, *instance_shape)``.
+
+Every estimator and scorer of setlearn validates its input with :func:`check_bags`
+(and per-instance values such as importance labels with
+:func:`check_instance_values`), so the same mistake gets the same message
+everywhere.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+__all__ = [
+    "check_bags",
+    "check_bag_labels",
+    "check_instance_values",
+    "bag_sizes",
+    "PaddedBags",
+    "size_bucketed_batches",
+]
+
+_LAYOUT_HINT = (
+    "Pass bags as a list of arrays of shape (n_instances, *instance_shape), "
+    "a 1-D object array of such arrays, or one array of shape "
+    "(n_bags, n_instances, *instance_shape)."
+)
+
+
+def _as_bag_list(X, name):
+    """Split ``X`` into a list of per-bag objects without copying data."""
+    if X is None or isinstance(X, (str, bytes, dict)) or np.isscalar(X):
+        raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}")
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim < 3:
+            raise ValueError(
+                f"{name} is a numeric array of shape {X.shape}; a single array must have shape "
+                f"(n_bags, n_instances, *instance_shape), so at least 3 dimensions. "
+                f"For one bag of vectors use [{name}]; for bags of scalars use "
+                f"{name}[..., None]. {_LAYOUT_HINT}"
+            )
+        return list(X)
+    if isinstance(X, np.ndarray) and X.ndim != 1:
+        raise ValueError(f"{name} is an object array of shape {X.shape}; it must be 1-D. {_LAYOUT_HINT}")
+    try:
+        return list(X)
+    except TypeError:
+        raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}") from None
+
+
+def check_bags(X, *, instance_shape=None, name="X"):
+    """Validate a data set of bags and return it as a list of float32 arrays.
+
+    Parameters
+    ----------
+    X : list of array-like, 1-D object array, or ndarray
+        The bags; see the module docstring for the accepted layouts.
+    instance_shape : tuple of int, default=None
+        The instance shape every bag must have (e.g. the one seen during ``fit``).
+        ``None`` only requires all bags to agree with each other.
+    name : str, default="X"
+        How the input is called in error messages.
+
+    Returns
+    -------
+    bags : list of ndarray of dtype float32
+        One C-contiguous array of shape ``(n_instances, *instance_shape)`` per bag.
+
+    Raises
+    ------
+    ValueError
+        If there are no bags, a bag is empty, not numeric, has fewer than 2
+        dimensions, contains NaN or infinity, or if instance shapes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.bags import check_bags
+    >>> bags = check_bags([np.zeros((3, 4)), np.ones((5, 4))])
+    >>> [b.shape for b in bags]
+    [(3, 4), (5, 4)]
+    """
+    raw = _as_bag_list(X, name)
+    if len(raw) == 0:
+        raise ValueError(f"{name} contains no bags; at least one bag is required.")
+    expected = None if instance_shape is None else tuple(instance_shape)
+    bags = []
+    for i, bag in enumerate(raw):
+        try:
+            arr = np.asarray(bag, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Bag {i} of {name} could not be read as a numeric array ({exc}). Every bag must be "
+                f"a numeric array of shape (n_instances, *instance_shape) whose instances all have "
+                f"the same shape."
+            ) from None
+        if arr.ndim < 2:
+            raise ValueError(
+                f"Bag {i} of {name} has shape {arr.shape}; a bag needs shape (n_instances, "
+                f"*instance_shape). If its instances are scalars, use bag.reshape(-1, 1)."
+            )
+        if arr.shape[0] == 0:
+            raise ValueError(
+                f"Bag {i} of {name} is empty; every bag needs at least one instance. Drop the "
+                f"empty bags (and their labels) before calling setlearn."
+            )
+        shape = arr.shape[1:]
+        if expected is None:
+            expected = shape
+        elif shape != expected:
+            if instance_shape is not None:
+                raise ValueError(
+                    f"Bag {i} of {name} has instances of shape {shape}, but the estimator was "
+                    f"fitted on instances of shape {expected}. Pass bags with the same instance "
+                    f"shape (same features, same image size) as during fit."
+                )
+            raise ValueError(
+                f"Bag {i} of {name} has instances of shape {shape}, but bag 0 has instances of "
+                f"shape {expected}. All instances must have the same shape (same number of "
+                f"features, same image size)."
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError(
+                f"Bag {i} of {name} contains NaN or infinity. Impute or drop the non-finite "
+                f"values (e.g. with sklearn.impute.SimpleImputer on the stacked instances) first."
+            )
+        bags.append(np.ascontiguousarray(arr))
+    return bags
+
+
+def check_bag_labels(y, n_bags, *, name="y"):
+    """Validate one classification label per bag.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_bags,)
+        Bag labels of any type scikit-learn accepts for classification.
+    n_bags : int
+        The number of bags the labels must match.
+    name : str, default="y"
+        How the labels are called in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_bags,)
+
+    Examples
+    --------
+    >>> from setlearn.bags import check_bag_labels
+    >>> check_bag_labels(["a", "b", "a"], 3)
+    array(['a', 'b', 'a'], dtype='<U1')
+    """
+    if y is None:
+        raise ValueError(f"{name} is None; a classifier needs one label per bag.")
+    y = column_or_1d(np.asarray(y), warn=True)
+    if len(y) != n_bags:
+        raise ValueError(
+            f"{name} has {len(y)} labels but X has {n_bags} bags; pass exactly one label per bag."
+        )
+    check_classification_targets(y)
+    return y
+
+
+def bag_sizes(bags):
+    """Number of instances of every bag, as an int64 array."""
+    return np.fromiter((len(b) for b in bags), dtype=np.int64, count=len(bags))
+
+
+def check_instance_values(values, sizes, *, name="values"):
+    """Validate one 1-D array of per-instance values for every bag.
+
+    Used for per-instance ground truth (importance labels) and per-instance
+    scores (attention weights).
+
+    Parameters
+    ----------
+    values : sequence of array-like
+        One 1-D array per bag.
+    sizes : array-like of int or None
+        The number of instances of every bag, or ``None`` to accept any lengths.
+    name : str, default="values"
+        How the values are called in error messages.
+
+    Returns
+    -------
+    values : list of ndarray of dtype float64
+
+    Examples
+    --------
+    >>> from setlearn.bags import check_instance_values
+    >>> check_instance_values([[0, 1], [1]], [2, 1], name="importance")
+    [array([0., 1.]), array([1.])]
+    """
+    if values is None or isinstance(values, (str, bytes, dict)) or np.isscalar(values):
+        raise ValueError(f"{name} must hold one 1-D array per bag, got {type(values).__name__}.")
+    if isinstance(values, np.ndarray) and values.dtype != object and values.ndim == 2:
+        values = list(values)
+    values = list(values)
+    if sizes is not None:
+        sizes = np.asarray(sizes)
+        if len(values) != len(sizes):
+            raise ValueError(
+                f"{name} has {len(values)} entries but there are {len(sizes)} bags; pass one "
+                f"1-D array per bag."
+            )
+    out = []
+    for i, v in enumerate(values):
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"Entry {i} of {name} is not numeric.") from None
+        if arr.ndim != 1:
+            raise ValueError(f"Entry {i} of {name} has shape {arr.shape}; it must be 1-D (one value per instance).")
+        if sizes is not None and len(arr) != sizes[i]:
+            raise ValueError(
+                f"Entry {i} of {name} has {len(arr)} values but bag {i} has {sizes[i]} instances; "
+                f"pass one value per instance."
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError(f"Entry {i} of {name} contains NaN or infinity.")
+        out.append(arr)
+    return out
+
+
+def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None):
+    """Split bag indices into batches of bags of similar size.
+
+    Bags are sorted by size (ties broken at random when shuffling) and cut into
+    consecutive batches, so padding inside a batch stays small; with
+    ``shuffle=True`` the order of the batches is random too.
+
+    Parameters
+    ----------
+    sizes : array-like of int
+        Number of instances of every bag.
+    batch_size : int
+        Bags per batch (the last batch may be smaller).
+    shuffle : bool, default=False
+        Randomise which equally sized bags share a batch, and the batch order.
+    random_state : numpy.random.Generator, int or None
+        Randomness used when ``shuffle=True``.
+
+    Returns
+    -------
+    batches : list of ndarray of int
+        Bag indices, one array per batch; together a permutation of all bags.
+
+    Examples
+    --------
+    >>> from setlearn.bags import size_bucketed_batches
+    >>> size_bucketed_batches([5, 1, 4, 2], batch_size=2)
+    [array([1, 3]), array([2, 0])]
+    """
+    if not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    sizes = np.asarray(sizes)
+    if shuffle:
+        rng = np.random.default_rng(random_state)
+        order = rng.permutation(len(sizes))
+        order = order[np.argsort(sizes[order], kind="stable")]
+    else:
+        order = np.argsort(sizes, kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+class PaddedBags:
+    """Bags stored as one flat tensor, cut into padded, masked batches on demand.
+
+    Holding every instance in one tensor makes building a batch a single
+    gather, which keeps the per-step overhead of training small.
+
+    Parameters
+    ----------
+    bags : list of ndarray
+        Validated bags (see :func:`check_bags`).
+
+    Attributes
+    ----------
+    sizes : ndarray of int64
+        Number of instances of every bag.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.bags import PaddedBags
+    >>> data = PaddedBags([np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)])
+    >>> x, mask = data.batch(np.array([0, 1]))
+    >>> tuple(x.shape), mask.sum(axis=1).tolist()
+    ((2, 4, 3), [2, 4])
+    """
+
+    def __init__(self, bags):
+        self.sizes = bag_sizes(bags)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        self.instances = torch.from_numpy(np.concatenate(bags, axis=0))
+
+    def __len__(self):
+        return len(self.sizes)
+
+    def batch(self, indices):
+        """Padded instances and mask of the bags ``indices``.
+
+        Returns
+        -------
+        x : torch.Tensor of shape (n_bags, max_size, *instance_shape)
+            Padding positions repeat the last instance of their bag (they are
+            masked out, and finite values keep every product with a zero weight 0).
+        mask : torch.BoolTensor of shape (n_bags, max_size)
+            True for real instances.
+        """
+        sizes = self.sizes[indices]
+        width = int(sizes.max())
+        positions = np.arange(width)
+        mask = positions[None, :] < sizes[:, None]
+        flat = self.offsets[indices][:, None] + np.minimum(positions[None, :], sizes[:, None] - 1)
+        x = self.instances[torch.from_numpy(flat)]
+        return x, torch.from_numpy(mask)
