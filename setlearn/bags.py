@@ -276,10 +276,14 @@ def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None
 
 
 class PaddedBags:
-    """Bags stored as one flat tensor, cut into padded, masked batches on demand.
+    """Bags stored for fast padded, masked batches.
 
-    Holding every instance in one tensor makes building a batch a single
-    gather, which keeps the per-step overhead of training small.
+    When padding every bag to the longest one costs at most twice the memory
+    of the instances themselves (always true for bags of equal size), the bags
+    are stored padded in one tensor and a batch is a plain row selection, as
+    in a hand-written training loop. Otherwise they are stored flat and a batch
+    is one gather. Either way, building a batch is a single tensor operation,
+    which keeps the per-step overhead of training small.
 
     Parameters
     ----------
@@ -303,8 +307,15 @@ class PaddedBags:
 
     def __init__(self, bags):
         self.sizes = bag_sizes(bags)
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
-        self.instances = torch.from_numpy(np.concatenate(bags, axis=0))
+        width = int(self.sizes.max())
+        positions = np.arange(width)
+        if width * len(bags) <= 2 * self.sizes.sum():
+            self.padded = torch.from_numpy(np.stack([_pad_to(b, width) for b in bags]))
+            self.mask = torch.from_numpy(positions[None, :] < self.sizes[:, None])
+        else:
+            self.padded = None
+            self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+            self.instances = torch.from_numpy(np.concatenate(bags, axis=0))
 
     def __len__(self):
         return len(self.sizes)
@@ -315,15 +326,26 @@ class PaddedBags:
         Returns
         -------
         x : torch.Tensor of shape (n_bags, max_size, *instance_shape)
-            Padding positions repeat the last instance of their bag (they are
-            masked out, and finite values keep every product with a zero weight 0).
+            Padding positions hold finite filler values (zeros or a repeat of
+            the bag's last instance); they are masked out, and finite values
+            keep every product with a zero weight at 0.
         mask : torch.BoolTensor of shape (n_bags, max_size)
             True for real instances.
         """
         sizes = self.sizes[indices]
         width = int(sizes.max())
+        if self.padded is not None:
+            rows = torch.from_numpy(np.asarray(indices))
+            return self.padded[rows, :width], self.mask[rows, :width]
         positions = np.arange(width)
         mask = positions[None, :] < sizes[:, None]
         flat = self.offsets[indices][:, None] + np.minimum(positions[None, :], sizes[:, None] - 1)
-        x = self.instances[torch.from_numpy(flat)]
-        return x, torch.from_numpy(mask)
+        return self.instances[torch.from_numpy(flat)], torch.from_numpy(mask)
+
+
+def _pad_to(bag, width):
+    if len(bag) == width:
+        return bag
+    padded = np.zeros((width, *bag.shape[1:]), dtype=bag.dtype)
+    padded[: len(bag)] = bag
+    return padded
