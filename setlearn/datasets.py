@@ -130,13 +130,31 @@ class Problem:
         return max(sum(self._bound(v) for v in c.at_least.values()) for c in self.positive + self.negative)
 
 
+# Rules are module-level functions (not lambdas) so that problems pickle,
+# e.g. when experiments are sent to joblib workers.
+def _has_1(counts, k):
+    return counts[:, 1] > 0
+
+
+def _has_1_and_2(counts, k):
+    return (counts[:, 1] > 0) & (counts[:, 2] > 0)
+
+
+def _has_1_xor_2(counts, k):
+    return (counts[:, 1] > 0) != (counts[:, 2] > 0)
+
+
+def _has_k_of_1(counts, k):
+    return counts[:, 1] >= k
+
+
 PROBLEMS = {
     "mil": Problem(
         name="mil",
         n_populations=2,
         important=(1,),
         default_probabilities=(0.5, 0.5),
-        rule=lambda c, k: c[:, 1] > 0,
+        rule=_has_1,
         positive=(Composition("with 1", 1.0, (1,), at_least={1: 1}),),
         negative=(Composition("only 0", 1.0, ()),),
     ),
@@ -145,7 +163,7 @@ PROBLEMS = {
         n_populations=3,
         important=(1, 2),
         default_probabilities=(0.4, 0.3, 0.3),
-        rule=lambda c, k: (c[:, 1] > 0) & (c[:, 2] > 0),
+        rule=_has_1_and_2,
         positive=(Composition("1 and 2", 1.0, (1, 2), at_least={1: 1, 2: 1}),),
         # Equal thirds: a model that only detects one of the two populations
         # misclassifies a third of the negative bags.
@@ -160,7 +178,7 @@ PROBLEMS = {
         n_populations=3,
         important=(1, 2),
         default_probabilities=(0.4, 0.3, 0.3),
-        rule=lambda c, k: (c[:, 1] > 0) != (c[:, 2] > 0),
+        rule=_has_1_xor_2,
         positive=(
             Composition("only 1", 1.0, (1,), at_least={1: 1}),
             Composition("only 2", 1.0, (2,), at_least={2: 1}),
@@ -175,7 +193,7 @@ PROBLEMS = {
         n_populations=2,
         important=(1,),
         default_probabilities=(0.5, 0.5),
-        rule=lambda c, k: c[:, 1] >= k,
+        rule=_has_k_of_1,
         positive=(Composition("at least k of 1", 1.0, (1,), at_least={1: "k"}),),
         # Negatives keep population 1 but fewer than k of it, so presence alone
         # does not decide the label.
@@ -297,7 +315,7 @@ def _population_rates(problem, probabilities, witness_rate):
     p[: len(probabilities)] = probabilities
     if witness_rate is None:
         return p[1:]
-    if not isinstance(witness_rate, Real) or not 0 < witness_rate <= 1:
+    if isinstance(witness_rate, bool) or not isinstance(witness_rate, Real) or not 0 < witness_rate <= 1:
         raise ValueError(f"witness_rate must be a number in (0, 1], got {witness_rate!r}.")
     rates = np.zeros(_N_POP)
     for j in problem.important:
@@ -536,7 +554,7 @@ def make_bags_from(
     bag_size = _check_bag_size(bag_size, problem)
     probabilities = _check_probabilities(probabilities, problem)
     rates = _population_rates(problem, probabilities, witness_rate)
-    if not isinstance(positive_fraction, Real) or not 0 <= positive_fraction <= 1:
+    if isinstance(positive_fraction, bool) or not isinstance(positive_fraction, Real) or not 0 <= positive_fraction <= 1:
         raise ValueError(f"positive_fraction must be a number in [0, 1], got {positive_fraction!r}.")
     rng = _check_rng(random_state)
 

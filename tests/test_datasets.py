@@ -295,6 +295,13 @@ def test_custom_problem_registers_in_a_few_lines():
         assert np.array_equal(i.astype(bool), pop == 2)
 
 
+def test_problems_pickle():
+    import pickle
+
+    for problem in PROBLEMS.values():
+        assert pickle.loads(pickle.dumps(problem)).name == problem.name
+
+
 # ------------------------------------------------------------------ bad parameters
 
 
@@ -316,6 +323,7 @@ def test_custom_problem_registers_in_a_few_lines():
     (dict(positive_fraction=1.5), r"positive_fraction must be a number in \[0, 1\]"),
     (dict(positive_fraction=-0.1), r"positive_fraction must be a number in \[0, 1\]"),
     (dict(witness_rate=0.0), r"witness_rate must be a number in \(0, 1\]"),
+    (dict(witness_rate=True), r"witness_rate must be a number in \(0, 1\]"),
     (dict(problem="xor", witness_rate=0.6), r"too large for problem 'xor'.*witness_rate <= 0.5"),
     (dict(n_bags=0), r"n_bags must be an integer >= 1"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
