@@ -16,6 +16,7 @@ everywhere.
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
@@ -40,6 +41,8 @@ def _as_bag_list(X, name):
     """Split ``X`` into a list of per-bag objects without copying data."""
     if X is None or isinstance(X, (str, bytes, dict)) or np.isscalar(X):
         raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}")
+    if sp.issparse(X):
+        raise TypeError(f"Sparse input is not supported: {name} must hold dense bags; convert with .toarray(). {_LAYOUT_HINT}")
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim < 3:
             raise ValueError(

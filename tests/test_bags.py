@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from setlearn.bags import (
+    PaddedBags,
+    check_bag_labels,
+    check_bags,
+    check_instance_values,
+    size_bucketed_batches,
+)
+
+
+def test_check_bags_accepts_every_layout():
+    rng = np.random.default_rng(0)
+    ragged = [rng.normal(size=(n, 3)) for n in (2, 5, 1)]
+    for X in (ragged, tuple(ragged), np.array(ragged, dtype=object)):
+        bags = check_bags(X)
+        assert [b.shape for b in bags] == [(2, 3), (5, 3), (1, 3)]
+        assert all(b.dtype == np.float32 and b.flags.c_contiguous for b in bags)
+    cube = rng.normal(size=(4, 6, 8, 8))
+    assert [b.shape for b in check_bags(cube)] == [(6, 8, 8)] * 4
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        ([], "no bags"),
+        ([np.zeros((0, 3))], "Bag 0 of X is empty"),
+        ([np.zeros((2, 3)), np.zeros((2, 4))], r"Bag 1 .* shape \(4,\).* bag 0 .* \(3,\)"),
+        ([np.zeros((2, 3)), np.array([[0, np.nan, 0]])], "Bag 1 of X contains NaN or infinity"),
+        ([np.array([[np.inf, 0, 0]])], "NaN or infinity"),
+        ([np.zeros(3)], r"reshape\(-1, 1\)"),
+        (np.zeros((5, 3)), "at least 3 dimensions"),
+        ([["a", "b"]], "could not be read as a numeric array"),
+        (None, "collection of bags"),
+        (3.0, "collection of bags"),
+    ],
+)
+def test_check_bags_errors_say_what_to_fix(X, match):
+    with pytest.raises(ValueError, match=match):
+        check_bags(X)
+
+
+def test_check_bags_fitted_instance_shape():
+    with pytest.raises(ValueError, match=r"fitted on instances of shape \(4,\)"):
+        check_bags([np.zeros((2, 3))], instance_shape=(4,))
+
+
+def test_check_bags_rejects_sparse_with_a_hint():
+    with pytest.raises(TypeError, match="Sparse input is not supported"):
+        check_bags(sp.csr_matrix(np.eye(3)))
+
+
+def test_check_bag_labels():
+    assert check_bag_labels(["a", "b"], 2).tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match="y has 2 labels but X has 3 bags"):
+        check_bag_labels([0, 1], 3)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        check_bag_labels([0.5, 1.5], 2)
+
+
+def test_check_instance_values():
+    out = check_instance_values([[0, 1], np.array([1])], [2, 1], name="importance")
+    assert [v.tolist() for v in out] == [[0.0, 1.0], [1.0]]
+    with pytest.raises(ValueError, match="importance has 1 entries but there are 2 bags"):
+        check_instance_values([[0, 1]], [2, 1], name="importance")
+    with pytest.raises(ValueError, match="Entry 1 of importance has 2 values but bag 1 has 1"):
+        check_instance_values([[0, 1], [1, 0]], [2, 1], name="importance")
+
+
+def test_size_bucketed_batches_cover_all_bags_once_and_group_sizes():
+    sizes = np.random.default_rng(0).integers(1, 100, size=103)
+    batches = size_bucketed_batches(sizes, 10, shuffle=True, random_state=0)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(103))
+    # Sorted by size before cutting: batches do not overlap in size range.
+    ranges = sorted((sizes[b].min(), sizes[b].max()) for b in batches)
+    assert all(hi <= lo2 for (_, hi), (lo2, _) in zip(ranges, ranges[1:]))
+    again = size_bucketed_batches(sizes, 10, shuffle=True, random_state=0)
+    assert all((a == b).all() for a, b in zip(batches, again))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        size_bucketed_batches(sizes, 0)
+
+
+@pytest.mark.parametrize("sizes", [(4, 4, 4), (1, 2, 50)])  # padded and flat storage
+def test_padded_bags_batches_hold_the_bags(sizes):
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(n, 3)).astype(np.float32) for n in sizes]
+    data = PaddedBags(bags)
+    x, mask = data.batch(np.array([2, 0]))
+    assert x.shape == (2, max(sizes[2], sizes[0]), 3)
+    for row, bag in zip(range(2), (bags[2], bags[0])):
+        assert mask[row].sum() == len(bag)
+        assert torch.equal(x[row, : len(bag)], torch.from_numpy(bag))
+        assert torch.isfinite(x[row]).all()

@@ -1,0 +1,260 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from setlearn import AttentionMILClassifier
+from setlearn.estimators import BagDataset
+from setlearn.bags import PaddedBags
+
+from .conftest import presence_bags
+
+FAST = dict(hidden_size=8, attention_size=4, max_epochs=3, random_state=0)
+
+# scikit-learn's common checks feed 2-D arrays (n_samples, n_features); setlearn
+# reads X as bags, so a 2-D array is rejected with a message about the bag
+# layout. Every check below fails for that reason alone (the same property is
+# tested on bags in this file or in test_bags.py, as named in each reason).
+_BAGS_NOT_2D = "X must be bags, not a 2-D array; {}"
+EXPECTED_FAILED_CHECKS = {
+    name: _BAGS_NOT_2D.format(reason)
+    for name, reason in {
+        "check_fit_score_takes_y": "fit/score signatures are plain (X, y)",
+        "check_estimators_overwrite_params": "see test_fit_does_not_change_params",
+        "check_dont_overwrite_parameters": "see test_fit_does_not_change_params",
+        "check_estimators_fit_returns_self": "see test_fit_returns_self",
+        "check_readonly_memmap_input": "bags are copied to float32 before training",
+        "check_n_features_in_after_fitting": "n_features_in_ is set for vector instances",
+        "check_positive_only_tag_during_fit": "negative values are fine inside bags",
+        "check_estimators_dtypes": "bags are converted to float32",
+        "check_complex_data": "complex bags are rejected by check_bags",
+        "check_dtype_object": "an object array must be 1-D (one bag per entry)",
+        "check_estimators_empty_data_messages": "see test_bad_input_errors (empty bag)",
+        "check_pipeline_consistency": "see test_random_state_reproducible",
+        "check_estimators_nan_inf": "see test_bad_input_errors (NaN/inf)",
+        "check_estimator_sparse_array": "sparse input is rejected (test_bags)",
+        "check_estimator_sparse_matrix": "sparse input is rejected (test_bags)",
+        "check_estimators_pickle": "see test_pickle_round_trip",
+        "check_f_contiguous_array_estimator": "bags are made C-contiguous",
+        "check_classifier_data_not_an_array": "see test_accepts_every_bag_layout",
+        "check_classifiers_one_label": "see test_bad_input_errors (single class)",
+        "check_classifiers_classes": "see test_labels_of_any_type",
+        "check_classifiers_train": "see test_learns_gaussian_presence",
+        "check_classifiers_regression_target": "continuous y is rejected (test_bags)",
+        "check_supervised_y_2d": "y is checked with column_or_1d",
+        "check_methods_sample_order_invariance": "see test_bag_order_does_not_matter",
+        "check_methods_subset_invariance": "see test_padding_invariance",
+        "check_fit2d_1sample": "one bag of one class is rejected (single class)",
+        "check_fit2d_1feature": "one-feature bags work (test_accepts_every_bag_layout)",
+        "check_dict_unchanged": "predict does not change the estimator (bags)",
+        "check_fit_idempotent": "see test_random_state_reproducible",
+        "check_fit_check_is_fitted": "see test_not_fitted_errors",
+        "check_n_features_in": "n_features_in_ is set for vector instances",
+        "check_fit2d_predict1d": "1-D input is rejected by check_bags",
+        "check_requires_y_none": "y=None is rejected after the bag layout check",
+    }.items()
+}
+
+
+@parametrize_with_checks(
+    [AttentionMILClassifier(**FAST)], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_fit_returns_self_and_records_fitted_attributes(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**FAST)
+    assert clf.fit(X, y) is clf
+    assert clf.classes_.tolist() == [0, 1]
+    assert clf.instance_shape_ == (4,) and clf.n_features_in_ == 4
+    assert len(clf.history_) == FAST["max_epochs"]
+
+
+def test_fit_does_not_change_params(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**FAST)
+    before = clf.get_params()
+    clf.fit(X, y)
+    assert clf.get_params() == before
+
+
+def test_learns_gaussian_presence():
+    X, y, _ = presence_bags(n_bags=200, sizes=(10, 20), random_state=1)
+    X_test, y_test, _ = presence_bags(n_bags=200, sizes=(10, 20), random_state=2)
+    clf = AttentionMILClassifier(max_epochs=40, random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) >= 0.95
+
+
+def test_explain_gives_one_distribution_per_bag(ragged_bags):
+    X, y, importance = ragged_bags
+    clf = AttentionMILClassifier(max_epochs=30, random_state=0).fit(X, y)
+    attention = clf.explain(X)
+    assert len(attention) == len(X)
+    for a, bag in zip(attention, X):
+        assert a.shape == (len(bag),)
+        assert (a >= 0).all()
+        assert a.sum() == pytest.approx(1, abs=1e-5)
+    # On this easy task the shifted instances get most of the weight.
+    positive = [i for i in range(len(X)) if y[i] == 1]
+    assert np.mean([attention[i][importance[i] == 1].sum() for i in positive]) > 0.5
+
+
+def test_labels_of_any_type(bags):
+    X, y, _ = bags
+    labels = np.array(["no", "yes"])[y]
+    clf = AttentionMILClassifier(**FAST).fit(X, labels)
+    assert clf.classes_.tolist() == ["no", "yes"]
+    assert set(clf.predict(X)) <= {"no", "yes"}
+    three = np.arange(len(X)) % 3
+    clf3 = AttentionMILClassifier(**FAST).fit(X, three)
+    proba = clf3.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_accepts_every_bag_layout(bags):
+    X, y, _ = bags
+    cube = np.stack(X)
+    obj = np.empty(len(X), dtype=object)
+    obj[:] = X
+    reference = AttentionMILClassifier(**FAST).fit(X, y).predict_proba(X)
+    for layout in (cube, obj, tuple(X)):
+        proba = AttentionMILClassifier(**FAST).fit(layout, y).predict_proba(layout)
+        np.testing.assert_allclose(proba, reference, atol=1e-6)
+    one_feature = [bag[:, :1] for bag in X]
+    AttentionMILClassifier(**FAST).fit(one_feature, y).predict(one_feature)
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (2, 8, 8)])
+def test_image_instances_use_a_cnn(shape):
+    rng = np.random.default_rng(0)
+    X = [rng.random((6, *shape)).astype(np.float32) for _ in range(20)]
+    y = np.arange(20) % 2
+    clf = AttentionMILClassifier(**FAST).fit(X, y)
+    assert type(clf.net_.module_.featurizer).__name__ == "CNNFeaturizer"
+    assert [a.shape for a in clf.explain(X[:2])] == [(6,), (6,)]
+    with pytest.raises(ValueError, match="needs image instances"):
+        AttentionMILClassifier(featurizer="cnn", **FAST).fit(*presence_bags()[:2])
+
+
+def test_user_supplied_featurizer(bags):
+    X, y, _ = bags
+    module = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh())
+    clf = AttentionMILClassifier(featurizer=module, **FAST).fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 2)
+    # The module given as a parameter is copied, never trained in place.
+    assert clf.featurizer is module
+    assert not any(p is q for p in module.parameters() for q in clf.net_.module_.parameters())
+
+
+def test_gated_attention_and_deeper_networks(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(attention="gated", featurizer_depth=2, classifier_depth=3, **FAST).fit(X, y)
+    assert clf.net_.module_.pooling.U is not None
+    assert all(abs(a.sum() - 1) < 1e-5 for a in clf.explain(X))
+
+
+def test_bag_order_does_not_matter(ragged_bags):
+    """Predictions are invariant and attention is equivariant to instance order."""
+    X, y, _ = ragged_bags
+    clf = AttentionMILClassifier(max_epochs=10, random_state=0).fit(X, y)
+    rng = np.random.default_rng(0)
+    perms = [rng.permutation(len(bag)) for bag in X]
+    shuffled = [bag[p] for bag, p in zip(X, perms)]
+    np.testing.assert_allclose(clf.predict_proba(shuffled), clf.predict_proba(X), atol=1e-5)
+    for a, a_shuffled, p in zip(clf.explain(X), clf.explain(shuffled), perms):
+        np.testing.assert_allclose(a_shuffled, a[p], atol=1e-5)
+    # And the order of bags in X does not change any bag's output.
+    order = rng.permutation(len(X))
+    np.testing.assert_allclose(clf.predict_proba([X[i] for i in order]), clf.predict_proba(X)[order], atol=1e-5)
+
+
+def test_padding_invariance(ragged_bags):
+    """A bag alone gives the same output as beside a much larger bag in one padded batch."""
+    X, y, _ = ragged_bags
+    clf = AttentionMILClassifier(max_epochs=10, random_state=0).fit(X, y)
+    small = X[0][:3]
+    large = np.random.default_rng(1).normal(size=(500, 4)).astype(np.float32)
+    alone_logits, alone_attention = clf.net_.forward_bags(BagDataset(PaddedBags([small])))
+    batched_logits, batched_attention = clf.net_.forward_bags(BagDataset(PaddedBags([small, large])))
+    np.testing.assert_allclose(batched_logits[:, 0], alone_logits[:, 0], atol=1e-5)
+    np.testing.assert_allclose(batched_attention[0], alone_attention[0], atol=1e-5)
+    # The public API pads too: predictions of a subset equal those of the whole set.
+    np.testing.assert_allclose(clf.predict_proba(X[:5]), clf.predict_proba(X)[:5], atol=1e-5)
+
+
+def test_random_state_reproducible(ragged_bags):
+    X, y, _ = ragged_bags
+    a = AttentionMILClassifier(**FAST).fit(X, y).predict_proba(X)
+    b = AttentionMILClassifier(**FAST).fit(X, y).predict_proba(X)
+    c = AttentionMILClassifier(**{**FAST, "random_state": 1}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    clf = AttentionMILClassifier(**FAST)
+    np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), clf.fit(X, y).predict_proba(X))
+
+
+def test_clone_and_pickle_round_trip(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**FAST).fit(X, y)
+    cloned = clone(clf)
+    assert cloned.get_params() == clf.get_params()
+    assert not hasattr(cloned, "net_")
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    for a, b in zip(restored.explain(X), clf.explain(X)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_early_stopping_keeps_a_validation_history():
+    X, y, _ = presence_bags(n_bags=100)
+    clf = AttentionMILClassifier(
+        max_epochs=200, early_stopping=True, n_iter_no_change=3, random_state=0
+    ).fit(X, y)
+    assert "valid_loss" in clf.history_[-1]
+    assert len(clf.history_) < 200
+    with pytest.raises(ValueError, match="too few to hold out"):
+        AttentionMILClassifier(early_stopping=True, validation_fraction=0.9, **FAST).fit(X[:4], y[:4])
+
+
+def test_not_fitted_errors(bags):
+    X, _, _ = bags
+    for method in ("predict", "predict_proba", "explain"):
+        with pytest.raises(NotFittedError):
+            getattr(AttentionMILClassifier(), method)(X)
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda X, y: ([*X[:-1], X[-1][:0]], y), "is empty"),
+        (lambda X, y: ([*X[:-1], X[-1][:, :3]], y), "All instances must have the same shape"),
+        (lambda X, y: ([*X[:-1], np.where(X[-1] > 0, np.nan, X[-1])], y), "NaN or infinity"),
+        (lambda X, y: ([*X[:-1], np.full_like(X[-1], np.inf)], y), "NaN or infinity"),
+        (lambda X, y: (X, y[:-1]), "pass exactly one label per bag"),
+        (lambda X, y: (X, np.zeros_like(y)), "single class"),
+    ],
+)
+def test_bad_input_errors(bags, mutate, match):
+    X, y, _ = bags
+    with pytest.raises(ValueError, match=match):
+        AttentionMILClassifier(**FAST).fit(*mutate(X, y))
+
+
+def test_errors_after_fit(bags):
+    X, y, importance = bags
+    clf = AttentionMILClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on instances of shape \(4,\)"):
+        clf.predict([bag[:, :3] for bag in X])
+    with pytest.raises(ValueError, match=r"labels never seen during fit: \[7\]"):
+        clf.score(X, np.where(y == 1, 7, 0))
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        clf.fit(X, y, importance=importance)
+    with pytest.raises(ValueError, match="hidden_size"):
+        AttentionMILClassifier(hidden_size=0).fit(X, y)
