@@ -1,0 +1,89 @@
+"""The ``setlearn`` command line.
+
+Examples
+--------
+.. code-block:: console
+
+    $ setlearn assess                      # the quick preset, a few minutes
+    $ setlearn assess --preset smoke --out results/smoke
+    $ setlearn assess --preset paper --scheduler tcp://scheduler:8786
+    $ setlearn assess --config my-study.toml --n-jobs 2
+"""
+
+import argparse
+import json
+import sys
+
+import setlearn
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="setlearn", description="Attention-based learning on sets, with a number for whether the attention can be trusted."
+    )
+    parser.add_argument("--version", action="version", version=f"setlearn {setlearn.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    assess = commands.add_parser(
+        "assess",
+        help="run the attention-interpretability study end to end",
+        description=(
+            "Grid search, retraining of the top configurations, ensembles, and the study's tables, "
+            "figures and report (Haab et al. 2022) in one output folder. Rerunning the same command "
+            "continues an interrupted run."
+        ),
+        epilog="Presets: smoke (under a minute, CI), quick (a few minutes, the default), paper "
+        "(the study's sizes, for a cluster). Docs: docs/assessment.md",
+    )
+    assess.add_argument("--preset", default="quick", help="bundled configuration to start from (default: quick)")
+    assess.add_argument("--config", metavar="FILE", help="JSON or TOML file overriding keys of the preset")
+    assess.add_argument("--out", metavar="DIR", help="output folder (default: ./setlearn-results/<preset or config name>)")
+    assess.add_argument("--n-jobs", type=int, metavar="N",
+                        help="models trained in parallel (default 1; -1: all cores; all workers with --scheduler)")
+    assess.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler address, e.g. tcp://host:8786: train on its workers")
+    assess.add_argument("--max-models", type=int, metavar="N",
+                        help="stop after training N new models; rerun to continue")
+    assess.add_argument("--print-config", action="store_true",
+                        help="print the resolved configuration as JSON and exit (a starting point for --config)")
+    assess.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no summary")
+    return parser
+
+
+def _assess(args):
+    from setlearn.assessment import ConfigError, assess, load_config
+
+    try:
+        if args.print_config:
+            print(json.dumps(load_config(args.preset, args.config), indent=2))
+            return 0
+        assess(args.preset, config=args.config, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
+               max_models=args.max_models, verbose=not args.quiet)
+    except ConfigError as exc:
+        print(f"setlearn assess: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsetlearn assess: interrupted. Every finished model is saved; run the same command "
+              "again to continue.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``setlearn`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name (``sys.argv[1:]`` when None).
+
+    Examples
+    --------
+    >>> from setlearn.cli import main
+    >>> main(["assess", "--preset", "smoke", "--out", "results/smoke", "--quiet"])  # doctest: +SKIP
+    0
+    """
+    args = _parser().parse_args(argv)
+    if args.command == "assess":
+        return _assess(args)
+    raise AssertionError(f"unhandled command {args.command!r}")
