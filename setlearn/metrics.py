@@ -31,7 +31,8 @@ Defaults, and why
   softmax weights. Bags where the score is undefined (all or none of their
   instances important) are skipped, counted, and reported by an
   :class:`~sklearn.exceptions.UndefinedMetricWarning` (or, with
-  ``return_details=True``, in the returned details instead). If no bag can be scored, a ``ValueError`` is raised.
+  ``return_details=True``, in the returned details instead). If no bag can
+  be scored, a ``ValueError`` is raised.
 * ``average="pooled"`` puts the instances of all scored bags into one ranking,
   after multiplying every bag's attention by its number of instances (so a
   uniform attention is 1 in every bag, whatever its size). No bag is skipped:

@@ -484,3 +484,22 @@ def test_routing_on_without_params_errors_clearly(routing):
     with pytest.warns(UserWarning, match="no 'importance' was passed"):
         scores = cross_val_score(FakeAttentionClassifier(), X, y, cv=3, scoring=importance_auroc)
     assert np.isnan(scores).all()
+
+
+# --------------------------------------------------------------------------- the real estimator
+
+
+def test_with_attention_mil_classifier():
+    setlearn = pytest.importorskip("setlearn")
+    try:
+        Classifier, make_bags = setlearn.AttentionMILClassifier, setlearn.make_bags
+    except (AttributeError, ImportError) as exc:  # pragma: no cover - written in parallel
+        pytest.skip(f"estimator or datasets not available: {exc}")
+    X, y, importance = make_bags("mil", "gaussian", n_bags=60, bag_size=8, random_state=0)
+    est = Classifier(hidden_size=2, attention_size=2, max_epochs=5, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        res = cross_validate(est, X, y, cv=2, params={"importance": importance}, error_score="raise",
+                             scoring={"accuracy": "accuracy", "iauc": importance_auroc})
+    assert np.all((res["test_iauc"] >= 0) & (res["test_iauc"] <= 1))
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        cross_val_score(est, X, y, cv=2, scoring=importance_auroc, params={"importance": importance})
