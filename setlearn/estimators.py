@@ -326,7 +326,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         self._check_no_fit_params(fit_params)
         self._validate_params()
         bags, y_encoded = self._validate_training_data(X, y)
-        net = _fit_net(self, bags, y_encoded, len(self.classes_), seeds=[self._member_seed()])
+        net = fit_net(self, bags, y_encoded, len(self.classes_), seeds=[self._member_seed()])
         self.net_ = net
         self.history_ = net.history
         return self
@@ -385,21 +385,13 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"fit() got unexpected argument(s) {names}; it takes only X and y.")
 
     def _validate_training_data(self, X, y):
-        bags = check_bags(X)
-        y = check_bag_labels(y, len(bags))
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y holds a single class ({encoder.classes_[0]!r}); a classifier needs bags of at "
-                f"least two classes."
-            )
-        self.classes_ = encoder.classes_
+        bags, y_encoded, self.classes_ = validate_training_bags(X, y)
         self.instance_shape_ = bags[0].shape[1:]
         if len(self.instance_shape_) == 1:
             self.n_features_in_ = self.instance_shape_[0]
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
-        return bags, encoder.transform(y).astype(np.int64)
+        return bags, y_encoded
 
     def _member_seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -410,7 +402,20 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
 
 
-def _fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
+def validate_training_bags(X, y):
+    """Validated bags, encoded labels and classes for training a classifier on bags."""
+    bags = check_bags(X)
+    y = check_bag_labels(y, len(bags))
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"y holds a single class ({encoder.classes_[0]!r}); a classifier needs bags of at "
+            f"least two classes."
+        )
+    return bags, encoder.transform(y).astype(np.int64), encoder.classes_
+
+
+def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
     """Train one BagNet with ``len(seeds)`` stacked members of ``estimator``'s configuration.
 
     The batch order and the validation split follow the first seed, so a
@@ -446,7 +451,14 @@ def _fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
         )
     if estimator.verbose >= 2:
         callbacks.append(ProgressBar())
-    net = BagNet(
+    net = make_net(estimator, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed))
+    net.fit(dataset, y=None)
+    return net
+
+
+def make_net(estimator, module, **kwargs):
+    """A :class:`BagNet` around ``module`` with ``estimator``'s training settings."""
+    return BagNet(
         module,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
@@ -456,14 +468,10 @@ def _fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
         optimizer__fused=True,
         max_epochs=estimator.max_epochs,
         batch_size=estimator.batch_size,
-        train_split=train_split,
-        callbacks=callbacks,
         device=estimator.device,
         verbose=estimator.verbose,
-        shuffle_random_state=int(shuffle_seed),
+        **kwargs,
     )
-    net.fit(dataset, y=None)
-    return net
 
 
 def _sink(estimator):

@@ -1,0 +1,177 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from joblib import parallel_config
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from setlearn import AttentionEnsemble, AttentionMILClassifier, importance_auroc_score, make_bags
+from setlearn.ensemble import AttentionDisagreementWarning, combine_attention
+
+BASE = AttentionMILClassifier(hidden_size=8, attention_size=4, max_epochs=5)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, importance = make_bags("mil", n_bags=60, bag_size=(5, 15), random_state=0)
+    return X, y, importance
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y, _ = data
+    return AttentionEnsemble(BASE, n_estimators=4, agreement_threshold=None, random_state=0).fit(X, y)
+
+
+def test_members_differ_and_are_usable_alone(data, fitted):
+    X, _, _ = data
+    assert len(fitted.estimators_) == 4
+    seeds = {m.random_state for m in fitted.estimators_}
+    assert len(seeds) == 4
+    probas = [m.predict_proba(X) for m in fitted.estimators_]
+    assert not np.allclose(probas[0], probas[1])
+    np.testing.assert_allclose(fitted.predict_proba(X), np.mean(probas, axis=0), atol=1e-7)
+
+
+def test_ensemble_of_one_equals_its_member_and_a_standalone_fit(data):
+    X, y, _ = data
+    ensemble = AttentionEnsemble(BASE, n_estimators=1, random_state=3).fit(X, y)
+    member = ensemble.estimators_[0]
+    standalone = clone(BASE).set_params(random_state=member.random_state).fit(X, y)
+    np.testing.assert_array_equal(ensemble.predict_proba(X), member.predict_proba(X))
+    np.testing.assert_allclose(member.predict_proba(X), standalone.predict_proba(X), atol=1e-6)
+    for a, b in zip(ensemble.explain(X), standalone.explain(X)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_stacked_members_equal_members_trained_alone(data, fitted):
+    """Training members together as one batched module changes nothing for a member."""
+    X, y, _ = data
+    member = fitted.estimators_[2]
+    alone = clone(member).fit(X, y)
+    np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-5)
+
+
+def test_combination_rules_against_reference():
+    rng = np.random.default_rng(0)
+    members = [[rng.dirichlet(np.ones(n)) for n in (3, 6, 1)] for _ in range(5)]
+    for rule in ("mean", "median", "vote"):
+        combined = combine_attention(members, rule=rule)
+        for b, bag in enumerate(combined):
+            stack = np.array([m[b] for m in members])
+            n = stack.shape[1]
+            if rule == "mean":
+                expected = stack.mean(axis=0)
+            elif rule == "median":
+                expected = np.median(stack, axis=0) / np.median(stack, axis=0).sum()
+            else:
+                votes = np.array([[w >= 1 / n - 1e-9 for w in row] for row in stack]).sum(axis=0)
+                expected = votes / votes.sum()
+            np.testing.assert_allclose(bag, expected)
+            assert bag.sum() == pytest.approx(1)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        combine_attention(members, rule="max")
+    with pytest.raises(ValueError, match="same bags"):
+        combine_attention([members[0], members[1][:2]])
+
+
+@pytest.mark.parametrize("combine", ["mean", "median", "vote"])
+def test_explain_sums_to_one_for_every_rule(data, fitted, combine):
+    X, _, _ = data
+    ensemble = clone(fitted).set_params(combine=combine)
+    ensemble.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    for a, bag in zip(ensemble.explain(X), X):
+        assert a.shape == (len(bag),) and (a >= 0).all() and a.sum() == pytest.approx(1)
+
+
+def test_multi_configuration_members_cycle_through_configurations(data):
+    X, y, _ = data
+    grid = {"attention_size": [2, 6], "hidden_size": [4, 8]}
+    ensemble = AttentionEnsemble(BASE, n_estimators=6, param_grid=grid, random_state=0).fit(X, y)
+    configs = [(m.attention_size, m.hidden_size) for m in ensemble.estimators_]
+    assert configs == [(2, 4), (2, 8), (6, 4), (6, 8), (2, 4), (2, 8)]
+    listed = AttentionEnsemble([clone(BASE).set_params(hidden_size=h) for h in (4, 8)], n_estimators=3).fit(X, y)
+    assert [m.hidden_size for m in listed.estimators_] == [4, 8, 4]
+    with pytest.raises(ValueError, match="either a list of estimators or a param_grid"):
+        AttentionEnsemble([BASE], param_grid=grid).fit(X, y)
+
+
+def test_n_jobs_and_dask_backend_give_the_same_members(data):
+    X, y, _ = data
+    distributed = pytest.importorskip("distributed")
+    ensemble = AttentionEnsemble(BASE, n_estimators=4, param_grid={"hidden_size": [4, 8]}, random_state=0)
+    reference = ensemble.fit(X, y).predict_proba(X)
+    parallel = clone(ensemble).set_params(n_jobs=2).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(parallel, reference, atol=1e-6)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with distributed.Client(cluster), parallel_config(backend="dask"):
+            on_dask = clone(ensemble).set_params(n_jobs=-1).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(on_dask, reference, atol=1e-6)
+
+
+def test_from_search_takes_the_top_configurations(data):
+    X, y, _ = data
+    search = GridSearchCV(BASE, {"attention_size": [1, 2, 4]}, cv=2).fit(X, y)
+    ensemble = AttentionEnsemble.from_search(search, top_k=2, n_estimators=4, random_state=0)
+    best = [search.cv_results_["params"][i]["attention_size"] for i in np.argsort(search.cv_results_["rank_test_score"], kind="stable")[:2]]
+    assert [e.attention_size for e in ensemble.estimator] == best
+    assert ensemble.fit(X, y).predict(X).shape == (len(X),)
+    with pytest.raises(ValueError, match="has no score 'iauc'"):
+        AttentionEnsemble.from_search(search, scoring="iauc")
+    with pytest.raises(ValueError, match="top_k must be between 1 and 3"):
+        AttentionEnsemble.from_search(search, top_k=4)
+
+
+def test_agreement_and_warning(data, fitted):
+    X, _, _ = data
+    agreement = fitted.attention_agreement(X)
+    assert agreement.shape == (len(X),)
+    assert np.nanmax(agreement) <= 1 + 1e-9 and np.nanmin(agreement) >= -1 - 1e-9
+    assert fitted.member_agreement(X).shape == (4,)
+    # Identical members agree perfectly.
+    twins = clone(fitted)
+    twins.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    twins.estimators_ = [fitted.estimators_[0]] * 3
+    assert np.nanmin(twins.attention_agreement(X)) == pytest.approx(1)
+    strict = clone(fitted).set_params(agreement_threshold=1.0)
+    strict.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    with pytest.warns(AttentionDisagreementWarning, match="agree little"):
+        strict.explain(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AttentionDisagreementWarning)
+        twins.set_params(agreement_threshold=0.5).explain(X)
+
+
+def test_clone_pickle_and_random_state(data, fitted):
+    X, y, _ = data
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    again = clone(fitted).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
+    other = clone(fitted).set_params(random_state=1).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_errors(data, fitted):
+    X, y, importance = data
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        clone(fitted).fit(X, y, importance=importance)
+    with pytest.raises(ValueError, match="labels never seen during fit"):
+        fitted.score(X, y + 5)
+    with pytest.raises(ValueError, match="fitted on instances of shape"):
+        fitted.predict([bag[:, :2] for bag in X])
+    with pytest.raises(ValueError, match="n_estimators"):
+        AttentionEnsemble(BASE, n_estimators=0).fit(X, y)
+
+
+@pytest.mark.slow
+def test_ensemble_iauc_at_least_median_member_on_gaussian_and():
+    X, y, _ = make_bags("and", n_bags=300, bag_size=20, random_state=0)
+    X_test, y_test, importance = make_bags("and", n_bags=300, bag_size=20, random_state=1)
+    base = AttentionMILClassifier(hidden_size=8, attention_size=4, max_epochs=60)
+    ensemble = AttentionEnsemble(base, n_estimators=10, agreement_threshold=None, random_state=0).fit(X, y)
+    ensemble_iauc = importance_auroc_score(importance, ensemble.explain(X_test), y=y_test)
+    member_iauc = [importance_auroc_score(importance, m.explain(X_test), y=y_test) for m in ensemble.estimators_]
+    assert ensemble_iauc >= np.median(member_iauc)
