@@ -1,0 +1,67 @@
+"""The setlearn command: parsing, exit codes, and the smoke preset through it."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from setlearn import assessment
+from setlearn.cli import main
+
+
+def test_module_help_runs():
+    done = subprocess.run([sys.executable, "-m", "setlearn", "assess", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for option in ["--preset", "--config", "--out", "--n-jobs", "--scheduler", "--max-models", "--quiet"]:
+        assert option in done.stdout
+
+
+def test_a_command_is_required(capsys):
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def test_print_config_is_a_valid_override_file(tmp_path, capsys):
+    assert main(["assess", "--preset", "smoke", "--print-config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == assessment.load_config("smoke")
+    (tmp_path / "mine.json").write_text(json.dumps(printed))
+    assert assessment.load_config("quick", tmp_path / "mine.json") == printed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "quik"], "Did you mean 'quick'?"),
+    (["--config", "missing.toml"], "does not exist"),
+])
+def test_config_errors_exit_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["assess", *args, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("setlearn assess: error:") and message in err
+
+
+def test_interrupt_exits_130_with_a_resume_hint(monkeypatch, capsys, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(assessment, "assess", interrupted)
+    assert main(["assess", "--out", str(tmp_path)]) == 130
+    assert "run the same command again" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_console_script_runs_the_smoke_preset(tmp_path):
+    out = tmp_path / "tmp"
+    done = subprocess.run(["setlearn", "assess", "--preset", "smoke", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"Report: {out / 'report.md'}" in done.stdout
+    assert "gaussian MIL: iAUC-ROC" in done.stdout
+    assert len(pd.read_csv(out / "models.csv")) == 10
+    # Same command again: resumes (nothing to do) and succeeds.
+    again = subprocess.run([sys.executable, "-m", "setlearn", "assess", "--preset", "smoke", "--out", str(out),
+                            "--quiet"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout == ""
