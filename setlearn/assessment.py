@@ -855,34 +855,49 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
     return trained
 
 
-def _run_ensembles(draws, store, out, data, *, quiet):
+def _score_ensemble(draw, member_attentions, data):
+    """Combine the members' test attention and score it. Runs in a worker."""
     from setlearn.ensemble import combine_attention
     from setlearn.metrics import importance_auroc_score, importance_average_precision_score
 
+    key, config_id, members = draw
+    _, y_test, imp_test = _dataset(key[0], key[1], "test", data)
+    attention = combine_attention(member_attentions, rule="mean")
+    return {
+        **dict(zip(ENSEMBLE_KEY, key)), "config_id": config_id,
+        "members": ";".join(f"{cid}/r{r}" for cid, r in members),
+        "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
+        "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
+    }
+
+
+def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
+    """Score the ensembles not yet in ``store`` from the stored attention files."""
+    from joblib import Parallel, delayed
+
     todo = [d for d in draws if d[0] not in store.keys]
-    cache = {}
-    with _progress(len(draws), len(draws) - len(todo), "ensembles", quiet) as bar:
-        for key, config_id, members in todo:
-            problem, modality = key[:2]
-            if (problem, modality) not in cache:
-                # Attention of one task at a time keeps memory bounded on the paper preset.
-                cache = {(problem, modality): {}}
-            loaded = cache[problem, modality]
-            for m in members:
+
+    def tasks():
+        # A generator, so attention is read from disk only as tasks are dispatched,
+        # and only one task's (problem, modality) files are held at a time.
+        loaded, current = {}, None
+        for draw in todo:
+            problem, modality = draw[0][:2]
+            if (problem, modality) != current:
+                loaded, current = {}, (problem, modality)
+            for m in draw[2]:
                 if m not in loaded:
                     path = _attention_path(out, (problem, modality, "retrain", *m))
                     if not path.exists():
                         raise ConfigError(f"{path} is missing but models.csv lists its model; "
-                                          f"delete that model's row to retrain it.")
+                                          f"delete that model's row from models.csv to retrain it.")
                     loaded[m] = _load_attention(path)
-            _, y_test, imp_test = _dataset(problem, modality, "test", data)
-            attention = combine_attention([loaded[m] for m in members], rule="mean")
-            store.append({
-                **dict(zip(ENSEMBLE_KEY, key)), "config_id": config_id,
-                "members": ";".join(f"{cid}/r{r}" for cid, r in members),
-                "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
-                "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
-            })
+            yield delayed(_score_ensemble)(draw, [loaded[m] for m in draw[2]], data)
+
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks())
+    with _progress(len(draws), len(draws) - len(todo), "ensembles", quiet) as bar:
+        for row in results:
+            store.append(row)
             bar.update()
 
 
@@ -1033,12 +1048,14 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             retrained = {}
             for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
                 retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
-            _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data, quiet=quiet)
+            _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
+                           n_jobs=n_jobs, quiet=quiet)
 
-    result = AssessmentResult(out=out, config=resolved, complete=complete, models=model_store.frame(),
-                              n_new_models=trained)
+    # Sorted by key: the files are in completion order, which parallel runs shuffle.
+    result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained,
+                              models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True))
     if complete:
-        result.ensembles = ensemble_store.frame()
+        result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
         result.top = top
         result.tables = _write_tables(result)
         result.figures = _write_figures(result, data)
@@ -1082,10 +1099,12 @@ def _write_tables(result):
     return tables
 
 
-def _facet(groups, draw, title):
-    """One panel per task, on a figure that needs no display (Agg)."""
+def _facet(groups, draw, title, config):
+    """One panel per task (in the config's order), on a figure that needs no display (Agg)."""
     from matplotlib.figure import Figure
 
+    order = {(m, p): i for i, (m, p) in enumerate((m, p) for m in config["modalities"] for p in config["problems"])}
+    groups = sorted(groups, key=lambda group: order[group[0]])
     ncols = min(3, len(groups))
     nrows = math.ceil(len(groups) / ncols)
     fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows), layout="constrained")
@@ -1111,13 +1130,13 @@ def _write_figures(result, data):
         "iauc_by_configuration": _facet(
             list(retrained.groupby(tasks)),
             functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg["bad_iauc"]),
-            "Test iAUC-ROC of the retrained top configurations"),
+            "Test iAUC-ROC of the retrained top configurations", cfg),
         "accuracy_vs_iauc": _facet(
             list(result.models.groupby(tasks)), plotting.plot_accuracy_vs_iauc,
-            "Validation accuracy vs test iAUC-ROC (all models)"),
+            "Validation accuracy vs test iAUC-ROC (all models)", cfg),
         "bad_vs_ensemble_size": _facet(
             list(result.tables["bad_by_ensemble_size"].groupby(tasks)), plotting.plot_bad_vs_ensemble_size,
-            f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size"),
+            f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg),
     }
     for (modality, problem), frame in retrained.groupby(tasks):
         if modality != "digits":

@@ -138,7 +138,8 @@ def plot_bad_vs_ensemble_size(curve, *, ax=None):
         ax.plot(line["size"], line["pct_bad"], marker="o", ms=3, label=_KIND_LABELS.get(kind, kind))
     ax.set_xlabel("ensemble size (1 = single model)")
     ax.set_ylabel("% bad explanations")
-    ax.set_ylim(bottom=0)
+    # A floor of 5 % keeps an all-zero curve from being drawn on a meaningless 0-0.05 scale.
+    ax.set_ylim(0, max(5.0, 1.05 * curve["pct_bad"].max()))
     ax.legend(fontsize="small")
     return ax
 
