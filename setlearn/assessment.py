@@ -1091,6 +1091,11 @@ def _write_tables(result):
         "silent_failures": table_silent_failures(models),
         "bad_by_ensemble_size": bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=cfg["bad_iauc"]),
     }
+    # Rows in the config's order (MIL, AND, XOR as in the paper), not alphabetical.
+    rank = {name: i for i, name in enumerate(cfg["modalities"] + cfg["problems"])}
+    tables = {name: table.sort_values(["modality", "problem"], key=lambda col: col.map(rank).fillna(len(rank)),
+                                      kind="stable", ignore_index=True)
+              for name, table in tables.items()}
     folder = result.out / "tables"
     folder.mkdir(exist_ok=True)
     for name, table in tables.items():
