@@ -6,7 +6,8 @@ the same 20 members one after another. Both run in the same process, alternating
 best of ``--repeats``; the printed ratio ``sequential / ensemble`` is the speed-up
 (target >= 3 on small bags, >= 1 everywhere).
 
-Run: ``python benchmarks/bench_ensemble.py`` (about two minutes on 2 cores).
+Run: ``python benchmarks/bench_ensemble.py`` (a few minutes on 2 cores). Run it on a quiet
+machine: torch's threads slow down sharply when another process holds a core.
 """
 
 import argparse
@@ -32,6 +33,8 @@ def compare(name, X, y, base, n_members, repeats):
         for seed in seeds:
             clone(base).set_params(random_state=int(seed)).fit(X, y)
 
+    # Warm-up: the first fit of a process pays one-off allocation and dispatch costs.
+    clone(base).set_params(max_epochs=1).fit(X, y)
     seq, ens = [], []
     for _ in range(repeats):
         seq.append(timed(sequential))

@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.stats import rankdata
+from scipy.stats import rankdata, weightedtau
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.utils import check_random_state
@@ -31,7 +31,7 @@ from .estimators import (
     validate_training_bags,
 )
 
-__all__ = ["AttentionEnsemble", "AttentionDisagreementWarning", "combine_attention"]
+__all__ = ["AttentionEnsemble", "AttentionDisagreementWarning", "combine_attention", "pairwise_agreement"]
 
 COMBINATION_RULES = ("mean", "median", "vote")
 
@@ -90,6 +90,71 @@ def combine_attention(member_attentions, rule="mean"):
     return combined
 
 
+def _spearman(weights):
+    ranks = rankdata(weights, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.corrcoef(ranks)
+
+
+def _weighted_tau(weights):
+    n = len(weights)
+    out = np.eye(n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            out[i, j] = out[j, i] = weightedtau(weights[i], weights[j]).statistic
+    return out
+
+
+def _top_overlap(weights):
+    top = (weights >= (1 - 1e-6) / weights.shape[1]).astype(float)
+    shared = top @ top.T
+    union = top.sum(axis=1)[:, None] + top.sum(axis=1)[None, :] - shared
+    return shared / union
+
+
+AGREEMENT_MEASURES = {"spearman": _spearman, "weighted_tau": _weighted_tau, "top_overlap": _top_overlap}
+
+
+def pairwise_agreement(member_attentions, measure="weighted_tau"):
+    """Agreement between every pair of members, for every bag.
+
+    Parameters
+    ----------
+    member_attentions : list of list of ndarray
+        ``member_attentions[m][b]``: member ``m``'s attention over bag ``b``.
+    measure : {"weighted_tau", "spearman", "top_overlap"}, default="weighted_tau"
+        ``"weighted_tau"``: scipy's weighted Kendall tau, which counts
+        disagreements about the most attended instances more than those about
+        the rest; ``"spearman"``: rank correlation over all instances;
+        ``"top_overlap"``: Jaccard overlap of the instances each member weighs
+        above an equal share.
+
+    Returns
+    -------
+    agreement : ndarray of shape (n_bags, n_members, n_members)
+        NaN where undefined (one instance, or constant attention).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = [[np.array([0.6, 0.3, 0.1])], [np.array([0.5, 0.4, 0.1])]]
+    >>> float(pairwise_agreement(a, "spearman")[0, 0, 1])
+    1.0
+    """
+    if measure not in AGREEMENT_MEASURES:
+        raise ValueError(f"measure must be one of {sorted(AGREEMENT_MEASURES)}, got {measure!r}.")
+    n = len(member_attentions)
+    out = []
+    for per_member in zip(*member_attentions):
+        weights = np.stack(per_member)
+        if weights.shape[1] < 2:
+            out.append(np.full((n, n), np.nan))
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(AGREEMENT_MEASURES[measure](weights))
+    return np.array(out).reshape(len(out), n, n)
+
+
 def _fit_group(estimator, bags, y_encoded, n_classes, seeds):
     """Train the members of one configuration together; return their fitted classifiers."""
     net = fit_net(estimator, bags, y_encoded, n_classes, seeds=seeds)
@@ -124,10 +189,15 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
     combine : {"mean", "median", "vote"}, default="mean"
         How :meth:`explain` combines the members' attention (see
         :func:`combine_attention`).
+    agreement : {"weighted_tau", "spearman", "top_overlap"}, default="weighted_tau"
+        How the agreement of two members' attention over a bag is measured
+        (see :func:`pairwise_agreement`); the default weighs the most attended
+        instances most, which separated good from bad explanations best in
+        ``examples/agreement_flags_bad_attention.py`` (docs/ensembles.md).
     agreement_threshold : float or None, default=0.5
         :meth:`explain` warns (:class:`AttentionDisagreementWarning`) when the
-        mean pairwise rank correlation of the members' attention, averaged over
-        the bags, is below this value. ``None`` disables the warning.
+        mean pairwise agreement of the members' attention, averaged over the
+        bags, is below this value. ``None`` disables the warning.
     n_jobs : int, default=None
         Configurations trained in parallel (joblib semantics).
     random_state : int, RandomState instance or None, default=None
@@ -159,6 +229,7 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "param_grid": [dict, list, None],
         "combine": [StrOptions(set(COMBINATION_RULES))],
+        "agreement": [StrOptions(set(AGREEMENT_MEASURES))],
         "agreement_threshold": [Interval(Real, -1, 1, closed="both"), None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -172,6 +243,7 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         *,
         param_grid=None,
         combine="mean",
+        agreement="weighted_tau",
         agreement_threshold=0.5,
         n_jobs=None,
         random_state=None,
@@ -181,6 +253,7 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         self.n_estimators = n_estimators
         self.param_grid = param_grid
         self.combine = combine
+        self.agreement = agreement
         self.agreement_threshold = agreement_threshold
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -269,12 +342,7 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         )
         for group, group_nets in zip(groups, nets):
             for i, net in zip(group, group_nets):
-                members[i].net_ = net
-                members[i].history_ = net.history
-                members[i].classes_ = self.classes_
-                members[i].instance_shape_ = self.instance_shape_
-                if len(self.instance_shape_) == 1:
-                    members[i].n_features_in_ = self.instance_shape_[0]
+                members[i]._set_fitted(net, self.classes_, self.instance_shape_)
         self.estimators_ = members
         if len(self.instance_shape_) == 1:
             self.n_features_in_ = self.instance_shape_[0]
@@ -313,13 +381,13 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         """
         member_attentions = self.explain_members(X)
         if self.agreement_threshold is not None and len(self.estimators_) > 1:
-            per_bag = _bag_agreement(_pairwise_rank_correlations(member_attentions))
+            per_bag = _bag_agreement(pairwise_agreement(member_attentions, self.agreement))
             overall = np.nanmean(per_bag) if np.isfinite(per_bag).any() else np.nan
             if overall < self.agreement_threshold:
                 n_low = int(np.sum(per_bag < self.agreement_threshold))
                 warnings.warn(
                     f"The {len(self.estimators_)} members' attention rankings agree little: mean "
-                    f"pairwise rank correlation {overall:.2f} < {self.agreement_threshold} "
+                    f"pairwise {self.agreement} {overall:.2f} < {self.agreement_threshold} "
                     f"({n_low} of {len(per_bag)} bags below). Treat the explanation with caution; "
                     f"attention_agreement(X) gives the value per bag.",
                     AttentionDisagreementWarning,
@@ -333,13 +401,13 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         Returns
         -------
         agreement : ndarray of shape (n_bags,)
-            Mean pairwise Spearman correlation between the members' attention
-            over the bag's instances: 1 when every member ranks the instances
-            alike, around 0 when their rankings are unrelated. NaN for bags
-            where it is undefined (one instance, or a member's attention
-            constant over the bag).
+            Mean pairwise agreement (the ``agreement`` measure) between the
+            members' attention over the bag's instances: 1 when every member
+            ranks the instances alike, around 0 when their rankings are
+            unrelated. NaN for bags where it is undefined (one instance, or a
+            member's attention constant over the bag).
         """
-        return _bag_agreement(_pairwise_rank_correlations(self.explain_members(X)))
+        return _bag_agreement(pairwise_agreement(self.explain_members(X), self.agreement))
 
     def member_agreement(self, X):
         """How much each member agrees with the others, averaged over the bags.
@@ -347,11 +415,11 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         Returns
         -------
         agreement : ndarray of shape (n_members,)
-            Mean Spearman correlation between a member's attention and every
-            other member's, averaged over bags. A member far below the others
+            Mean agreement (the ``agreement`` measure) between a member's
+            attention and every other member's, averaged over bags. A member far below the others
             is the one to distrust.
         """
-        pairwise = _pairwise_rank_correlations(self.explain_members(X))
+        pairwise = pairwise_agreement(self.explain_members(X), self.agreement)
         n = pairwise.shape[1]
         if n < 2:
             return np.full(n, np.nan)
@@ -360,16 +428,6 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.nanmean(off_diagonal, axis=2), axis=0)
-
-
-def _pairwise_rank_correlations(member_attentions):
-    """Spearman correlation between every pair of members, per bag: (n_bags, E, E)."""
-    out = []
-    for per_member in zip(*member_attentions):
-        ranks = rankdata(np.stack(per_member), axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.corrcoef(ranks) if ranks.shape[1] > 1 else np.full((len(ranks),) * 2, np.nan))
-    return np.array(out).reshape(len(out), len(member_attentions), len(member_attentions))
 
 
 def _bag_agreement(pairwise):

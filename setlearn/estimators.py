@@ -325,11 +325,9 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_no_fit_params(fit_params)
         self._validate_params()
-        bags, y_encoded = self._validate_training_data(X, y)
-        net = fit_net(self, bags, y_encoded, len(self.classes_), seeds=[self._member_seed()])
-        self.net_ = net
-        self.history_ = net.history
-        return self
+        bags, y_encoded, classes = validate_training_bags(X, y)
+        net = fit_net(self, bags, y_encoded, len(classes), seeds=[self._member_seed()])
+        return self._set_fitted(net, classes, bags[0].shape[1:])
 
     def predict_proba(self, X):
         """Class probabilities of every bag, shape ``(n_bags, n_classes)``."""
@@ -384,14 +382,17 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"fit() got unexpected argument(s) {names}. {_ROUTING_HINT}")
             raise ValueError(f"fit() got unexpected argument(s) {names}; it takes only X and y.")
 
-    def _validate_training_data(self, X, y):
-        bags, y_encoded, self.classes_ = validate_training_bags(X, y)
-        self.instance_shape_ = bags[0].shape[1:]
+    def _set_fitted(self, net, classes, instance_shape):
+        """Record a trained net and what it was trained on (also used by AttentionEnsemble)."""
+        self.net_ = net
+        self.history_ = net.history
+        self.classes_ = classes
+        self.instance_shape_ = tuple(instance_shape)
         if len(self.instance_shape_) == 1:
             self.n_features_in_ = self.instance_shape_[0]
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
-        return bags, y_encoded
+        return self
 
     def _member_seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
