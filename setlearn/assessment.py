@@ -624,8 +624,9 @@ def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
     >>> rows = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "retrain",
     ...     "config_id": ["a"] * 10 + ["b"] * 10, "iauc_roc": [0.6] + [1.0] * 19,
     ...     "iauc_pr": 1.0, "test_accuracy": 1.0, "test_bag_auc": 1.0})
-    >>> table_top_configurations(rows)[["n_bad_configurations", "mean_iauc_roc"]].values.tolist()
-    [[1, 0.98]]
+    >>> print(table_top_configurations(rows)[["n_bad_configurations", "mean_iauc_roc"]].round(2).to_string(index=False))
+     n_bad_configurations  mean_iauc_roc
+                        1           0.98
     """
     runs = _retrained(models).assign(low=lambda d: d["iauc_roc"] < bad_iauc)
     per_config = runs.groupby(["modality", "problem", "config_id"])["low"].mean()
@@ -748,8 +749,9 @@ def table_ensembles(models, ensembles, *, bad_iauc=0.65):
     ...     "iauc_roc": [0.5, 0.9, 0.9, 0.9]})
     >>> ens = pd.DataFrame({"problem": "mil", "modality": "gaussian", "kind": ["one", "several"],
     ...     "size": 2, "iauc_roc": [0.6, 0.9]})
-    >>> table_ensembles(models, ens).iloc[0].tolist()
-    ['gaussian', 'mil', 25.0, 2, 100.0, 0.0]
+    >>> table_ensembles(models, ens).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'modality': 'gaussian', 'problem': 'mil', 'pct_bad_single': 25.0, 'ensemble_size': 2,
+     'pct_bad_one_configuration': 100.0, 'pct_bad_several_configurations': 0.0}
     """
     curve = bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=bad_iauc)
     keys = ["modality", "problem"]
@@ -785,8 +787,8 @@ def table_silent_failures(models, *, accuracy=0.9, iauc=0.9):
     >>> from setlearn.assessment import table_silent_failures
     >>> rows = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "retrain",
     ...     "valid_accuracy": [1.0, 0.95, 0.5], "iauc_roc": [0.95, 0.4, 0.9]})
-    >>> table_silent_failures(rows).iloc[0].tolist()
-    ['gaussian', 'mil', 2, 50.0, 0.4]
+    >>> table_silent_failures(rows).iloc[0].to_dict()
+    {'modality': 'gaussian', 'problem': 'mil', 'n_accurate': 2, 'pct_good_iauc': 50.0, 'min_iauc_roc': 0.4}
     """
     runs = _retrained(models)
     runs = pd.concat([runs, runs.assign(modality="all", problem="all")], ignore_index=True)
