@@ -1188,7 +1188,7 @@ def _write_report(result):
     cfg, t = result.config, result.tables
     n_search = int((result.models["stage"] == "search").sum())
     n_retrain = int((result.models["stage"] == "retrain").sum())
-    t2 = t["accuracy_vs_iauc"].groupby(["modality", "problem"]).agg(
+    t2 = t["accuracy_vs_iauc"].groupby(["modality", "problem"], sort=False).agg(
         rho_min=("spearman_rho", "min"), rho_max=("spearman_rho", "max"),
         delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
     silent = t["silent_failures"].set_index("modality").loc["all"] if "all" in set(t["silent_failures"]["modality"]) else None
@@ -1218,7 +1218,8 @@ The paper used top 5, 100 retrains and ensembles of 20; smaller presets are nois
 
 Spearman's rho between validation accuracy and iAUC-ROC over one configuration's retrains, and
 Delta-iAUC (max - min iAUC-ROC among its top decile by validation accuracy); the paper's rho ranged
-from -0.01 to 0.62. Per configuration: `tables/accuracy_vs_iauc.csv`.
+from -0.01 to 0.62 ("–": every run equally accurate, rho undefined). Per configuration:
+`tables/accuracy_vs_iauc.csv`.
 
 {_markdown(t2)}
 """
