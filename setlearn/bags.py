@@ -339,7 +339,8 @@ class PaddedBags:
         width = int(sizes.max())
         if self.padded is not None:
             rows = torch.from_numpy(np.asarray(indices))
-            return self.padded[rows, :width], self.mask[rows, :width]
+            x = torch.index_select(self.padded[:, :width], 0, rows)
+            return x, torch.index_select(self.mask[:, :width], 0, rows)
         positions = np.arange(width)
         mask = positions[None, :] < sizes[:, None]
         flat = self.offsets[indices][:, None] + np.minimum(positions[None, :], sizes[:, None] - 1)

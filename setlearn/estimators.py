@@ -452,7 +452,10 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
         )
     if estimator.verbose >= 2:
         callbacks.append(ProgressBar())
-    net = make_net(estimator, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed))
+    quiet = {} if estimator.verbose else {"callbacks__print_log": None}  # skorch formats its table even when silent
+    net = make_net(
+        estimator, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed), **quiet
+    )
     net.fit(dataset, y=None)
     return net
 

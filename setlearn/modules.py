@@ -56,8 +56,8 @@ class StackedLinear(nn.Module):
         One seed per member for the initial weights.
     shared_input : bool, default=False
         If True, ``forward`` takes one input of shape ``(M, in_features)`` that
-        every member reads (the first layer of a network), computed as a single
-        matrix product; otherwise the input has shape ``(E, M, in_features)``.
+        every member reads (the first layer of a network); otherwise the input
+        has shape ``(E, M, in_features)``.
 
     Examples
     --------
@@ -78,11 +78,13 @@ class StackedLinear(nn.Module):
         _uniform_(self.bias, bound, generators)
 
     def forward(self, x):
-        n_members, in_features, out_features = self.weight.shape
+        if self.weight.shape[0] == 1:
+            # One member (a plain classifier): a 2-D product dispatches faster.
+            return torch.addmm(self.bias[0], x.reshape(-1, x.shape[-1]), self.weight[0]).unsqueeze(0)
         if self.shared_input:
-            weight = self.weight.permute(1, 0, 2).reshape(in_features, n_members * out_features)
-            out = x @ weight
-            return out.view(-1, n_members, out_features).transpose(0, 1) + self.bias
+            # A broadcast view, not a copy; the output comes out member-first and
+            # contiguous, which the later batched layers need.
+            x = x.expand(self.weight.shape[0], *x.shape)
         return torch.baddbmm(self.bias, x, self.weight)
 
     def select(self, member):
@@ -306,7 +308,10 @@ class AttentionMILNet(nn.Module):
             instances = instances.reshape(n_bags * n_instances, -1)
         h = self.featurizer(instances).view(self.n_members, n_bags, n_instances, -1)
         attention = self.pooling(h, mask)
-        pooled = torch.einsum("ebn,ebnh->ebh", attention, h)
+        n_hidden = h.shape[-1]
+        pooled = torch.bmm(
+            attention.reshape(-1, 1, n_instances), h.reshape(-1, n_instances, n_hidden)
+        ).view(self.n_members, n_bags, n_hidden)
         logits = self.classifier(pooled)
         return logits, attention
 
