@@ -215,10 +215,12 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         (see :func:`pairwise_agreement`); the default weighs the most attended
         instances most, which separated good from bad explanations best in
         ``examples/agreement_flags_bad_attention.py`` (docs/ensembles.md).
-    agreement_threshold : float or None, default=0.5
+    agreement_threshold : float or None, default=0.3
         :meth:`explain` warns (:class:`AttentionDisagreementWarning`) when the
         mean pairwise agreement of the members' attention, averaged over the
-        bags, is below this value. ``None`` disables the warning.
+        bags, is below this value. ``None`` disables the warning. In the
+        measurements of docs/ensembles.md, 0.3 flagged 88% of the ensembles
+        with a bad explanation (iAUC-ROC < 0.65) and 32% of the good ones.
     n_jobs : int, default=None
         Configurations trained in parallel (joblib semantics).
     random_state : int, RandomState instance or None, default=None
@@ -265,7 +267,7 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         param_grid=None,
         combine="mean",
         agreement="weighted_tau",
-        agreement_threshold=0.5,
+        agreement_threshold=0.3,
         n_jobs=None,
         random_state=None,
         verbose=0,
