@@ -62,6 +62,7 @@ import sklearn
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils.metadata_routing import MetadataRequest
+from scipy.stats import rankdata
 
 from .bags import bag_sizes, check_bag_labels, check_instance_values
 
@@ -77,9 +78,38 @@ __all__ = [
 
 _AVERAGES = ("bag", "pooled")
 _BAG_CHOICES = ("positive", "all")
+def _bag_auroc(truth, scores):
+    """ROC AUC of one bag, as the Mann-Whitney statistic with mid-ranks for ties.
+
+    The same number as :func:`sklearn.metrics.roc_auc_score` (tested), without
+    its per-call input validation, which costs ~1 ms and dominated scoring
+    thousands of small bags.
+    """
+    ranks = rankdata(scores)
+    n_pos = truth.sum()
+    n_neg = len(truth) - n_pos
+    return (ranks[truth == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def _bag_average_precision(truth, scores):
+    """Average precision of one bag, as :func:`sklearn.metrics.average_precision_score`.
+
+    One threshold per distinct score (tied instances enter together):
+    ``sum_k (R_k - R_{k-1}) P_k``.
+    """
+    order = np.argsort(-scores, kind="mergesort")
+    ordered = scores[order]
+    last_of_tie = np.r_[ordered[1:] != ordered[:-1], True]
+    true_positives = np.cumsum(truth[order])[last_of_tie]
+    predicted = np.arange(1, len(scores) + 1)[last_of_tie]
+    recall = true_positives / true_positives[-1]
+    return float(np.sum(np.diff(recall, prepend=0.0) * true_positives / predicted))
+
+
+# metric -> (pooled score, per-bag score, title)
 _METRICS = {
-    "auroc": (roc_auc_score, "importance AUROC"),
-    "average_precision": (average_precision_score, "importance average precision"),
+    "auroc": (roc_auc_score, _bag_auroc, "importance AUROC"),
+    "average_precision": (average_precision_score, _bag_average_precision, "importance average precision"),
 }
 
 _ROUTING_RECIPE = (
@@ -211,7 +241,7 @@ def _select_bags(y, n_bags, pos_label, bags, classes):
 def _importance_score(metric, importance, attention, *, y, pos_label, bags, average,
                       return_details, classes=None, sizes=None, attention_name="attention"):
     _check_options(average, bags)
-    score_func, title = _METRICS[metric]
+    pooled_score, bag_score, title = _METRICS[metric]
     importance = check_instance_values(importance, sizes, name="importance")
     if sizes is None:
         sizes = bag_sizes(importance)
@@ -233,7 +263,7 @@ def _importance_score(metric, importance, attention, *, y, pos_label, bags, aver
     per_bag = np.full(n_bags, np.nan)
     if average == "bag" or return_details:
         for i in scorable:
-            per_bag[i] = score_func(importance[i].astype(np.int8), attention[i])
+            per_bag[i] = bag_score(importance[i], attention[i])
 
     which = "positive bags" if bags == "positive" else "bags"
     if average == "bag":
@@ -264,7 +294,7 @@ def _importance_score(metric, importance, attention, *, y, pos_label, bags, aver
                 f"are {state}. Check the importance labels (and y / pos_label)."
             )
         scores = np.concatenate([attention[i] * sizes[i] for i in chosen])
-        score = float(score_func(truth, scores))
+        score = float(pooled_score(truth, scores))
 
     if return_details:
         return ImportanceScoreDetails(

@@ -503,3 +503,24 @@ def test_with_attention_mil_classifier():
     assert np.all((res["test_iauc"] >= 0) & (res["test_iauc"] <= 1))
     with pytest.raises(ValueError, match="enable_metadata_routing=True"):
         cross_val_score(est, X, y, cv=2, scoring=importance_auroc, params={"importance": importance})
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_per_bag_scores_equal_sklearn_including_ties(ties):
+    """The per-bag fast paths give exactly scikit-learn's numbers."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from setlearn.metrics import _bag_auroc, _bag_average_precision
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(500):
+        n = int(rng.integers(2, 30))
+        truth = rng.integers(0, 2, n).astype(float)
+        if truth.min() == truth.max():
+            continue
+        scores = rng.integers(0, 4, n) / 4 if ties else rng.random(n)
+        assert _bag_auroc(truth, scores) == pytest.approx(roc_auc_score(truth, scores), abs=1e-12)
+        assert _bag_average_precision(truth, scores) == pytest.approx(average_precision_score(truth, scores), abs=1e-12)
+        checked += 1
+    assert checked > 400
