@@ -8,6 +8,7 @@ ground truth.
 Run: ``python examples/quickstart.py`` (about 10 seconds).
 """
 
+import numpy as np
 import sklearn
 from sklearn.model_selection import cross_validate
 
@@ -17,8 +18,10 @@ X, y, importance = make_bags("mil", "gaussian", n_bags=300, bag_size=50, random_
 
 clf = AttentionMILClassifier(hidden_size=8, attention_size=4, random_state=0).fit(X, y)
 weights = clf.explain(X)
-print(f"bag 0 ({'positive' if y[0] else 'negative'}): top attention on instances "
-      f"{weights[0].argsort()[::-1][:5].tolist()}, important ones are {importance[0].nonzero()[0][:5].tolist()}...")
+bag = int(np.flatnonzero(y == 1)[0])
+top = weights[bag].argsort()[::-1][:10]
+print(f"positive bag {bag}: of its 10 most attended instances, {int(importance[bag][top].sum())} are "
+      f"important ({int(importance[bag].sum())} of its {len(X[bag])} instances are)")
 
 sklearn.set_config(enable_metadata_routing=True)
 scores = cross_validate(

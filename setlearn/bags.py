@@ -17,7 +17,6 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
@@ -309,6 +308,10 @@ class PaddedBags:
     """
 
     def __init__(self, bags):
+        # torch is imported here, not at module level, so that validation,
+        # datasets and metrics work without loading it.
+        import torch
+
         self.sizes = bag_sizes(bags)
         width = int(self.sizes.max())
         positions = np.arange(width)
@@ -335,6 +338,8 @@ class PaddedBags:
         mask : torch.BoolTensor of shape (n_bags, max_size)
             True for real instances.
         """
+        import torch
+
         sizes = self.sizes[indices]
         width = int(sizes.max())
         if self.padded is not None:
