@@ -77,7 +77,7 @@ def digits_bags(n_bags, rng, flatten):
         images = images.reshape(len(images), -1)
     y = np.arange(n_bags) % 2
     bags = []
-    for label in y:
+    for _ in y:
         idx = rng.integers(0, len(images), rng.integers(8, 13))
         bags.append(images[idx])
     return bags, y

@@ -1,8 +1,8 @@
 """AttentionMILClassifier: an attention-pooling set model behind the scikit-learn API.
 
-Training goes through skorch (:class:`BagNet`), with bags kept in one flat
-tensor and fed as padded, masked, size-bucketed batches, so skorch adds little
-per step. The same training function fits one model or many stacked members
+Training goes through skorch (:class:`BagNet`), with bags stored once in one
+tensor (see :class:`setlearn.bags.PaddedBags`) and fed as padded, masked,
+size-bucketed batches, so skorch adds little per step. The same training function fits one model or many stacked members
 of one configuration (see :mod:`setlearn.modules`), which is how
 :class:`setlearn.AttentionEnsemble` trains its members together.
 """
@@ -23,7 +23,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
-from .bags import PaddedBags, bag_sizes, check_bag_labels, check_bags, size_bucketed_batches
+from .bags import PaddedBags, check_bag_labels, check_bags, size_bucketed_batches
 from .modules import AttentionMILNet
 
 __all__ = ["AttentionMILClassifier", "BagDataset", "BagNet"]
