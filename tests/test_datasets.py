@@ -367,3 +367,222 @@ def test_study_sized_mil_is_fast():
     X, y, imp = make_bags("mil", n_bags=1000, bag_size=250, random_state=0)
     assert time.perf_counter() - start < 2.0  # well under a second on an idle machine
     assert len(X) == 1000 and X[0].shape == (250, 4)
+
+
+# ------------------------------------------------------------------ single cells (load_pbmc_cells)
+
+CELL_TYPES = ["CD14+ Monocyte", "CD19+ B", "Dendritic"]
+# Category codes of 7 cells; -1 is a missing label.
+CELL_CODES = np.array([0, 2, 1, 2, 0, 2, -1], dtype=np.int8)
+
+
+def _write_h5ad(path, layout="old", n_pcs=3, n_genes=4, sparse_x=False):
+    """A tiny .h5ad file: 7 cells, 3 cell types, in one of the anndata layouts.
+
+    ``"old"`` is the layout of scanpy's ``10x_pbmc68k_reduced.h5ad`` (anndata < 0.7):
+    compound ``obs``/``var``/``obsm`` datasets, category codes in ``obs`` and the
+    categories in ``uns/bulk_labels_categories``. ``"0.7"`` and ``"0.8"`` are the later
+    group-based layouts, in case scanpy re-saves the file.
+    """
+    h5py = pytest.importorskip("h5py")
+    n = len(CELL_CODES)
+    X = np.arange(n * n_genes, dtype=np.float32).reshape(n, n_genes) / 10
+    pca = (np.arange(n * n_pcs, dtype=np.float32).reshape(n, n_pcs) - 5) / 3
+    barcodes = np.array([f"CELL{i}-1".encode() for i in range(n)])
+    genes = np.array([f"G{j}".encode() for j in range(n_genes)])
+    with h5py.File(path, "w") as f:
+        if sparse_x:
+            from scipy.sparse import csr_matrix
+
+            m = csr_matrix(X)
+            g = f.create_group("X")
+            g.attrs["h5sparse_format"], g.attrs["h5sparse_shape"] = "csr", np.array(X.shape)
+            g["data"], g["indices"], g["indptr"] = m.data, m.indices, m.indptr
+        else:
+            f["X"] = X
+        if layout == "old":
+            obs = np.zeros(n, dtype=[("index", "S16"), ("bulk_labels", "i1"), ("n_genes", "<i8")])
+            obs["index"], obs["bulk_labels"], obs["n_genes"] = barcodes, CELL_CODES, 100
+            f["obs"] = obs
+            var = np.zeros(n_genes, dtype=[("index", "S13"), ("means", "<f4")])
+            var["index"] = genes
+            f["var"] = var
+            obsm = np.zeros(n, dtype=[("X_pca", "<f4", (n_pcs,)), ("X_umap", "<f8", (2,))])
+            obsm["X_pca"] = pca
+            f["obsm"] = obsm
+            f["uns/bulk_labels_categories"] = np.array([c.encode() for c in CELL_TYPES], dtype="S28")
+        else:
+            string = h5py.string_dtype()
+            obs, var = f.create_group("obs"), f.create_group("var")
+            obs.attrs["_index"], var.attrs["_index"] = "_index", "_index"
+            obs.create_dataset("_index", data=barcodes.astype(object), dtype=string)
+            var.create_dataset("_index", data=genes.astype(object), dtype=string)
+            if layout == "0.7":
+                categories = obs.create_dataset("__categories/bulk_labels", data=CELL_TYPES, dtype=string)
+                obs["bulk_labels"] = CELL_CODES
+                obs["bulk_labels"].attrs["categories"] = categories.ref
+            else:
+                group = obs.create_group("bulk_labels")
+                group.attrs["encoding-type"] = "categorical"
+                group["codes"] = CELL_CODES
+                group.create_dataset("categories", data=CELL_TYPES, dtype=string)
+            f["obsm/X_pca"] = pca
+    return X, pca
+
+
+EXPECTED_CELL_TYPE = ["CD14+ Monocyte", "Dendritic", "CD19+ B", "Dendritic", "CD14+ Monocyte", "Dendritic", ""]
+
+
+@pytest.mark.parametrize("layout", ["old", "0.7", "0.8"])
+def test_load_pbmc_cells_by_path(tmp_path, layout):
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    X, pca = _write_h5ad(path, layout)
+    cells = load_pbmc_cells(path)
+    assert cells.representation == "pca"
+    assert cells.data.dtype == np.float32 and cells.data.shape == (7, 3)
+    assert np.array_equal(cells.data, pca)
+    assert cells.cell_type.dtype.kind == "U" and cells.cell_type.tolist() == EXPECTED_CELL_TYPE
+    assert cells.feature_names.tolist() == ["PC1", "PC2", "PC3"]
+    assert cells.cell_names.tolist() == [f"CELL{i}-1" for i in range(7)]
+    assert "Dendritic 3" in cells.DESCR and "(missing) 1" in cells.DESCR
+    genes = load_pbmc_cells(str(path), representation="genes")
+    assert genes.data.dtype == np.float32 and np.array_equal(genes.data, X)
+    assert genes.feature_names.tolist() == ["G0", "G1", "G2", "G3"]
+    assert genes.cell_type.tolist() == EXPECTED_CELL_TYPE
+
+
+def test_load_pbmc_cells_reads_a_sparse_expression_matrix(tmp_path):
+    from setlearn.datasets import load_pbmc_cells
+
+    X, _ = _write_h5ad(tmp_path / "cells.h5ad", sparse_x=True)
+    assert np.array_equal(load_pbmc_cells(tmp_path / "cells.h5ad", representation="genes").data, X)
+
+
+def test_cell_type_populations_map_types_to_populations():
+    from setlearn.datasets import cell_type_populations
+
+    pops = cell_type_populations(EXPECTED_CELL_TYPE, "CD14+ Monocyte", population_2="CD19+ B")
+    assert pops.tolist() == [1, 0, 2, 0, 1, 0, 0]
+    assert pops.dtype == np.int64
+    # Several types per population; population 2 is optional.
+    pops = cell_type_populations(np.array(EXPECTED_CELL_TYPE), ["CD14+ Monocyte", "CD19+ B"])
+    assert pops.tolist() == [1, 0, 1, 0, 1, 0, 0]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(population_1="Monocyte"), r"Unknown cell type 'Monocyte' for population 1\. Known cell types: "
+                                    r"'', 'CD14\+ Monocyte', 'CD19\+ B', 'Dendritic'\."),
+    (dict(population_1="CD19+ B", population_2=["Dendritic", "NK"]), r"Unknown cell type 'NK' for population 2"),
+    (dict(population_1="CD19+ B", population_2="CD19+ B"), r"'CD19\+ B' is given for population 1 and population 2"),
+    (dict(population_1=[]), r"population_1 must name at least one cell type"),
+    (dict(population_1=None), r"population_1 must name at least one cell type"),
+])
+def test_cell_type_populations_errors(kwargs, match):
+    from setlearn.datasets import cell_type_populations
+
+    with pytest.raises(ValueError, match=match):
+        cell_type_populations(EXPECTED_CELL_TYPE, **kwargs)
+
+
+def test_make_bags_from_loaded_cells(tmp_path):
+    from setlearn.datasets import cell_type_populations, load_pbmc_cells
+
+    _write_h5ad(tmp_path / "cells.h5ad")
+    cells = load_pbmc_cells(tmp_path / "cells.h5ad")
+    pops = cell_type_populations(cells.cell_type, "CD14+ Monocyte", population_2="CD19+ B")
+    X, y, imp, bag_pops = make_bags_from(cells.data, pops, "xor", n_bags=20, bag_size=6, random_state=0,
+                                         return_populations=True)
+    assert len(X) == 20 and X[0].shape == (6, 3) and X[0].dtype == np.float32
+    for bag, pop in zip(X, bag_pops):
+        # Every instance is a cell of the population it is labelled with.
+        rows = [np.flatnonzero((cells.data == x).all(axis=1))[0] for x in bag]
+        assert np.array_equal(pops[rows], pop)
+    assert all(RULES["xor"](_counts(p), None) == bool(label) for p, label in zip(bag_pops, y))
+
+
+def test_load_pbmc_cells_without_scanpy_names_the_extra_and_path(monkeypatch):
+    import importlib.util
+
+    from setlearn.datasets import load_pbmc_cells
+
+    pytest.importorskip("h5py")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "scanpy" else real_find_spec(name, *a))
+    with pytest.raises(ImportError, match=r'scanpy.*not installed.*pip install "setlearn\[cells\]".*path='):
+        load_pbmc_cells()
+
+
+def test_load_pbmc_cells_finds_the_file_in_scanpy_without_importing_it(tmp_path, monkeypatch):
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    from setlearn.datasets import load_pbmc_cells
+
+    package = tmp_path / "scanpy"
+    (package / "datasets").mkdir(parents=True)
+    _write_h5ad(package / "datasets" / "10x_pbmc68k_reduced.h5ad")
+    spec = importlib.machinery.ModuleSpec("scanpy", None, is_package=True)
+    spec.submodule_search_locations = [str(package)]
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: spec if name == "scanpy" else real_find_spec(name, *a))
+    imported_before = "scanpy" in sys.modules
+    assert load_pbmc_cells().data.shape == (7, 3)
+    assert ("scanpy" in sys.modules) == imported_before  # found, not imported
+    # A scanpy without the file: say where it was looked for.
+    (package / "datasets" / "10x_pbmc68k_reduced.h5ad").unlink()
+    with pytest.raises(FileNotFoundError, match=r"scanpy is installed.*10x_pbmc68k_reduced.h5ad.*path="):
+        load_pbmc_cells()
+
+
+def test_load_pbmc_cells_without_h5py_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    from setlearn.datasets import load_pbmc_cells
+
+    monkeypatch.setitem(sys.modules, "h5py", None)  # makes "import h5py" raise ImportError
+    with pytest.raises(ImportError, match=r'h5py.*pip install "setlearn\[cells\]"'):
+        load_pbmc_cells(tmp_path / "cells.h5ad")
+
+
+def test_load_pbmc_cells_bad_input(tmp_path):
+    from setlearn.datasets import load_pbmc_cells
+
+    h5py = pytest.importorskip("h5py")
+    with pytest.raises(ValueError, match=r"representation must be one of \('pca', 'genes'\)"):
+        load_pbmc_cells(tmp_path / "cells.h5ad", representation="umap")
+    with pytest.raises(FileNotFoundError, match=r"No such \.h5ad file"):
+        load_pbmc_cells(tmp_path / "missing.h5ad")
+    with h5py.File(tmp_path / "no_labels.h5ad", "w") as f:
+        f["obs"] = np.zeros(3, dtype=[("index", "S4"), ("louvain", "i1")])
+    with pytest.raises(ValueError, match=r"no cell-type column 'bulk_labels'"):
+        load_pbmc_cells(tmp_path / "no_labels.h5ad")
+    with h5py.File(tmp_path / "no_categories.h5ad", "w") as f:
+        f["obs"] = np.zeros(3, dtype=[("index", "S4"), ("bulk_labels", "i1")])
+    with pytest.raises(ValueError, match=r"no uns/bulk_labels_categories"):
+        load_pbmc_cells(tmp_path / "no_categories.h5ad")
+
+
+def test_load_pbmc_cells_real_file_from_scanpy():
+    import importlib.util
+
+    if importlib.util.find_spec("scanpy") is None:
+        pytest.skip("scanpy (which bundles the data file) is not installed")
+    pytest.importorskip("h5py")
+    from setlearn.datasets import cell_type_populations, load_pbmc_cells
+
+    cells = load_pbmc_cells()
+    assert cells.data.shape == (700, 50) and cells.data.dtype == np.float32
+    types, counts = np.unique(cells.cell_type, return_counts=True)
+    assert dict(zip(types.tolist(), counts.tolist())) == {
+        "Dendritic": 240, "CD14+ Monocyte": 129, "CD19+ B": 95, "CD4+/CD25 T Reg": 68,
+        "CD8+ Cytotoxic T": 54, "CD8+/CD45RA+ Naive Cytotoxic": 43, "CD56+ NK": 31,
+        "CD4+/CD45RO+ Memory": 19, "CD34+": 13, "CD4+/CD45RA+/CD25- Naive T": 8,
+    }
+    assert load_pbmc_cells(representation="genes").data.shape == (700, 765)
+    pops = cell_type_populations(cells.cell_type, "CD14+ Monocyte", population_2="CD19+ B")
+    assert np.bincount(pops).tolist() == [476, 129, 95]
