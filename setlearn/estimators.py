@@ -125,6 +125,22 @@ class BagNet(NeuralNet):
         if self.module_.training != training:
             super()._set_training(training)
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch's partial_fit swallows Ctrl-C and returns the half-trained
+            # net as if training had finished; remember it so fit can re-raise.
+            self.interrupted_ = True
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        self.interrupted_ = False
+        super().partial_fit(X, y, classes=classes, **fit_params)
+        if self.interrupted_:
+            raise KeyboardInterrupt("training was interrupted; the model is not fitted")
+        return self
+
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # The generator is per-fit state; dropping it keeps refits reproducible
         # and the net picklable without it.

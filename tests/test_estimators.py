@@ -258,3 +258,25 @@ def test_errors_after_fit(bags):
         clf.fit(X, y, importance=importance)
     with pytest.raises(ValueError, match="hidden_size"):
         AttentionMILClassifier(hidden_size=0).fit(X, y)
+
+
+def test_ctrl_c_interrupts_fit_instead_of_returning_a_half_trained_model(bags, monkeypatch):
+    """skorch swallows KeyboardInterrupt in fit; setlearn must not."""
+    from setlearn.estimators import BagNet
+
+    X, y, _ = bags
+    calls = {"n": 0}
+    original = BagNet.get_loss
+
+    def interrupt_on_second_step(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BagNet, "get_loss", interrupt_on_second_step)
+    clf = AttentionMILClassifier(**FAST)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
