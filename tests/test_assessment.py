@@ -306,6 +306,44 @@ def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_af
     pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
 
 
+def _interrupt_training_at(monkeypatch, n):
+    """Ctrl-C inside skorch's training loop: the n-th optimisation step of the run raises."""
+    from setlearn.estimators import BagNet
+
+    real = BagNet.get_loss
+    calls = {"n": 0}
+
+    def get_loss(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BagNet, "get_loss", get_loss)
+
+
+# TINY fits 3 epochs of one batch per model: step 8 is the 2nd epoch of the 3rd model (a retrain).
+_STEP_IN_THIRD_MODEL = 8
+
+
+def test_ctrl_c_inside_fit_stores_only_finished_models(tmp_path, monkeypatch, uninterrupted):
+    # skorch swallows KeyboardInterrupt in fit; if it reached assess as a normal return, the
+    # half-trained model would be scored and stored as finished, and never retrained.
+    out = tmp_path / "run"
+    _interrupt_training_at(monkeypatch, _STEP_IN_THIRD_MODEL)
+    with pytest.raises(KeyboardInterrupt):
+        setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
+    stored = pd.read_csv(out / "models.csv", dtype={"config_id": str})
+    assert len(stored) == 2 < N_TINY_MODELS
+    assert set(stored["stage"]) == {"search"}  # none for the interrupted (retrain) model
+    assert len(pd.read_csv(out / "ensembles.csv")) == 0
+    monkeypatch.undo()
+    result = setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
+    assert result.complete and result.n_new_models == N_TINY_MODELS - 2
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
+    pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
+
+
 def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     out = tmp_path / "run"
     first = setlearn.assess("smoke", config=TINY, out=out, max_models=3, verbose=False)

@@ -9,6 +9,7 @@ import pytest
 
 from setlearn import assessment
 from setlearn.cli import main
+from tests.test_assessment import N_TINY_MODELS, TINY
 
 
 def test_module_help_runs():
@@ -65,3 +66,28 @@ def test_console_script_runs_the_smoke_preset(tmp_path):
     again = subprocess.run([sys.executable, "-m", "setlearn", "assess", "--preset", "smoke", "--out", str(out),
                             "--quiet"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout == ""
+
+
+def test_ctrl_c_during_training_exits_130_and_keeps_only_finished_models(monkeypatch, capsys, tmp_path):
+    from setlearn.estimators import BagNet
+
+    real = BagNet.get_loss
+    calls = {"n": 0}
+
+    def get_loss(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 8:  # the 2nd epoch of the 3rd model
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BagNet, "get_loss", get_loss)
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))
+    args = ["assess", "--preset", "smoke", "--config", str(tmp_path / "tiny.json"), "--out", str(tmp_path / "run"),
+            "--n-jobs", "1", "--quiet"]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "run the same command again to continue" in err
+    assert len(pd.read_csv(tmp_path / "run" / "models.csv")) == 2
+    monkeypatch.undo()
+    assert main(args) == 0
+    assert len(pd.read_csv(tmp_path / "run" / "models.csv")) == N_TINY_MODELS
