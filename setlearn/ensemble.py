@@ -72,23 +72,38 @@ def combine_attention(member_attentions, rule="mean"):
     """
     if rule not in COMBINATION_RULES:
         raise ValueError(f"rule must be one of {COMBINATION_RULES}, got {rule!r}.")
-    if len(member_attentions) == 0:
-        raise ValueError("combine_attention needs the attention of at least one member.")
-    n_bags = {len(m) for m in member_attentions}
-    if len(n_bags) != 1:
-        raise ValueError(f"Every member must explain the same bags; got {sorted(n_bags)} bags.")
     combined = []
-    for per_member in zip(*member_attentions):
-        weights = np.stack(per_member)  # (members, instances)
+    for weights in _per_bag_stacks(member_attentions):
         if rule == "mean":
             bag = weights.mean(axis=0)
         elif rule == "median":
             bag = np.median(weights, axis=0)
+            if bag.sum() == 0:
+                # Members peaked on different instances: every median is 0.
+                bag = weights.mean(axis=0)
         else:
-            # Relative tolerance: softmax weights of a uniform bag are 1/n only up to rounding.
-            bag = (weights >= (1 - 1e-6) / weights.shape[1]).mean(axis=0)
+            bag = _above_equal_share(weights).mean(axis=0)
         combined.append(bag / bag.sum())
     return combined
+
+
+def _per_bag_stacks(member_attentions):
+    """Yield, per bag, the members' attention as one (n_members, n_instances) array."""
+    if len(member_attentions) == 0:
+        raise ValueError("The attention of at least one member is needed.")
+    n_bags = {len(m) for m in member_attentions}
+    if len(n_bags) != 1:
+        raise ValueError(f"Every member must explain the same bags; got {sorted(n_bags)} bags.")
+    for b, per_member in enumerate(zip(*member_attentions)):
+        sizes = {len(a) for a in per_member}
+        if len(sizes) != 1:
+            raise ValueError(f"The members' attention for bag {b} has different lengths {sorted(sizes)}.")
+        yield np.stack(per_member)
+
+
+def _above_equal_share(weights):
+    # Relative tolerance: softmax weights of a uniform bag are 1/n only up to rounding.
+    return weights >= (1 - 1e-6) / weights.shape[1]
 
 
 def _spearman(weights):
@@ -107,7 +122,7 @@ def _weighted_tau(weights):
 
 
 def _top_overlap(weights):
-    top = (weights >= (1 - 1e-6) / weights.shape[1]).astype(float)
+    top = _above_equal_share(weights).astype(float)
     shared = top @ top.T
     union = top.sum(axis=1)[:, None] + top.sum(axis=1)[None, :] - shared
     return shared / union
@@ -133,7 +148,8 @@ def pairwise_agreement(member_attentions, measure="weighted_tau"):
     Returns
     -------
     agreement : ndarray of shape (n_bags, n_members, n_members)
-        NaN where undefined (one instance, or constant attention).
+        NaN for bags of one instance; a member whose attention is constant
+        over a bag ranks nothing and gets agreement 0 with the others there.
 
     Examples
     --------
@@ -146,13 +162,15 @@ def pairwise_agreement(member_attentions, measure="weighted_tau"):
         raise ValueError(f"measure must be one of {sorted(AGREEMENT_MEASURES)}, got {measure!r}.")
     n = len(member_attentions)
     out = []
-    for per_member in zip(*member_attentions):
-        weights = np.stack(per_member)
+    for weights in _per_bag_stacks(member_attentions):
         if weights.shape[1] < 2:
             out.append(np.full((n, n), np.nan))
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(AGREEMENT_MEASURES[measure](weights))
+            pairwise = AGREEMENT_MEASURES[measure](weights)
+        # A member with constant attention ranks nothing: it agrees with no one,
+        # rather than dropping out of the average unnoticed.
+        out.append(np.where(np.isnan(pairwise), 0.0, pairwise))
     return np.array(out).reshape(len(out), n, n)
 
 
@@ -166,6 +184,9 @@ _STACK_BUDGET = 2**20
 
 def _members_per_module(estimator, bags):
     """How many members of ``estimator``'s configuration to train as one stacked module."""
+    if estimator.early_stopping:
+        # Stacked members would stop together, on the sum of their losses.
+        return 1
     instance_shape = bags[0].shape[1:]
     width = estimator.hidden_size
     if not isinstance(estimator.featurizer, nn.Module) and len(instance_shape) > 1 and estimator.featurizer != "mlp":
@@ -191,7 +212,11 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
 
     Members of one configuration differ by seed and are trained together as
     one batched torch module (stacked weights, one optimizer step for all), as
-    many at a time as keep a training step small enough to gain from it;
+    many at a time as keep a training step small enough to gain from it
+    (one at a time with early stopping, so each stops on its own loss).
+    Members stacked in one module differ by their initial weights and share
+    the batch order of the module's first member; their ``history_`` is the
+    module's, with losses summed over its members;
     members of different configurations train in parallel through joblib,
     which can also send them to a Dask or Ray cluster
     (``joblib.parallel_config(backend="dask")``).
@@ -224,7 +249,9 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
     n_jobs : int, default=None
         Configurations trained in parallel (joblib semantics).
     random_state : int, RandomState instance or None, default=None
-        Seeds the members (each member gets its own ``random_state``).
+        Seeds the members: each member gets its own ``random_state``, which
+        sets its initial weights (and, for the first member of a stacked
+        module, the batch order all of that module's members share).
     verbose : int, default=0
         Verbosity of joblib.
 
@@ -331,6 +358,13 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
             configurations = [clone(base).set_params(**p) for p in ParameterGrid(self.param_grid)]
         else:
             configurations = [base]
+        if self.n_estimators < len(configurations):
+            warnings.warn(
+                f"n_estimators={self.n_estimators} is below the {len(configurations)} configurations; "
+                f"only the first {self.n_estimators} are used. Raise n_estimators to use them all.",
+                UserWarning,
+                stacklevel=3,
+            )
         return [configurations[i % len(configurations)] for i in range(self.n_estimators)]
 
     def fit(self, X, y, **fit_params):
@@ -373,7 +407,16 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         self.estimators_ = members
         if len(self.instance_shape_) == 1:
             self.n_features_in_ = self.instance_shape_[0]
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # As for AttentionMILClassifier: X is a collection of bags.
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.poor_score = True
+        return tags
 
     def _checked_bags(self, X):
         check_is_fitted(self)
@@ -431,8 +474,8 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
             Mean pairwise agreement (the ``agreement`` measure) between the
             members' attention over the bag's instances: 1 when every member
             ranks the instances alike, around 0 when their rankings are
-            unrelated. NaN for bags where it is undefined (one instance, or a
-            member's attention constant over the bag).
+            unrelated. NaN for bags of one instance; a member whose attention
+            is constant over a bag counts as agreeing with no one there.
         """
         return _bag_agreement(pairwise_agreement(self.explain_members(X), self.agreement))
 

@@ -129,9 +129,13 @@ class BagNet(NeuralNet):
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
-            # skorch's partial_fit swallows Ctrl-C and returns the half-trained
-            # net as if training had finished; remember it so fit can re-raise.
-            self.interrupted_ = True
+            # skorch stops early by raising KeyboardInterrupt from EarlyStopping,
+            # and partial_fit swallows every KeyboardInterrupt, a user's Ctrl-C
+            # too, returning a half-trained net as if it were finished. Remember
+            # a real interrupt so partial_fit can re-raise it.
+            self.interrupted_ = not any(
+                isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience for _, cb in self.callbacks_
+            )
             raise
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -171,11 +175,14 @@ def _resolve_featurizer(featurizer, instance_shape):
     if isinstance(featurizer, nn.Module):
         return featurizer
     if featurizer == "auto":
-        return "mlp" if len(instance_shape) == 1 else "cnn"
+        if len(instance_shape) == 1:
+            return "mlp"
+        featurizer = "cnn"
     if featurizer == "cnn" and len(instance_shape) not in (2, 3):
         raise ValueError(
-            f"featurizer='cnn' needs image instances of shape (H, W) or (C, H, W); the bags have "
-            f"instances of shape {instance_shape}."
+            f"The CNN featurizer needs image instances of shape (H, W) or (C, H, W); the bags have "
+            f"instances of shape {instance_shape}. Use featurizer='mlp' (it flattens each instance) "
+            f"or pass a torch module."
         )
     return featurizer
 
@@ -205,7 +212,10 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         ``"auto"`` uses an MLP for vector instances and a small CNN for images
         (instances of shape ``(H, W)`` or ``(C, H, W)``). A module must map
         ``(M, *instance_shape)`` to ``(M, out_features)``; it is copied and
-        re-initialised from ``random_state``.
+        re-initialised from ``random_state`` through the ``reset_parameters``
+        methods of its submodules (as torch's layers have), so parameters
+        without one keep their values and randomness inside ``forward``
+        (e.g. dropout) follows torch's global generator.
     max_epochs : int, default=100
         Training epochs (the study used 500).
     batch_size : int, default=100
@@ -385,7 +395,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         # because scikit-learn skips every common check otherwise; the checks
         # that need 2-D input are listed as expected failures in the tests.
         tags.input_tags.three_d_array = True
-        tags.non_deterministic = self.device != "cpu"
+        tags.non_deterministic = torch.device(self.device).type != "cpu"
         tags.classifier_tags.poor_score = True
         return tags
 

@@ -6,9 +6,12 @@ import pytest
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from setlearn import AttentionEnsemble, AttentionMILClassifier, importance_auroc_score, make_bags
 from setlearn.ensemble import AttentionDisagreementWarning, combine_attention
+
+from .test_estimators import EXPECTED_FAILED_CHECKS
 
 BASE = AttentionMILClassifier(hidden_size=8, attention_size=4, max_epochs=5)
 
@@ -175,3 +178,67 @@ def test_ensemble_iauc_at_least_median_member_on_gaussian_and():
     ensemble_iauc = importance_auroc_score(importance, ensemble.explain(X_test), y=y_test)
     member_iauc = [importance_auroc_score(importance, m.explain(X_test), y=y_test) for m in ensemble.estimators_]
     assert ensemble_iauc >= np.median(member_iauc)
+
+
+def test_first_member_of_a_stacked_module_equals_its_solo_fit_with_several_batches():
+    """With several batches per epoch the batch order matters; it follows the module's first member."""
+    X, y, _ = make_bags("mil", n_bags=40, bag_size=(5, 15), random_state=0)
+    base = clone(BASE).set_params(batch_size=8)
+    ensemble = AttentionEnsemble(base, n_estimators=3, agreement_threshold=None, random_state=0).fit(X, y)
+    first = ensemble.estimators_[0]
+    np.testing.assert_allclose(clone(first).fit(X, y).predict_proba(X), first.predict_proba(X), atol=1e-5)
+
+
+def test_early_stopping_members_train_alone_and_stop_on_their_own_loss():
+    X, y, _ = make_bags("mil", n_bags=60, bag_size=10, random_state=0)
+    base = clone(BASE).set_params(max_epochs=60, early_stopping=True, n_iter_no_change=2, tol=0.02)
+    ensemble = AttentionEnsemble(base, n_estimators=3, agreement_threshold=None, random_state=0).fit(X, y)
+    for member in ensemble.estimators_:
+        alone = clone(member).fit(X, y)
+        assert len(member.history_) == len(alone.history_) < 60
+        np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-6)
+
+
+def test_median_falls_back_to_mean_when_every_median_is_zero():
+    one_hot = [[np.eye(3)[i]] for i in range(3)]
+    combined = combine_attention(one_hot, rule="median")[0]
+    np.testing.assert_allclose(combined, [1 / 3] * 3)
+
+
+def test_agreement_counts_a_constant_member_as_disagreeing():
+    from setlearn.ensemble import pairwise_agreement
+
+    a = np.array([0.5, 0.3, 0.15, 0.05])
+    uniform = np.full(4, 0.25)
+    for measure in ("spearman", "weighted_tau", "top_overlap"):
+        together = pairwise_agreement([[a], [a], [uniform]], measure)[0]
+        assert together[0, 1] == pytest.approx(1)
+        assert together[0, 2] < 1 and together[1, 2] < 1
+    assert np.isnan(pairwise_agreement([[np.ones(1)], [np.ones(1)]])).all()
+    with pytest.raises(ValueError, match="same bags"):
+        pairwise_agreement([[a, a], [a]])
+    with pytest.raises(ValueError, match="different lengths"):
+        pairwise_agreement([[a], [a[:3]]])
+
+
+def test_fewer_members_than_configurations_warns(data):
+    X, y, _ = data
+    with pytest.warns(UserWarning, match="only the first 2 are used"):
+        AttentionEnsemble(BASE, n_estimators=2, param_grid={"hidden_size": [2, 4, 8]}).fit(X, y)
+
+
+def test_refit_on_images_forgets_n_features_in(data):
+    X, y, _ = data
+    ensemble = AttentionEnsemble(BASE, n_estimators=2, random_state=0).fit(X, y)
+    assert ensemble.n_features_in_ == X[0].shape[1]
+    images = [np.random.default_rng(0).random((5, 4, 4)).astype(np.float32) for _ in range(len(X))]
+    ensemble.fit(images, y)
+    assert not hasattr(ensemble, "n_features_in_") and ensemble.instance_shape_ == (4, 4)
+
+
+@parametrize_with_checks(
+    [AttentionEnsemble(BASE, n_estimators=2, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_ensemble(estimator, check):
+    check(estimator)

@@ -26,7 +26,7 @@ EXPECTED_FAILED_CHECKS = {
         "check_fit_score_takes_y": "fit/score signatures are plain (X, y)",
         "check_estimators_overwrite_params": "see test_fit_does_not_change_params",
         "check_dont_overwrite_parameters": "see test_fit_does_not_change_params",
-        "check_estimators_fit_returns_self": "see test_fit_returns_self",
+        "check_estimators_fit_returns_self": "see test_fit_returns_self_and_records_fitted_attributes",
         "check_readonly_memmap_input": "bags are copied to float32 before training",
         "check_n_features_in_after_fitting": "n_features_in_ is set for vector instances",
         "check_positive_only_tag_during_fit": "negative values are fine inside bags",
@@ -38,7 +38,7 @@ EXPECTED_FAILED_CHECKS = {
         "check_estimators_nan_inf": "see test_bad_input_errors (NaN/inf)",
         "check_estimator_sparse_array": "sparse input is rejected (test_bags)",
         "check_estimator_sparse_matrix": "sparse input is rejected (test_bags)",
-        "check_estimators_pickle": "see test_pickle_round_trip",
+        "check_estimators_pickle": "see test_clone_and_pickle_round_trip",
         "check_f_contiguous_array_estimator": "bags are made C-contiguous",
         "check_classifier_data_not_an_array": "see test_accepts_every_bag_layout",
         "check_classifiers_one_label": "see test_bad_input_errors (single class)",
@@ -141,6 +141,9 @@ def test_image_instances_use_a_cnn(shape):
     assert [a.shape for a in clf.explain(X[:2])] == [(6,), (6,)]
     with pytest.raises(ValueError, match="needs image instances"):
         AttentionMILClassifier(featurizer="cnn", **FAST).fit(*presence_bags()[:2])
+    volumes = [np.zeros((3, 2, 2, 2, 2), np.float32)] * 4
+    with pytest.raises(ValueError, match="featurizer='mlp'"):
+        AttentionMILClassifier(**FAST).fit(volumes, [0, 1, 0, 1])
 
 
 def test_user_supplied_featurizer(bags):
