@@ -692,7 +692,9 @@ def table_accuracy_vs_iauc(models):
 def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
     """% of bad explanations (iAUC-ROC <= ``bad_iauc``) against ensemble size.
 
-    Size 1 is the retrained single models, shared by both kinds of ensemble.
+    Size 1 is the retrained single models, shared by both kinds of ensemble: every
+    kind has a size-1 row, even when ``ensembles`` is empty (``max_ensemble_size``
+    of 1).
 
     Parameters
     ----------
@@ -715,11 +717,14 @@ def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
     >>> ens = pd.DataFrame({"problem": "mil", "modality": "gaussian", "kind": "one", "size": 2,
     ...     "iauc_roc": [0.9]})
     >>> bad_fraction_by_ensemble_size(models, ens)[["kind", "size", "pct_bad"]].values.tolist()
-    [['one', 1, 50.0], ['one', 2, 0.0]]
+    [['one', 1, 50.0], ['one', 2, 0.0], ['several', 1, 50.0]]
     """
     singles = _retrained(models)
-    singles = pd.concat([singles.assign(kind=kind, size=1) for kind in ensembles["kind"].unique()])
-    both = pd.concat([singles, ensembles], ignore_index=True).assign(bad=lambda d: d["iauc_roc"] <= bad_iauc)
+    # The known kinds, not the observed ones: with no ensembles the curve is the single models.
+    parts = [singles.assign(kind=kind, size=1) for kind in _ENSEMBLE_KINDS]
+    if len(ensembles):
+        parts.append(ensembles)
+    both = pd.concat(parts, ignore_index=True).assign(bad=lambda d: d["iauc_roc"] <= bad_iauc)
     curve = both.groupby(["modality", "problem", "kind", "size"]).agg(n=("bad", "size"), pct_bad=("bad", "mean"))
     curve["pct_bad"] *= 100
     return curve.reset_index().astype({"size": int})
@@ -739,7 +744,8 @@ def table_ensembles(models, ensembles, *, bad_iauc=0.65):
     -------
     table : pandas.DataFrame
         One row per (modality, problem): pct_bad_single, ensemble_size,
-        pct_bad_one_configuration, pct_bad_several_configurations.
+        pct_bad_one_configuration, pct_bad_several_configurations (the last three
+        NaN for a task without ensembles, as with ``max_ensemble_size`` 1).
 
     Examples
     --------
@@ -756,10 +762,14 @@ def table_ensembles(models, ensembles, *, bad_iauc=0.65):
     curve = bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=bad_iauc)
     keys = ["modality", "problem"]
     single = curve[curve["size"] == 1].groupby(keys)["pct_bad"].first().rename("pct_bad_single")
-    largest = curve[curve["size"] == curve.groupby(keys)["size"].transform("max")]
+    ensembled = curve[curve["size"] > 1]
+    largest = ensembled[ensembled["size"] == ensembled.groupby(keys)["size"].transform("max")]
     wide = largest.pivot_table(index=keys + ["size"], columns="kind", values="pct_bad").reset_index()
     wide = wide.rename(columns={"size": "ensemble_size", "one": "pct_bad_one_configuration",
                                 "several": "pct_bad_several_configurations"})
+    # pivot_table leaves out a kind it never saw (every kind, with no ensembles at all).
+    wide = wide.reindex(columns=keys + ["ensemble_size", "pct_bad_one_configuration",
+                                        "pct_bad_several_configurations"])
     table = single.reset_index().merge(wide, on=keys, how="left")
     return table[keys + ["pct_bad_single", "ensemble_size", "pct_bad_one_configuration",
                          "pct_bad_several_configurations"]].rename_axis(columns=None)
@@ -957,12 +967,17 @@ class AssessmentResult:
                 f"  {r.modality} {r.problem.upper()}: iAUC-ROC {r.mean_iauc_roc:.2f} "
                 f"({r.n_bad_configurations}/{r.n_configurations} bad configs)"
                 + (f" [paper {paper[0]:.2f} ({paper[1]}/5)]" if paper else "")
-                + f"; bad explanations {r.pct_bad_single:.0f}% single -> {r.pct_bad_one_configuration:.0f}% "
-                f"/ {r.pct_bad_several_configurations:.0f}% with {r.ensemble_size} members (one / several configs)"
+                + f"; bad explanations {r.pct_bad_single:.0f}% single"
+                + (" (no ensembles)" if pd.isna(r.ensemble_size) else
+                   f" -> {r.pct_bad_one_configuration:.0f}% / {r.pct_bad_several_configurations:.0f}% "
+                   f"with {r.ensemble_size:.0f} members (one / several configs)")
             )
         silent = self.tables["silent_failures"].set_index("modality").loc["all"]
-        lines.append(f"  Of {silent.n_accurate} models with validation accuracy >= 0.9, "
-                     f"{silent.pct_good_iauc:.0f}% have iAUC-ROC >= 0.9 (paper: 64%).")
+        if silent.n_accurate:
+            lines.append(f"  Of {silent.n_accurate} models with validation accuracy >= 0.9, "
+                         f"{silent.pct_good_iauc:.0f}% have iAUC-ROC >= 0.9 (paper: 64%).")
+        else:
+            lines.append("  No retrained model reached validation accuracy >= 0.9.")
         lines.append(f"Report: {self.report}")
         return "\n".join(lines)
 
@@ -1141,10 +1156,11 @@ def _write_figures(result, data):
         "accuracy_vs_iauc": _facet(
             list(result.models.groupby(tasks)), plotting.plot_accuracy_vs_iauc,
             "Validation accuracy vs test iAUC-ROC (all models)", cfg),
-        "bad_vs_ensemble_size": _facet(
-            list(result.tables["bad_by_ensemble_size"].groupby(tasks)), plotting.plot_bad_vs_ensemble_size,
-            f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg),
     }
+    if len(result.ensembles):  # with max_ensemble_size 1 the curve would be a single point
+        figures["bad_vs_ensemble_size"] = _facet(
+            list(result.tables["bad_by_ensemble_size"].groupby(tasks)), plotting.plot_bad_vs_ensemble_size,
+            f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg)
     for (modality, problem), frame in retrained.groupby(tasks):
         if modality != "digits":
             continue
@@ -1165,6 +1181,11 @@ def _write_figures(result, data):
     return paths
 
 
+def _number(value, spec):
+    """A number for the report; "–" for a missing one (no ensembles, no published value)."""
+    return "–" if pd.isna(value) else format(value, spec)
+
+
 def _paper_comparison(table1, table3):
     """Table 1 and Table 3, ours beside the published numbers."""
     rows = []
@@ -1176,10 +1197,12 @@ def _paper_comparison(table1, table3):
             "data": r.modality, "problem": r.problem.upper(),
             "iAUC-ROC, bad configs (ours)": f"{r.mean_iauc_roc:.2f} ({r.n_bad_configurations}/{r.n_configurations})",
             "(paper)": f"{p1[0]:.2f} ({p1[1]}/5)" if p1 else "–",
-            "% bad single (ours / paper)": f"{r.pct_bad_single:.1f} / {p3[0]:g}",
-            "ensemble size (ours / paper)": f"{r.ensemble_size:.0f} / 20",
-            "% bad, one config (ours / paper)": f"{r.pct_bad_one_configuration:.1f} / {p3[1]:g}",
-            "% bad, several configs (ours / paper)": f"{r.pct_bad_several_configurations:.1f} / {p3[2]:g}",
+            "% bad single (ours / paper)": f"{_number(r.pct_bad_single, '.1f')} / {_number(p3[0], 'g')}",
+            "ensemble size (ours / paper)": f"{_number(r.ensemble_size, '.0f')} / 20",
+            "% bad, one config (ours / paper)":
+                f"{_number(r.pct_bad_one_configuration, '.1f')} / {_number(p3[1], 'g')}",
+            "% bad, several configs (ours / paper)":
+                f"{_number(r.pct_bad_several_configurations, '.1f')} / {_number(p3[2], 'g')}",
         })
     return pd.DataFrame(rows)
 
@@ -1193,6 +1216,9 @@ def _write_report(result):
         delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
     silent = t["silent_failures"].set_index("modality").loc["all"] if "all" in set(t["silent_failures"]["modality"]) else None
     figs = "\n".join(f"![{name}](figures/{path.name})" for name, path in result.figures.items())
+    ensembles = (f"{len(result.ensembles)} ensembles\n(2..{cfg['max_ensemble_size']} members x "
+                 f"{cfg['n_ensembles']} draws)" if cfg["max_ensemble_size"] > 1 else
+                 "no ensembles\n(max_ensemble_size 1)")
     digits_note = ("\n*Data:* setlearn's `digits` modality stands in for the paper's MNIST "
                    "(3 = population 1, 9 = population 2).\n" if "digits" in cfg["modalities"] else "")
     text = f"""# setlearn assess report
@@ -1200,8 +1226,7 @@ def _write_report(result):
 {cfg.get('description', '')}
 
 {n_search} search models ({cfg['search_seeds']} seeds per configuration), {n_retrain} retrained models
-(top {cfg['top_k']} configurations x {cfg['n_retrain']} seeds), {len(result.ensembles)} ensembles
-(2..{cfg['max_ensemble_size']} members x {cfg['n_ensembles']} draws); {cfg['n_train_bags']} training bags of
+(top {cfg['top_k']} configurations x {cfg['n_retrain']} seeds), {ensembles}; {cfg['n_train_bags']} training bags of
 {cfg['bag_size']} instances, {cfg['estimator_params'].get('max_epochs', '?')} epochs. Configuration: `config.json`;
 one row per model: `models.csv`; one row per ensemble: `ensembles.csv`; tables: `tables/`.
 
@@ -1223,7 +1248,9 @@ from -0.01 to 0.62 ("–": every run equally accurate, rho undefined). Per confi
 
 {_markdown(t2)}
 """
-    if silent is not None:
+    if silent is not None and silent.n_accurate == 0:
+        text += "\nNo retrained model reached validation accuracy >= 0.9 (the paper: 3,021 did).\n"
+    elif silent is not None:
         text += (f"\nOf {silent.n_accurate} retrained models with validation accuracy >= 0.9, "
                  f"{silent.pct_good_iauc:.0f}% reach iAUC-ROC >= 0.9 (paper: 64% of 3,021); the lowest "
                  f"iAUC-ROC among them is {silent.min_iauc_roc:.2f}.\n")

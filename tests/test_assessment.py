@@ -194,6 +194,19 @@ def test_ensemble_tables_exact():
     assert table.iloc[0].tolist() == ["gaussian", "mil", 5.0, 3, 50.0, 0.0]
 
 
+def test_ensemble_tables_without_ensembles():
+    # max_ensemble_size 1: ensembles.csv holds its header only.
+    models = _handmade_retrain_rows()
+    no_ensembles = pd.DataFrame(columns=assessment._ENSEMBLE_COLUMNS)
+    curve = bad_fraction_by_ensemble_size(models, no_ensembles)
+    assert curve[["kind", "size", "pct_bad"]].values.tolist() == [["one", 1, 5.0], ["several", 1, 5.0]]
+    table = table_ensembles(models, no_ensembles)
+    assert table.columns.tolist() == ["modality", "problem", "pct_bad_single", "ensemble_size",
+                                      "pct_bad_one_configuration", "pct_bad_several_configurations"]
+    assert table.iloc[0, :3].tolist() == ["gaussian", "mil", 5.0]
+    assert table.iloc[0, 3:].isna().all()
+
+
 def test_table_silent_failures_exact():
     table = table_silent_failures(_handmade_retrain_rows()).set_index("problem")
     # accuracy >= 0.9: a has 6 runs (iAUC >= 0.9 for all), b all 10 (0.6 and 0.8 fail).
@@ -361,6 +374,22 @@ def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     (out / "ensembles.csv").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:10])
     again = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
     pd.testing.assert_frame_equal(again.ensembles, uninterrupted.ensembles)
+
+
+def test_max_ensemble_size_1_runs_end_to_end_without_ensembles(tmp_path):
+    # n_retrain 1 forces max_ensemble_size 1 ("no ensembles"); it used to crash after training.
+    result = setlearn.assess("smoke", config={**TINY, "n_retrain": 1, "max_ensemble_size": 1},
+                             out=tmp_path / "run", verbose=False)
+    assert result.complete and len(result.models) == 2 + 2 and len(result.ensembles) == 0
+    table = result.tables["ensembles"]
+    assert table["pct_bad_single"].notna().all() and table["ensemble_size"].isna().all()
+    assert set(result.tables["bad_by_ensemble_size"]["size"]) == {1}
+    assert "bad_vs_ensemble_size" not in result.figures
+    assert all(path.exists() for path in result.figures.values())
+    report = result.report.read_text()
+    assert "no ensembles" in report and "nan" not in report
+    summary = result.summary()
+    assert "(no ensembles)" in summary and "nan" not in summary
 
 
 def test_a_different_config_in_the_same_folder_is_refused(tmp_path):
