@@ -1141,6 +1141,8 @@ def _facet(groups, draw, title, config):
 
 
 def _write_figures(result, data):
+    from matplotlib.figure import Figure
+
     from setlearn import plotting
 
     cfg = result.config
@@ -1171,7 +1173,7 @@ def _write_figures(result, data):
         X, y, importance = _dataset(problem, modality, "test", data)
         bag = int(np.flatnonzero(y == 1)[0])
         fig = plotting.plot_bag_attention(X[bag], _load_attention(_attention_path(result.out, key))[bag],
-                                          importance=importance[bag], max_instances=40)
+                                          importance=importance[bag], max_instances=40, fig=Figure())
         fig.suptitle(f"digits {problem.upper()}, test bag {bag}, model {best['config_id']} r{best['repeat']}")
         figures[f"digits_{problem}_bag"] = fig
     paths = {}

@@ -392,6 +392,17 @@ def test_max_ensemble_size_1_runs_end_to_end_without_ensembles(tmp_path):
     assert "(no ensembles)" in summary and "nan" not in summary
 
 
+def test_digits_figures_leave_no_pyplot_figure_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    # pyplot keeps every figure it creates until closed: a long session would pile them up.
+    config = {**TINY, "modalities": ["digits"], "grid": {"digits": TINY["grid"]["gaussian"]}}
+    before = plt.get_fignums()
+    result = setlearn.assess("smoke", config=config, out=tmp_path / "run", verbose=False)
+    assert result.figures["digits_mil_bag"].exists()
+    assert plt.get_fignums() == before
+
+
 def test_a_different_config_in_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "run"
     setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
