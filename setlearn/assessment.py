@@ -847,6 +847,8 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
     from joblib import Parallel, delayed
 
     todo = [t for t in tasks if t.key not in store.keys]
+    # Counted before the budget cuts todo short: the tasks left for a later call are not done.
+    done = len(tasks) - len(todo)
     if budget is not None:
         todo = todo[:budget]
     if not todo:
@@ -855,7 +857,7 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
         delayed(_fit_and_score)(t, data, estimator_params, t.stage == "retrain") for t in todo
     )
     trained = 0
-    with _progress(len(tasks), len(tasks) - len(todo) + 0, desc, quiet) as bar:
+    with _progress(len(tasks), done, desc, quiet) as bar:
         for row, attention in results:
             if attention is not None:
                 # The attention goes first: a row on disk promises its attention file.

@@ -403,6 +403,22 @@ def test_digits_figures_leave_no_pyplot_figure_open(tmp_path):
     assert plt.get_fignums() == before
 
 
+def test_progress_counts_only_finished_models_as_done(tmp_path, monkeypatch):
+    bars = []
+    real = assessment._progress
+
+    def progress(total, done, desc, quiet):
+        bars.append((desc, total, done))
+        return real(total, done, desc, quiet)
+
+    monkeypatch.setattr(assessment, "_progress", progress)
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
+    setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
+    # The search has 2 models: the budget of 1 leaves the second for later, it is not done.
+    assert bars == [("search", 2, 0), ("search", 2, 1)]
+
+
 def test_a_different_config_in_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "run"
     setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
