@@ -529,6 +529,23 @@ def _attention_path(out, key):
     return Path(out) / "attention" / f"{modality}-{problem}-{config_id}-r{repeat:03d}.npz"
 
 
+def _check_run_arguments(out, n_jobs, scheduler, max_models):
+    """Raise ConfigError for a run argument :func:`assess` cannot use, before it touches the disk."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise ConfigError(f"out must be a path, got {out!r} ({type(out).__name__}).")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ConfigError(f"out={str(out)!r} is a file, not a folder; choose another output folder.")
+    if n_jobs is not None:
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
+            raise ConfigError(f"n_jobs must be an integer, got {n_jobs!r} ({type(n_jobs).__name__}).")
+        if n_jobs == 0:
+            raise ConfigError("n_jobs must not be 0: give a number of parallel models, or -1 for all cores.")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler):
+        raise ConfigError(f"scheduler must be a Dask scheduler address such as 'tcp://host:8786', got {scheduler!r}.")
+    if max_models is not None:
+        _check_int("max_models", max_models, 0)
+
+
 def _prepare_folder(out, config):
     """Create the output folder, or check that it holds a run of the same config."""
     out = Path(out)
@@ -1025,13 +1042,13 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
     >>> print(result.summary())  # doctest: +SKIP
     """
     started = time.perf_counter()
+    # Every argument is checked before anything is written: a typo must not leave a folder behind.
     resolved = load_config(preset, config)
     if out is None:
         name = Path(config).stem if isinstance(config, (str, os.PathLike)) else preset
         out = Path("setlearn-results") / name
+    _check_run_arguments(out, n_jobs, scheduler, max_models)
     out = _prepare_folder(out, resolved)
-    if max_models is not None:
-        _check_int("max_models", max_models, 0)
     data = _Data((resolved["n_train_bags"], resolved["n_valid_bags"], resolved["n_test_bags"]),
                  resolved["bag_size"], json.dumps(resolved["data_params"], sort_keys=True), resolved["seed"])
     quiet = not verbose

@@ -419,6 +419,29 @@ def test_progress_counts_only_finished_models_as_done(tmp_path, monkeypatch):
     assert bars == [("search", 2, 0), ("search", 2, 1)]
 
 
+@pytest.mark.parametrize("arguments, message", [
+    ({"max_models": -1}, "max_models must be at least 0"),
+    ({"max_models": "3"}, "max_models must be an integer"),
+    ({"max_models": 1.5}, "max_models must be an integer"),
+    ({"n_jobs": 0}, "n_jobs must not be 0"),
+    ({"n_jobs": "2"}, "n_jobs must be an integer"),
+    ({"scheduler": 8786}, "scheduler must be a Dask scheduler address"),
+])
+def test_bad_run_arguments_leave_no_folder_behind(tmp_path, arguments, message):
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=message):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False, **arguments)
+    assert not out.exists()
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path):
+    out = tmp_path / "results"
+    out.write_text("mine")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert out.read_text() == "mine"
+
+
 def test_a_different_config_in_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "run"
     setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)

@@ -36,12 +36,15 @@ def test_print_config_is_a_valid_override_file(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--preset", "quik"], "Did you mean 'quick'?"),
     (["--config", "missing.toml"], "does not exist"),
+    (["--max-models", "-1"], "max_models must be at least 0"),
+    (["--n-jobs", "0"], "n_jobs must not be 0"),
 ])
 def test_config_errors_exit_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["assess", *args, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("setlearn assess: error:") and message in err
+    assert not (tmp_path / "setlearn-results").exists()
 
 
 def test_interrupt_exits_130_with_a_resume_hint(monkeypatch, capsys, tmp_path):
