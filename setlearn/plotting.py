@@ -139,8 +139,9 @@ def plot_bad_vs_ensemble_size(curve, *, ax=None):
     ax.set_xlabel("ensemble size (1 = single model)")
     ax.set_ylabel("% bad explanations")
     # A floor of 5 % keeps an all-zero curve from being drawn on a meaningless 0-0.05 scale.
-    ax.set_ylim(0, max(5.0, 1.05 * curve["pct_bad"].max()))
-    ax.legend(fontsize="small")
+    ax.set_ylim(0, max(5.0, 1.05 * curve["pct_bad"].max()) if len(curve) else 5.0)
+    if ax.lines:  # an empty curve draws no line, and a legend of nothing warns
+        ax.legend(fontsize="small")
     return ax
 
 

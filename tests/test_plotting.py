@@ -46,6 +46,15 @@ def test_bad_vs_ensemble_size():
     assert ax.lines[1].get_ydata().tolist() == [20.0, 0.0, 0.0]
 
 
+def test_bad_vs_ensemble_size_of_an_empty_curve_draws_an_empty_axes():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_bad_vs_ensemble_size(pd.DataFrame(columns=["kind", "size", "pct_bad"]), ax=Figure().subplots())
+    assert len(ax.lines) == 0 and ax.get_legend() is None and ax.get_ylim() == (0.0, 5.0)
+
+
 def test_bag_attention_on_real_digits(tmp_path):
     from setlearn import make_bags
 
