@@ -25,6 +25,11 @@ __all__ = [
 _KIND_LABELS = {"one": "one configuration", "several": "several configurations"}
 
 
+def _metric_label(metric):
+    """'iauc_roc' -> 'iAUC-ROC', for axis labels."""
+    return metric.replace("iauc_", "iAUC-").replace("roc", "ROC").replace("pr", "PR")
+
+
 def _axes(ax):
     if ax is not None:
         return ax
@@ -70,7 +75,7 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=No
         ax.legend(loc="lower right", fontsize="small")
     ax.set_ylim(min(0.0, np.nanmin(rows[metric]) if len(rows) else 0.0), 1.02)
     ax.set_xlabel("configuration")
-    ax.set_ylabel(metric.replace("iauc_", "iAUC-").replace("roc", "ROC").replace("pr", "PR"))
+    ax.set_ylabel(_metric_label(metric))
     return ax
 
 
@@ -107,7 +112,7 @@ def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc",
     )
     ax.figure.colorbar(image, ax=ax, label="models")
     ax.set_xlabel(accuracy.replace("_", " "))
-    ax.set_ylabel(metric.replace("iauc_", "iAUC-").replace("roc", "ROC").replace("pr", "PR"))
+    ax.set_ylabel(_metric_label(metric))
     return ax
 
 
