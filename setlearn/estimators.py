@@ -67,12 +67,17 @@ class BagDataset(torch.utils.data.Dataset):
 
     def batches(self, batch_size, *, shuffle=False, random_state=None):
         """Yield ``({"x": padded, "mask": mask}, y)`` batches of bags of similar size."""
+        for _, batch in self.positioned_batches(batch_size, shuffle=shuffle, random_state=random_state):
+            yield batch
+
+    def positioned_batches(self, batch_size, *, shuffle=False, random_state=None):
+        """Like :meth:`batches`, with each batch's positions in this subset first."""
         sizes = self.data.sizes[self.indices]
         for positions in size_bucketed_batches(sizes, batch_size, shuffle=shuffle, random_state=random_state):
             bags = self.indices[positions]
             x, mask = self.data.batch(bags)
             y = None if self.y is None else torch.from_numpy(self.y[bags])
-            yield {"x": x, "mask": mask}, y
+            yield positions, ({"x": x, "mask": mask}, y)
 
 
 class _BatchIterator:
@@ -159,8 +164,7 @@ class BagNet(NeuralNet):
         batch_size = batch_size or self.batch_size
         sizes = dataset.data.sizes[dataset.indices]
         logits, attention = [None] * len(dataset), [None] * len(dataset)
-        order = size_bucketed_batches(sizes, batch_size)
-        for positions, batch in zip(order, dataset.batches(batch_size)):
+        for positions, batch in dataset.positioned_batches(batch_size):
             Xi, _ = unpack_data(batch)
             batch_logits, batch_attention = self.evaluation_step((Xi, None), training=False)
             batch_logits = batch_logits.detach().cpu().numpy()
