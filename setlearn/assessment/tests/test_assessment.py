@@ -8,6 +8,7 @@ import pytest
 
 import setlearn
 from setlearn import assessment
+from setlearn.assessment import _runner, _store
 from setlearn.assessment import (
     ConfigError,
     bad_fraction_by_ensemble_size,
@@ -40,7 +41,7 @@ N_TINY_ENSEMBLES = 2 * 2  # one size x 2 draws x 2 kinds
 
 
 def _without_timing(frame):
-    return frame.drop(columns="fit_time_s").sort_values(assessment.MODEL_KEY).reset_index(drop=True)
+    return frame.drop(columns="fit_time_s").sort_values(_store.MODEL_KEY).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- config
@@ -197,7 +198,7 @@ def test_ensemble_tables_exact():
 def test_ensemble_tables_without_ensembles():
     # max_ensemble_size 1: ensembles.csv holds its header only.
     models = _handmade_retrain_rows()
-    no_ensembles = pd.DataFrame(columns=assessment._ENSEMBLE_COLUMNS)
+    no_ensembles = pd.DataFrame(columns=_store._ENSEMBLE_COLUMNS)
     curve = bad_fraction_by_ensemble_size(models, no_ensembles)
     assert curve[["kind", "size", "pct_bad"]].values.tolist() == [["one", 1, 5.0], ["several", 1, 5.0]]
     table = table_ensembles(models, no_ensembles)
@@ -228,21 +229,21 @@ def test_tables_from_a_handmade_csv(tmp_path):
 def test_row_store_drops_a_partial_last_line(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text("a,b\n1,x\n2,y\n3,")
-    store = assessment._RowStore(path, ["a", "b"], ["a"])
+    store = _store._RowStore(path, ["a", "b"], ["a"])
     assert store.keys == {(1,), (2,)}
     store.append({"a": 3, "b": "z"})
     store.close()
     assert path.read_text() == "a,b\n1,x\n2,y\n3,z\n"
     with pytest.raises(ConfigError, match="has the columns"):
-        assessment._RowStore(path, ["a", "c"], ["a"])
+        _store._RowStore(path, ["a", "c"], ["a"])
 
 
 def test_ensemble_draws_are_reproducible_and_distinct():
     config = load_config("smoke", {"n_retrain": 5, "max_ensemble_size": 4, "n_ensembles": 6})
     top = {("mil", "gaussian"): ["x", "y"]}
     retrained = {("mil", "gaussian"): {"x": list(range(5)), "y": list(range(5))}}
-    draws = assessment._ensemble_draws(config, top, retrained)
-    assert draws == assessment._ensemble_draws(config, top, retrained)
+    draws = _runner._ensemble_draws(config, top, retrained)
+    assert draws == _runner._ensemble_draws(config, top, retrained)
     assert len(draws) == 3 * 6 * 2
     for (_, _, kind, size, draw), config_id, members in draws:
         assert len(set(members)) == size
@@ -290,7 +291,7 @@ def uninterrupted(tmp_path_factory):
 
 
 def _interrupt_after(monkeypatch, n):
-    real = assessment._fit_and_score
+    real = _runner._fit_and_score
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -299,7 +300,7 @@ def _interrupt_after(monkeypatch, n):
         calls["n"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(assessment, "_fit_and_score", flaky)
+    monkeypatch.setattr(_runner, "_fit_and_score", flaky)
 
 
 @pytest.mark.parametrize("stop_after", [1, 3])  # during the search, during the retraining
@@ -312,7 +313,7 @@ def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_af
     monkeypatch.undo()
     result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
     assert result.complete and result.n_new_models == N_TINY_MODELS - stop_after
-    assert not result.models.duplicated(assessment.MODEL_KEY).any()
+    assert not result.models.duplicated(_store.MODEL_KEY).any()
     assert len(result.ensembles) == N_TINY_ENSEMBLES
     # Same keys, and (training being seeded) the same numbers as a run never stopped.
     pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
@@ -405,13 +406,13 @@ def test_digits_figures_leave_no_pyplot_figure_open(tmp_path):
 
 def test_progress_counts_only_finished_models_as_done(tmp_path, monkeypatch):
     bars = []
-    real = assessment._progress
+    real = _runner._progress
 
     def progress(total, done, desc, quiet):
         bars.append((desc, total, done))
         return real(total, done, desc, quiet)
 
-    monkeypatch.setattr(assessment, "_progress", progress)
+    monkeypatch.setattr(_runner, "_progress", progress)
     out = tmp_path / "run"
     setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
     setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)

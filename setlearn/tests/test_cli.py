@@ -9,7 +9,7 @@ import pytest
 
 from setlearn import assessment
 from setlearn.cli import main
-from tests.test_assessment import N_TINY_MODELS, TINY
+from setlearn.assessment.tests.test_assessment import N_TINY_MODELS, TINY
 
 
 def test_module_help_runs():

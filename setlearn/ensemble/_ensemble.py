@@ -1,12 +1,4 @@
-"""AttentionEnsemble: many attention models, one explanation, and a warning when they disagree.
-
-The study behind setlearn found that single attention models often point at
-the wrong instances while classifying perfectly ("silent failures"), and that
-averaging the attention of several models makes bad explanations rare. This
-module turns that remedy into an estimator, plus a ground-truth-free signal:
-when the members rank the instances of a bag very differently, their
-explanation deserves less trust.
-"""
+"""AttentionEnsemble: many attention models, one prediction and one explanation."""
 
 import warnings
 from itertools import groupby
@@ -14,7 +6,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.stats import rankdata, weightedtau
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.utils import check_random_state
@@ -22,163 +13,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .bags import check_bags
-from .estimators import (
-    AttentionMILClassifier,
-    _check_known_labels,
-    _ROUTING_HINT,
-    fit_net,
-    make_net,
-    validate_training_bags,
-)
-
-__all__ = ["AttentionEnsemble", "AttentionDisagreementWarning", "combine_attention", "pairwise_agreement"]
-
-COMBINATION_RULES = ("mean", "median", "vote")
+from ..bags import check_bags
+from ..base import _ROUTING_HINT, _check_known_labels, validate_training_bags
+from ..estimators import AttentionMILClassifier
+from ..nn._net import fit_net, make_net
+from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, _bag_agreement, combine_attention, pairwise_agreement
 
 
-class AttentionDisagreementWarning(UserWarning):
-    """The members of an ensemble rank the instances of the bags very differently."""
-
-
-def combine_attention(member_attentions, rule="mean"):
-    """Combine the attention of several models into one explanation per bag.
-
-    Parameters
-    ----------
-    member_attentions : list of list of ndarray
-        ``member_attentions[m][b]`` is member ``m``'s attention over the
-        instances of bag ``b``.
-    rule : {"mean", "median", "vote"}, default="mean"
-        ``"mean"`` averages the weights (the study's rule). ``"median"`` takes
-        the instance-wise median, renormalised. ``"vote"`` is a majority vote:
-        every member votes for the instances it weighs above an equal share
-        (``1 / n_instances``), and an instance's weight is its share of the
-        votes; it ignores how extreme a single member's weights are.
-
-    Returns
-    -------
-    attention : list of ndarray
-        One 1-D array per bag, non-negative, summing to 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = [[np.array([0.7, 0.2, 0.1])], [np.array([0.5, 0.1, 0.4])]]
-    >>> combine_attention(a)[0].round(2).tolist()
-    [0.6, 0.15, 0.25]
-    >>> combine_attention(a, rule="vote")[0].round(2).tolist()
-    [0.67, 0.0, 0.33]
-    """
-    if rule not in COMBINATION_RULES:
-        raise ValueError(f"rule must be one of {COMBINATION_RULES}, got {rule!r}.")
-    combined = []
-    for weights in _per_bag_stacks(member_attentions):
-        if rule == "mean":
-            bag = weights.mean(axis=0)
-        elif rule == "median":
-            bag = np.median(weights, axis=0)
-            if bag.sum() == 0:
-                # Members peaked on different instances: every median is 0.
-                bag = weights.mean(axis=0)
-        else:
-            bag = _above_equal_share(weights).mean(axis=0)
-        combined.append(bag / bag.sum())
-    return combined
-
-
-def _per_bag_stacks(member_attentions):
-    """Yield, per bag, the members' attention as one (n_members, n_instances) array."""
-    if len(member_attentions) == 0:
-        raise ValueError("The attention of at least one member is needed.")
-    n_bags = {len(m) for m in member_attentions}
-    if len(n_bags) != 1:
-        raise ValueError(f"Every member must explain the same bags; got {sorted(n_bags)} bags.")
-    for b, per_member in enumerate(zip(*member_attentions)):
-        sizes = {len(a) for a in per_member}
-        if len(sizes) != 1:
-            raise ValueError(f"The members' attention for bag {b} has different lengths {sorted(sizes)}.")
-        yield np.stack(per_member)
-
-
-def _above_equal_share(weights):
-    # Relative tolerance: softmax weights of a uniform bag are 1/n only up to rounding.
-    return weights >= (1 - 1e-6) / weights.shape[1]
-
-
-def _spearman(weights):
-    ranks = rankdata(weights, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.corrcoef(ranks)
-
-
-def _weighted_tau(weights):
-    n = len(weights)
-    out = np.eye(n)
-    for i in range(n):
-        for j in range(i + 1, n):
-            out[i, j] = out[j, i] = weightedtau(weights[i], weights[j]).statistic
-    return out
-
-
-def _top_overlap(weights):
-    top = _above_equal_share(weights).astype(float)
-    shared = top @ top.T
-    union = top.sum(axis=1)[:, None] + top.sum(axis=1)[None, :] - shared
-    return shared / union
-
-
-AGREEMENT_MEASURES = {"spearman": _spearman, "weighted_tau": _weighted_tau, "top_overlap": _top_overlap}
-
-
-def pairwise_agreement(member_attentions, measure="weighted_tau"):
-    """Agreement between every pair of members, for every bag.
-
-    Parameters
-    ----------
-    member_attentions : list of list of ndarray
-        ``member_attentions[m][b]``: member ``m``'s attention over bag ``b``.
-    measure : {"weighted_tau", "spearman", "top_overlap"}, default="weighted_tau"
-        ``"weighted_tau"``: scipy's weighted Kendall tau, which counts
-        disagreements about the most attended instances more than those about
-        the rest; ``"spearman"``: rank correlation over all instances;
-        ``"top_overlap"``: Jaccard overlap of the instances each member weighs
-        above an equal share.
-
-    Returns
-    -------
-    agreement : ndarray of shape (n_bags, n_members, n_members)
-        NaN for bags of one instance; a member whose attention is constant
-        over a bag ranks nothing and gets agreement 0 with the others there.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = [[np.array([0.6, 0.3, 0.1])], [np.array([0.5, 0.4, 0.1])]]
-    >>> float(pairwise_agreement(a, "spearman")[0, 0, 1])
-    1.0
-    """
-    if measure not in AGREEMENT_MEASURES:
-        raise ValueError(f"measure must be one of {sorted(AGREEMENT_MEASURES)}, got {measure!r}.")
-    n = len(member_attentions)
-    out = []
-    for weights in _per_bag_stacks(member_attentions):
-        if weights.shape[1] < 2:
-            out.append(np.full((n, n), np.nan))
-            continue
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pairwise = AGREEMENT_MEASURES[measure](weights)
-        # A member with constant attention ranks nothing: it agrees with no one,
-        # rather than dropping out of the average unnoticed.
-        out.append(np.where(np.isnan(pairwise), 0.0, pairwise))
-    return np.array(out).reshape(len(out), n, n)
-
-
-# Activation elements of the widest featurizer layer in one training step, all
-# stacked members together (about 4 MB). Beyond it, a stacked step stops fitting
-# in cache and members train faster one by one: measured per member and step,
-# 20 stacked small MLPs cost 0.2x a single one, but 20 digit CNNs 1.5x
-# (benchmarks/README.md).
 _STACK_BUDGET = 2**20
 
 
@@ -498,12 +339,3 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.nanmean(off_diagonal, axis=2), axis=0)
-
-
-def _bag_agreement(pairwise):
-    n = pairwise.shape[1]
-    upper = np.triu_indices(n, k=1)
-    values = pairwise[:, upper[0], upper[1]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=1) if n > 1 else np.full(len(pairwise), np.nan)

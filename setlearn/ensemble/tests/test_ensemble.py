@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from setlearn import AttentionEnsemble, AttentionMILClassifier, importance_auroc_score, make_bags
 from setlearn.ensemble import AttentionDisagreementWarning, combine_attention
 
-from .test_estimators import EXPECTED_FAILED_CHECKS
+from setlearn.estimators.tests.test_estimators import EXPECTED_FAILED_CHECKS
 
 BASE = AttentionMILClassifier(hidden_size=8, attention_size=4, max_epochs=5)
 

@@ -1,7 +1,6 @@
-"""Shared test data: small bags whose label says whether a shifted instance is present."""
+"""Small data for tests and examples: bags whose label says whether a shifted instance is present."""
 
 import numpy as np
-import pytest
 
 
 def presence_bags(n_bags=60, sizes=(10,), n_features=4, shift=2.0, random_state=0):
@@ -21,13 +20,3 @@ def presence_bags(n_bags=60, sizes=(10,), n_features=4, shift=2.0, random_state=
         X.append(bag.astype(np.float32))
         importance.append(witness)
     return X, y, importance
-
-
-@pytest.fixture
-def bags():
-    return presence_bags()
-
-
-@pytest.fixture
-def ragged_bags():
-    return presence_bags(n_bags=60, sizes=(3, 7, 12, 20))

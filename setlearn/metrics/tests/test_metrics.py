@@ -510,7 +510,7 @@ def test_per_bag_scores_equal_sklearn_including_ties(ties):
     """The per-bag fast paths give exactly scikit-learn's numbers."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from setlearn.metrics import _bag_auroc, _bag_average_precision
+    from setlearn.metrics._importance import _bag_auroc, _bag_average_precision
 
     rng = np.random.default_rng(7)
     checked = 0

@@ -11,7 +11,7 @@ from setlearn import AttentionMILClassifier
 from setlearn.estimators import BagDataset
 from setlearn.bags import PaddedBags
 
-from .conftest import presence_bags
+from setlearn.utils._testing import presence_bags
 
 FAST = dict(hidden_size=8, attention_size=4, max_epochs=3, random_state=0)
 

@@ -1,0 +1,250 @@
+"""Assessment configurations: presets, files, validation."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import tomllib
+from pathlib import Path
+
+
+
+PROBLEMS = ("mil", "and", "xor", "threshold")
+MODALITIES = ("gaussian", "digits")
+_SPLITS = ("train", "valid", "test")
+# Parameters the study itself sets on every model; a config must not override them.
+_RESERVED_ESTIMATOR_PARAMS = ("random_state", "verbose")
+# make_bags arguments the study sets from the config and the split.
+_RESERVED_DATA_PARAMS = ("problem", "modality", "n_bags", "bag_size", "random_state", "pool", "return_populations")
+# Short names keep configuration ids readable in tables and figures.
+_ABBREVIATIONS = {"hidden_size": "h", "attention_size": "a", "featurizer_depth": "f", "classifier_depth": "c"}
+
+
+class ConfigError(ValueError):
+    """An assessment configuration, or an output folder, that cannot be used."""
+
+
+# Tracebacks name the public path, where users import it from.
+ConfigError.__module__ = "setlearn.assessment"
+
+
+# --------------------------------------------------------------------------- config
+
+
+def preset_names():
+    """Names of the bundled presets.
+
+    Examples
+    --------
+    >>> from setlearn.assessment import preset_names
+    >>> preset_names()
+    ['paper', 'quick', 'smoke']
+    """
+    return sorted(p.stem for p in _PRESET_DIR.glob("*.json"))
+
+
+_PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def _did_you_mean(name, choices):
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown(what, name, choices):
+    return ConfigError(
+        f"Unknown {what} {name!r}.{_did_you_mean(name, choices)} "
+        f"Valid: {', '.join(map(str, sorted(choices)))}."
+    )
+
+
+def _check_int(where, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where} must be an integer, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ConfigError(f"{where} must be at least {minimum}, got {value}.")
+
+
+def _check_fraction(where, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"{where} must be a number between 0 and 1, got {value!r}.")
+
+
+def _check_names(where, value, choices, what):
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where} must be a non-empty list, got {value!r}.")
+    for name in value:
+        if name not in choices:
+            raise _unknown(f"{what} (in {where})", name, choices)
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where} lists a value twice: {value!r}.")
+
+
+def _check_mapping(where, value):
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a mapping (a JSON object / TOML table), got {value!r}.")
+
+
+_FIELDS = {
+    "description": lambda w, v: isinstance(v, str) or _raise(ConfigError(f"{w} must be a string.")),
+    "problems": lambda w, v: _check_names(w, v, PROBLEMS, "problem"),
+    "modalities": lambda w, v: _check_names(w, v, MODALITIES, "modality"),
+    "n_train_bags": lambda w, v: _check_int(w, v, 2),
+    "n_valid_bags": lambda w, v: _check_int(w, v, 2),
+    "n_test_bags": lambda w, v: _check_int(w, v, 2),
+    "bag_size": lambda w, v: _check_int(w, v, 2),
+    "data_params": _check_mapping,
+    "grid": _check_mapping,
+    "estimator_params": _check_mapping,
+    "search_seeds": lambda w, v: _check_int(w, v, 1),
+    "top_k": lambda w, v: _check_int(w, v, 1),
+    "n_retrain": lambda w, v: _check_int(w, v, 1),
+    "max_ensemble_size": lambda w, v: _check_int(w, v, 1),
+    "n_ensembles": lambda w, v: _check_int(w, v, 1),
+    "bad_iauc": _check_fraction,
+    "bad_run_fraction": _check_fraction,
+    "seed": lambda w, v: _check_int(w, v, 0),
+}
+
+
+def _raise(exc):
+    raise exc
+
+
+def _estimator_param_names():
+    from setlearn.estimators import AttentionMILClassifier
+
+    return set(inspect.signature(AttentionMILClassifier).parameters)
+
+
+def _data_param_names():
+    from setlearn.datasets import make_bags
+
+    return set(inspect.signature(make_bags).parameters)
+
+
+def _read_config_file(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    try:
+        if path.suffix == ".toml":
+            with path.open("rb") as fh:
+                return tomllib.load(fh)
+        if path.suffix == ".json":
+            return json.loads(path.read_text())
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Config file {str(path)!r} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    raise ConfigError(f"Config file {str(path)!r} must end in .json or .toml.")
+
+
+def _validate(config):
+    """Check a complete configuration; raise ConfigError with a fix-it message."""
+    for key, value in config.items():
+        if key not in _FIELDS:
+            raise _unknown("config key", key, _FIELDS)
+        _FIELDS[key](key, value)
+    missing = sorted(set(_FIELDS) - set(config) - {"description"})
+    if missing:
+        raise ConfigError(f"The config lacks {', '.join(missing)}.")
+
+    from sklearn.model_selection import ParameterGrid
+
+    estimator_params = _estimator_param_names()
+    tunable = estimator_params - set(_RESERVED_ESTIMATOR_PARAMS)
+    for name in config["estimator_params"]:
+        if name in _RESERVED_ESTIMATOR_PARAMS:
+            raise ConfigError(f"estimator_params.{name} is set by the study itself (one per model); remove it.")
+        if name not in tunable:
+            raise _unknown("estimator parameter (in estimator_params)", name, tunable)
+    for modality, grid in config["grid"].items():
+        if modality not in MODALITIES:
+            raise _unknown("modality (in grid)", modality, MODALITIES)
+        _check_mapping(f"grid.{modality}", grid)
+        if not grid:
+            raise ConfigError(f"grid.{modality} is empty; give at least one parameter with a list of values.")
+        for name, values in grid.items():
+            where = f"grid.{modality}.{name}"
+            if name not in tunable:
+                raise _unknown(f"estimator parameter (in grid.{modality})", name, tunable)
+            if name in config["estimator_params"]:
+                raise ConfigError(f"{name} is both searched ({where}) and fixed (estimator_params); keep one.")
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{where} must be a non-empty list of values, got {values!r}.")
+            if any(isinstance(v, (list, dict)) or v is None for v in values):
+                raise ConfigError(f"{where} must hold plain values (numbers, strings, booleans), got {values!r}.")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{where} lists a value twice: {values!r}.")
+    for modality in config["modalities"]:
+        if modality not in config["grid"]:
+            raise ConfigError(f"modalities includes {modality!r} but grid has no {modality!r} entry.")
+        n_configs = len(ParameterGrid(config["grid"][modality]))
+        if config["top_k"] > n_configs:
+            raise ConfigError(
+                f"top_k={config['top_k']} is larger than the {n_configs} configurations of "
+                f"grid.{modality}; lower top_k or widen the grid."
+            )
+    if config["max_ensemble_size"] > config["n_retrain"]:
+        raise ConfigError(
+            f"max_ensemble_size={config['max_ensemble_size']} exceeds n_retrain={config['n_retrain']}: "
+            f"an ensemble from one configuration draws distinct retrained models of that configuration."
+        )
+    data_params = _data_param_names()
+    for name in config["data_params"]:
+        if name in _RESERVED_DATA_PARAMS:
+            raise ConfigError(f"data_params.{name} is set by the study from the config; remove it.")
+        if name not in data_params:
+            raise _unknown("make_bags parameter (in data_params)", name, data_params - set(_RESERVED_DATA_PARAMS))
+    return config
+
+
+def load_config(preset="quick", config=None):
+    """The validated configuration of an assessment.
+
+    Parameters
+    ----------
+    preset : str, default="quick"
+        A bundled preset (see :func:`preset_names`); the base of the configuration.
+    config : dict, str or path-like, default=None
+        Overrides: a mapping, or a ``.json`` / ``.toml`` file holding one.
+        Top-level keys replace the preset's; mapping-valued keys (``grid``,
+        ``estimator_params``, ``data_params``) are merged one level deep, so
+        ``{"grid": {"gaussian": {...}}}`` replaces the Gaussian grid only.
+
+    Returns
+    -------
+    config : dict
+
+    Raises
+    ------
+    ConfigError
+        For an unknown preset or key (with a did-you-mean), a wrong type, an
+        empty grid, ``top_k`` larger than a grid, an unknown problem or modality.
+
+    Examples
+    --------
+    >>> from setlearn.assessment import load_config
+    >>> load_config("smoke", {"n_retrain": 4})["n_retrain"]
+    4
+    >>> load_config("smoke", {"n_retrian": 4})
+    Traceback (most recent call last):
+    ...
+    setlearn.assessment.ConfigError: Unknown config key 'n_retrian'. Did you mean 'n_retrain'? ...
+    """
+    names = preset_names()
+    if preset not in names:
+        raise _unknown("preset", preset, names)
+    base = json.loads((_PRESET_DIR / f"{preset}.json").read_text())
+    overrides = {} if config is None else config
+    if not isinstance(overrides, dict):
+        overrides = _read_config_file(overrides)
+    merged = dict(base)
+    for key, value in overrides.items():
+        if key not in _FIELDS:
+            raise _unknown("config key", key, _FIELDS)
+        if isinstance(base.get(key), dict) and isinstance(value, dict):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = value
+    return _validate(merged)

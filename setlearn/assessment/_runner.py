@@ -1,0 +1,295 @@
+"""Running an assessment: training, ensembles and the result."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ._config import ConfigError, load_config
+from ._paper import PAPER_TABLE1
+from ._report import _write_figures, _write_report, _write_tables
+from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_COLUMNS, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _load_attention, _prepare_folder, _save_attention
+from ._tables import _retrained, top_configurations
+from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_columns, _model_tasks
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _ensemble_draws(config, top, retrained):
+    """Every ensemble of the study as (key, config_id, members), drawn reproducibly."""
+    draws = []
+    for (problem, modality), config_ids in top.items():
+        pools = {cid: [(cid, r) for r in sorted(retrained[problem, modality].get(cid, []))] for cid in config_ids}
+        several = [m for cid in config_ids for m in pools[cid]]
+        for size in range(2, config["max_ensemble_size"] + 1):
+            for draw in range(config["n_ensembles"]):
+                for kind in _ENSEMBLE_KINDS:
+                    rng = np.random.default_rng(_derive_seed(config["seed"], "ensemble", problem, modality,
+                                                             kind, size, draw))
+                    # One-configuration ensembles cycle through the top configurations, so
+                    # each of them is represented equally.
+                    config_id = config_ids[draw % len(config_ids)] if kind == "one" else "several"
+                    pool = pools[config_id] if kind == "one" else several
+                    members = [pool[i] for i in sorted(rng.choice(len(pool), size, replace=False))]
+                    draws.append(((problem, modality, kind, size, draw), config_id, members))
+    return draws
+
+
+def _progress(total, done, desc, quiet):
+    from tqdm.auto import tqdm
+
+    # disable=None: tqdm shows the bar only when stderr is a terminal.
+    return tqdm(total=total, initial=done, desc=desc, unit="model" if desc != "ensembles" else "ensemble",
+                disable=True if quiet else None, dynamic_ncols=True, leave=True)
+
+
+def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc):
+    """Train the tasks not yet in ``store``; returns how many were trained now."""
+    from joblib import Parallel, delayed
+
+    todo = [t for t in tasks if t.key not in store.keys]
+    # Counted before the budget cuts todo short: the tasks left for a later call are not done.
+    done = len(tasks) - len(todo)
+    if budget is not None:
+        todo = todo[:budget]
+    if not todo:
+        return 0
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_fit_and_score)(t, data, estimator_params, t.stage == "retrain") for t in todo
+    )
+    trained = 0
+    with _progress(len(tasks), done, desc, quiet) as bar:
+        for row, attention in results:
+            if attention is not None:
+                # The attention goes first: a row on disk promises its attention file.
+                _save_attention(_attention_path(out, tuple(row[k] for k in MODEL_KEY)), attention)
+            store.append(row)
+            trained += 1
+            bar.update()
+            bar.set_postfix_str(f"iAUC {row['iauc_roc']:.2f}", refresh=False)
+    return trained
+
+
+def _score_ensemble(draw, member_attentions, data):
+    """Combine the members' test attention and score it. Runs in a worker."""
+    from setlearn.ensemble import combine_attention
+    from setlearn.metrics import importance_auroc_score, importance_average_precision_score
+
+    key, config_id, members = draw
+    _, y_test, imp_test = _dataset(key[0], key[1], "test", data)
+    attention = combine_attention(member_attentions, rule="mean")
+    return {
+        **dict(zip(ENSEMBLE_KEY, key)), "config_id": config_id,
+        "members": ";".join(f"{cid}/r{r}" for cid, r in members),
+        "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
+        "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
+    }
+
+
+def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
+    """Score the ensembles not yet in ``store`` from the stored attention files."""
+    from joblib import Parallel, delayed
+
+    todo = [d for d in draws if d[0] not in store.keys]
+
+    def tasks():
+        # A generator, so attention is read from disk only as tasks are dispatched,
+        # and only one task's (problem, modality) files are held at a time.
+        loaded, current = {}, None
+        for draw in todo:
+            problem, modality = draw[0][:2]
+            if (problem, modality) != current:
+                loaded, current = {}, (problem, modality)
+            for m in draw[2]:
+                if m not in loaded:
+                    path = _attention_path(out, (problem, modality, "retrain", *m))
+                    if not path.exists():
+                        raise ConfigError(f"{path} is missing but models.csv lists its model; "
+                                          f"delete that model's row from models.csv to retrain it.")
+                    loaded[m] = _load_attention(path)
+            yield delayed(_score_ensemble)(draw, [loaded[m] for m in draw[2]], data)
+
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks())
+    with _progress(len(draws), len(draws) - len(todo), "ensembles", quiet) as bar:
+        for row in results:
+            store.append(row)
+            bar.update()
+
+
+@dataclasses.dataclass
+class AssessmentResult:
+    """What :func:`assess` produced.
+
+    Attributes
+    ----------
+    out : pathlib.Path
+        The output folder.
+    config : dict
+        The resolved configuration (also in ``out / "config.json"``).
+    complete : bool
+        False when the run stopped early (``max_models``); rerun to continue.
+    models : pandas.DataFrame
+        One row per trained model (``models.csv``).
+    ensembles : pandas.DataFrame
+        One row per ensemble (``ensembles.csv``).
+    top : pandas.DataFrame
+        The top-k configurations of every task (see :func:`top_configurations`).
+    tables : dict of str to pandas.DataFrame
+        ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (Table 2),
+        ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``.
+    figures : dict of str to pathlib.Path
+    report : pathlib.Path or None
+    n_new_models : int
+        Models trained by this call (0 when everything was already there).
+    elapsed_s : float
+    """
+
+    out: Path
+    config: dict
+    complete: bool
+    models: pd.DataFrame
+    ensembles: pd.DataFrame = None
+    top: pd.DataFrame = None
+    tables: dict = dataclasses.field(default_factory=dict)
+    figures: dict = dataclasses.field(default_factory=dict)
+    report: Path = None
+    n_new_models: int = 0
+    elapsed_s: float = 0.0
+
+    def summary(self):
+        """A few lines for the terminal: where the report is and the headline numbers."""
+        lines = [f"setlearn assess: {len(self.models)} models ({self.n_new_models} trained now) "
+                 f"in {self.elapsed_s:.0f} s -> {self.out}"]
+        if not self.complete:
+            lines.append("Stopped before the end; run the same command again to continue.")
+            return "\n".join(lines)
+        both = self.tables["top_configurations"].merge(self.tables["ensembles"], on=["modality", "problem"])
+        for r in both.itertuples(index=False):
+            paper = PAPER_TABLE1.get((r.modality, r.problem))
+            lines.append(
+                f"  {r.modality} {r.problem.upper()}: iAUC-ROC {r.mean_iauc_roc:.2f} "
+                f"({r.n_bad_configurations}/{r.n_configurations} bad configs)"
+                + (f" [paper {paper[0]:.2f} ({paper[1]}/5)]" if paper else "")
+                + f"; bad explanations {r.pct_bad_single:.0f}% single"
+                + (" (no ensembles)" if pd.isna(r.ensemble_size) else
+                   f" -> {r.pct_bad_one_configuration:.0f}% / {r.pct_bad_several_configurations:.0f}% "
+                   f"with {r.ensemble_size:.0f} members (one / several configs)")
+            )
+        silent = self.tables["silent_failures"].set_index("modality").loc["all"]
+        if silent.n_accurate:
+            lines.append(f"  Of {silent.n_accurate} models with validation accuracy >= 0.9, "
+                         f"{silent.pct_good_iauc:.0f}% have iAUC-ROC >= 0.9 (paper: 64%).")
+        else:
+            lines.append("  No retrained model reached validation accuracy >= 0.9.")
+        lines.append(f"Report: {self.report}")
+        return "\n".join(lines)
+
+
+def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None, max_models=None,
+           verbose=True):
+    """Run the attention-interpretability study end to end, resuming if possible.
+
+    Trains the grid search and the retrained top configurations, builds the
+    ensembles, and writes rows, tables, figures and a report to ``out``. Running
+    it again with the same configuration and folder continues an interrupted
+    run: finished models are kept, nothing is trained twice.
+
+    Parameters
+    ----------
+    preset : {"quick", "smoke", "paper"}, default="quick"
+        The bundled configuration to start from (see :func:`load_config`).
+    config : dict or path-like, default=None
+        Overrides of the preset, as a mapping or a ``.json`` / ``.toml`` file.
+    out : path-like, default=None
+        Output folder; ``./setlearn-results/<preset>`` (or ``<config file stem>``).
+    n_jobs : int, default=None
+        Models trained in parallel by joblib: 1 locally, all Dask workers with
+        ``scheduler``; -1 uses every core.
+    scheduler : str, default=None
+        Address of a Dask scheduler (``"tcp://host:8786"``): the models are
+        trained on its workers, which need setlearn installed. Results still
+        travel back to, and are written by, this process only.
+    max_models : int, default=None
+        Stop after training this many new models (the rest on the next call).
+    verbose : bool, default=True
+        Progress bars (on a terminal) and the closing summary.
+
+    Returns
+    -------
+    result : AssessmentResult
+
+    Examples
+    --------
+    >>> import setlearn
+    >>> result = setlearn.assess("smoke", out="results/smoke", verbose=False)  # doctest: +SKIP
+    >>> result.tables["ensembles"]  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    # Every argument is checked before anything is written: a typo must not leave a folder behind.
+    resolved = load_config(preset, config)
+    if out is None:
+        name = Path(config).stem if isinstance(config, (str, os.PathLike)) else preset
+        out = Path("setlearn-results") / name
+    _check_run_arguments(out, n_jobs, scheduler, max_models)
+    out = _prepare_folder(out, resolved)
+    data = _Data((resolved["n_train_bags"], resolved["n_valid_bags"], resolved["n_test_bags"]),
+                 resolved["bag_size"], json.dumps(resolved["data_params"], sort_keys=True), resolved["seed"])
+    quiet = not verbose
+    model_store = _RowStore(out / "models.csv", _model_columns(resolved), MODEL_KEY)
+    ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS, ENSEMBLE_KEY)
+    budget = max_models
+    trained = 0
+    with ExitStack() as stack:
+        stack.callback(model_store.close)
+        stack.callback(ensemble_store.close)
+        if scheduler is not None:
+            from distributed import Client
+            from joblib import parallel_config
+
+            stack.enter_context(Client(scheduler))
+            stack.enter_context(parallel_config(backend="dask"))
+            n_jobs = -1 if n_jobs is None else n_jobs
+        n_jobs = 1 if n_jobs is None else n_jobs
+        run = functools.partial(_run_models, store=model_store, out=out, data=data,
+                                estimator_params=resolved["estimator_params"], n_jobs=n_jobs, quiet=quiet)
+
+        search = _model_tasks(resolved, "search")
+        trained += run(search, budget=budget, desc="search")
+        complete = {t.key for t in search} <= model_store.keys
+        if complete:
+            top = top_configurations(model_store.frame(), resolved["top_k"])
+            top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
+            retrain = _model_tasks(resolved, "retrain", top_ids)
+            trained += run(retrain, budget=None if budget is None else budget - trained, desc="retrain")
+            complete = {t.key for t in retrain} <= model_store.keys
+        if complete:
+            models = model_store.frame()
+            retrained = {}
+            for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
+                retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
+            _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
+                           n_jobs=n_jobs, quiet=quiet)
+
+    # Sorted by key: the files are in completion order, which parallel runs shuffle.
+    result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained,
+                              models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True))
+    if complete:
+        result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
+        result.top = top
+        result.tables = _write_tables(result)
+        result.figures = _write_figures(result, data)
+        result.report = _write_report(result)
+    result.elapsed_s = time.perf_counter() - started
+    if verbose:
+        print(result.summary(), file=sys.stdout)
+    return result

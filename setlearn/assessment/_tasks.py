@@ -1,0 +1,143 @@
+"""The models and data sets of an assessment, with reproducible seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+import zlib
+
+import numpy as np
+from ._config import _ABBREVIATIONS, _SPLITS
+from ._store import MODEL_KEY, _MODEL_METRICS
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _derive_seed(base, *parts):
+    """A reproducible 32-bit seed for one named thing (a split, a model, an ensemble).
+
+    crc32 rather than hash(): it must agree across processes and machines.
+    """
+    tag = zlib.crc32("/".join(map(str, parts)).encode())
+    return int(np.random.SeedSequence([base, tag]).generate_state(1)[0])
+
+
+def _param_order(name):
+    return (list(_ABBREVIATIONS).index(name) if name in _ABBREVIATIONS else len(_ABBREVIATIONS), name)
+
+
+def _config_id(params):
+    return "-".join(f"{_ABBREVIATIONS.get(k, k)}{params[k]}" for k in sorted(params, key=_param_order))
+
+
+def _grid_columns(config):
+    names = {n for m in config["modalities"] for n in config["grid"][m]}
+    return sorted(names, key=_param_order)
+
+
+def _model_columns(config):
+    return MODEL_KEY[:4] + _grid_columns(config) + MODEL_KEY[4:] + _MODEL_METRICS
+
+
+@dataclasses.dataclass(frozen=True)
+class _Data:
+    """What a worker needs to rebuild the data sets (hashable, for the cache)."""
+
+    n_bags: tuple
+    bag_size: int
+    data_params: str
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _ModelTask:
+    problem: str
+    modality: str
+    stage: str
+    config_id: str
+    params: tuple
+    repeat: int
+    seed: int
+
+    @property
+    def key(self):
+        return (self.problem, self.modality, self.stage, self.config_id, self.repeat)
+
+
+@functools.lru_cache(maxsize=12)
+def _dataset(problem, modality, split, data):
+    """One split of one task; cached so a worker builds it once, not once per model."""
+    from setlearn.datasets import make_bags
+
+    kwargs = json.loads(data.data_params)
+    if modality == "digits":
+        # Test bags come from images no training bag contains.
+        kwargs["pool"] = "test" if split == "test" else "train"
+    X, y, importance = make_bags(
+        problem, modality, n_bags=data.n_bags[_SPLITS.index(split)], bag_size=data.bag_size,
+        random_state=_derive_seed(data.seed, "data", problem, modality, split), **kwargs,
+    )
+    return X, np.asarray(y), importance
+
+
+def _fit_and_score(task, data, estimator_params, keep_attention):
+    """Train one model and measure it. Runs in a worker; returns (row, attention or None)."""
+    import torch
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from setlearn.estimators import AttentionMILClassifier
+    from setlearn.metrics import importance_auroc_score, importance_average_precision_score
+
+    X_train, y_train, _ = _dataset(task.problem, task.modality, "train", data)
+    X_valid, y_valid, _ = _dataset(task.problem, task.modality, "valid", data)
+    X_test, y_test, imp_test = _dataset(task.problem, task.modality, "test", data)
+    model = AttentionMILClassifier(**estimator_params, **dict(task.params), random_state=task.seed, verbose=0)
+    # One thread per model: these networks are tiny, and on a busy machine torch's
+    # intra-op threads spin against each other (measured 8x slower with 2 threads on
+    # 2 shared cores). Parallelism comes from training several models at once (n_jobs).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        fit_time = time.perf_counter() - start
+        valid_proba = model.predict_proba(X_valid)
+        test_proba = model.predict_proba(X_test)
+        attention = model.explain(X_test)
+    finally:
+        torch.set_num_threads(threads)
+    positive = list(model.classes_).index(1)
+    row = {
+        "problem": task.problem, "modality": task.modality, "stage": task.stage,
+        "config_id": task.config_id, **dict(task.params), "repeat": task.repeat, "seed": task.seed,
+        "valid_accuracy": float(np.mean(model.classes_[valid_proba.argmax(1)] == y_valid)),
+        "valid_log_loss": float(log_loss(y_valid, valid_proba, labels=model.classes_)),
+        "test_accuracy": float(np.mean(model.classes_[test_proba.argmax(1)] == y_test)),
+        "test_bag_auc": float(roc_auc_score(y_test, test_proba[:, positive])),
+        "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
+        "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
+        "fit_time_s": round(fit_time, 3),
+    }
+    return row, (attention if keep_attention else None)
+
+
+def _model_tasks(config, stage, top=None):
+    """The models of one stage; ``top`` maps (problem, modality) to its top-k config ids."""
+    from sklearn.model_selection import ParameterGrid
+
+    repeats = config["search_seeds"] if stage == "search" else config["n_retrain"]
+    tasks = []
+    for modality in config["modalities"]:
+        for problem in config["problems"]:
+            for params in ParameterGrid(config["grid"][modality]):
+                config_id = _config_id(params)
+                if top is not None and config_id not in top[problem, modality]:
+                    continue
+                items = tuple(sorted(params.items(), key=lambda kv: _param_order(kv[0])))
+                for repeat in range(repeats):
+                    seed = _derive_seed(config["seed"], "model", problem, modality, stage, config_id, repeat)
+                    tasks.append(_ModelTask(problem, modality, stage, config_id, items, repeat, seed))
+    return tasks

@@ -1,0 +1,52 @@
+"""Bags with instance-level ground truth: which instances decide the label.
+
+Every bag is a set of instances drawn from *populations* 0, 1 and 2. A
+*problem* (:data:`PROBLEMS`) turns the populations present in a bag into its
+label, and names the populations that matter; those instances are marked in the
+returned ``importance``, so attention weights can be scored against them.
+
+Two makers share one sampling code path:
+
+* :func:`make_bags_from` composes bags from any labelled pool of instances
+  (``instances`` plus one population label 0/1/2 per instance);
+* :func:`make_bags` builds such a pool for a built-in modality (Gaussian
+  vectors, or scikit-learn's bundled 8x8 digits) and calls
+  :func:`make_bags_from`.
+
+:func:`load_pbmc_cells` loads a real pool, 700 single cells with cell types
+(optional extra ``setlearn[cells]``); :func:`cell_type_populations` maps two
+cell types to populations 1 and 2.
+
+How a bag is made (see ``docs/datasets.md``):
+
+1. Bag sizes are drawn, independently of the labels: a fixed int, or uniform
+   on an inclusive ``(low, high)`` range.
+2. Exactly ``round(positive_fraction * n_bags)`` bags are positive, at random
+   positions. Each bag gets a *composition* of its class (e.g. for AND: "only
+   population 1", "only population 2" or "neither" for a negative bag), again
+   in exact proportions.
+3. Per-bag population counts are drawn: the composition keeps the populations
+   it allows at their rates and gives the rates of the populations it leaves
+   out to population 0. Counts are multinomial under ``probabilities``, or
+   rounded exactly under ``witness_rate``. A positive bag that misses a
+   deciding instance gets the minimum it needs, taken from population 0.
+4. The bag is filled with that many instances of each population, drawn from
+   the pool, and shuffled: instances are never sorted by population.
+"""
+
+from ._problems import Composition, MODALITIES, PROBLEMS, Problem
+from ._generators import make_bags, make_bags_from
+from ._digits import load_digits_pool
+from ._pbmc import cell_type_populations, load_pbmc_cells
+
+__all__ = [
+    "Composition",
+    "Problem",
+    "PROBLEMS",
+    "MODALITIES",
+    "make_bags",
+    "make_bags_from",
+    "load_digits_pool",
+    "load_pbmc_cells",
+    "cell_type_populations",
+]

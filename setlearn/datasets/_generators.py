@@ -1,0 +1,352 @@
+"""Bag makers: compose bags from a labelled pool, or from a built-in modality."""
+
+from numbers import Real
+
+import numpy as np
+from ._digits import load_digits_pool
+from ._problems import MODALITIES, _N_POP
+from ._validation import _check_bag_size, _check_int, _check_pool, _check_probabilities, _check_problem, _check_rng, _population_rates
+
+
+# The study's Gaussian populations (4 features).
+_STUDY_MEANS = ((0.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0), (-1.0, 1.0, 1.0, 1.0))
+_STUDY_SIGMA = 0.5
+
+
+# ------------------------------------------------------------------------ sampling
+
+
+def _allocate(total, weights):
+    """Split ``total`` into integer parts proportional to ``weights`` (largest remainder)."""
+    weights = np.asarray(weights, dtype=float)
+    exact = total * weights / weights.sum()
+    parts = np.floor(exact).astype(np.int64)
+    short = total - parts.sum()
+    parts[np.argsort(-(exact - parts), kind="stable")[:short]] += 1
+    return parts
+
+
+def _draw_counts(problem, comp, sizes, rates, exact, rng):
+    """Per-population counts, shape ``(n_bags, 3)``, of bags built by ``comp``."""
+    n = len(sizes)
+    counts = np.zeros((n, _N_POP), dtype=np.int64)
+    present = list(comp.present)
+    if present:
+        r = rates[np.array(present) - 1]
+        if exact:
+            # Rounding half up per population keeps every bag within half an
+            # instance of the requested witness rate.
+            counts[:, present] = np.floor(sizes[:, None] * r[None, :] + 0.5).astype(np.int64)
+        else:
+            pvals = np.append(r, max(0.0, 1.0 - r.sum()))
+            counts[:, present] = rng.multinomial(sizes, pvals / pvals.sum())[:, :-1]
+    for j, bound in comp.below.items():
+        hi = problem._bound(bound)
+        lo = problem._bound(comp.at_least.get(j, 0))
+        over = counts[:, j] >= hi
+        # Redrawn uniformly rather than clipped: clipping would pile every such
+        # bag up at exactly hi - 1.
+        counts[over, j] = rng.integers(lo, hi, size=over.sum())
+    for j, bound in comp.at_least.items():
+        counts[:, j] = np.maximum(counts[:, j], problem._bound(bound))
+    # Population 0 fills the rest; in tiny bags raising a minimum can overflow,
+    # then other populations give back what they hold above their minimum.
+    excess = counts[:, 1:].sum(axis=1) - sizes
+    for j in present:
+        lo = problem._bound(comp.at_least.get(j, 0))
+        take = np.clip(np.minimum(excess, counts[:, j] - lo), 0, None)
+        counts[:, j] -= take
+        excess -= take
+    counts[:, 0] = sizes - counts[:, 1:].sum(axis=1)
+    return counts
+
+
+def _compose(problem, n_bags, bag_size, rates, exact, positive_fraction, rng):
+    """Labels and per-bag population counts."""
+    low, high = bag_size
+    sizes = rng.integers(low, high + 1, size=n_bags) if high > low else np.full(n_bags, low, dtype=np.int64)
+    n_pos = int(np.floor(positive_fraction * n_bags + 0.5))
+    y = np.zeros(n_bags, dtype=np.int64)
+    y[rng.permutation(n_bags)[:n_pos]] = 1
+    counts = np.zeros((n_bags, _N_POP), dtype=np.int64)
+    for label, comps in ((1, problem.positive), (0, problem.negative)):
+        idx = np.flatnonzero(y == label)
+        parts = _allocate(len(idx), [c.weight for c in comps])
+        idx = rng.permutation(idx)
+        for comp, chunk in zip(comps, np.split(idx, np.cumsum(parts)[:-1])):
+            counts[chunk] = _draw_counts(problem, comp, sizes[chunk], rates, exact, rng)
+    return y, sizes, counts
+
+
+def _fill(counts, sizes, pool_index, replace_, rng):
+    """Pool indices of every instance (flat, bag after bag) and their populations."""
+    n_bags = len(sizes)
+    flat_pop = np.repeat(np.tile(np.arange(_N_POP), n_bags), counts.ravel())
+    bag_of = np.repeat(np.arange(n_bags), sizes)
+    # Random keys sorted within each bag shuffle the instances of every bag at once.
+    order = np.lexsort((rng.random(len(flat_pop)), bag_of))
+    flat_pop = flat_pop[order]
+    flat_idx = np.empty(len(flat_pop), dtype=np.int64)
+    for j in range(_N_POP):
+        where = flat_pop == j
+        demand = int(where.sum())
+        if demand:
+            flat_idx[where] = rng.choice(pool_index[j], size=demand, replace=replace_)
+    return flat_idx, flat_pop
+
+
+def make_bags_from(
+    instances,
+    populations,
+    problem="mil",
+    *,
+    n_bags=1000,
+    bag_size=250,
+    probabilities=None,
+    witness_rate=None,
+    positive_fraction=0.5,
+    k=None,
+    replace=True,
+    random_state=None,
+    return_populations=False,
+):
+    """Make bags with instance-level ground truth from a labelled pool of instances.
+
+    Parameters
+    ----------
+    instances : array-like of shape (n_instances, *instance_shape)
+        The pool (feature vectors, images, cells, ...).
+    populations : array-like of int of shape (n_instances,)
+        Population of every instance: 0 (never matters), 1 or 2. Instances of
+        populations the problem does not use are ignored.
+    problem : {"mil", "and", "xor", "threshold"} or Problem, default="mil"
+        The labelling rule, see :data:`PROBLEMS`:
+
+        - ``"mil"``: positive when population 1 is present;
+        - ``"and"``: positive when populations 1 and 2 are both present;
+        - ``"xor"``: positive when exactly one of populations 1, 2 is present;
+        - ``"threshold"``: positive when at least ``k`` instances of population
+          1 are present.
+    n_bags : int, default=1000
+        Number of bags.
+    bag_size : int or (int, int), default=250
+        Instances per bag, or an inclusive ``(low, high)`` range sampled
+        uniformly per bag, independently of the label.
+    probabilities : array-like of float, default=None
+        Rates of populations 0, 1 (and 2 for ``"and"``/``"xor"``); must be
+        non-negative and sum to 1. Counts per bag are multinomial with these
+        rates; a population a bag must not contain gives its rate to
+        population 0. ``None`` uses the study's rates: (0.5, 0.5) for
+        ``"mil"``/``"threshold"``, (0.4, 0.3, 0.3) for ``"and"``/``"xor"``.
+    witness_rate : float in (0, 1], default=None
+        Exact fraction of important instances in every positive bag (rounded
+        to whole instances, raised to the rule's minimum), overriding the rates
+        of ``probabilities``; their ratio still splits it between populations
+        1 and 2 for ``"and"``. A deciding population has the same rate in every
+        bag that contains it, so negative bags do not differ from positive ones
+        by how many instances of a population they hold: for ``"and"`` an
+        "only 1" negative holds population 1 at its positive-bag rate; for
+        ``"xor"`` each population has rate ``witness_rate``, so "both"
+        negatives hold ``2 * witness_rate`` (it must be <= 0.5). For
+        ``"threshold"``, negatives keep that rate when it leaves them below
+        ``k``, otherwise their count is drawn uniformly from 0 .. k-1.
+    positive_fraction : float in [0, 1], default=0.5
+        Exactly ``round(positive_fraction * n_bags)`` bags are positive.
+    k : int, default=None
+        For ``"threshold"``: instances of population 1 a positive bag needs
+        (``None`` means 5). Must be at most the smallest bag size. Other
+        problems reject it.
+    replace : bool, default=True
+        Draw pool instances with replacement (an instance may repeat, also
+        within a bag). ``False`` uses every pool instance at most once in the
+        whole data set and needs a pool at least as large as the demand.
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default=None
+        An int gives reproducible output. A ``Generator`` is used (and
+        advanced) directly; a ``RandomState`` seeds a new generator from one
+        draw. ``None`` uses fresh entropy.
+    return_populations : bool, default=False
+        Also return the population of every instance.
+
+    Returns
+    -------
+    X : list of ndarray of float32, each of shape (n_instances, *instance_shape)
+        The bags.
+    y : ndarray of int of shape (n_bags,)
+        Bag labels, 1 = positive.
+    importance : list of ndarray of int8
+        1 for instances of the problem's deciding populations (1 for
+        ``"mil"``/``"threshold"``; 1 and 2 for ``"and"``/``"xor"``), in every
+        bag.
+    populations : list of ndarray of int
+        Population of every instance; only when ``return_populations=True``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown problem, invalid parameters, or a pool that lacks
+        instances of a population the bags need.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.datasets import make_bags_from
+    >>> rng = np.random.default_rng(0)
+    >>> pool = rng.normal(size=(300, 5))
+    >>> pops = np.repeat([0, 1, 2], 100)
+    >>> X, y, importance = make_bags_from(pool, pops, "xor", n_bags=10, bag_size=20,
+    ...                                   random_state=0)
+    >>> len(X), X[0].shape, int(y.sum())
+    (10, (20, 5), 5)
+    """
+    instances, pops = _check_pool(instances, populations)
+    problem = _check_problem(problem, k)
+    n_bags = _check_int(n_bags, "n_bags", 1)
+    bag_size = _check_bag_size(bag_size, problem)
+    probabilities = _check_probabilities(probabilities, problem)
+    rates = _population_rates(problem, probabilities, witness_rate)
+    if isinstance(positive_fraction, bool) or not isinstance(positive_fraction, Real) or not 0 <= positive_fraction <= 1:
+        raise ValueError(f"positive_fraction must be a number in [0, 1], got {positive_fraction!r}.")
+    rng = _check_rng(random_state)
+
+    y, sizes, counts = _compose(problem, n_bags, bag_size, rates, witness_rate is not None, positive_fraction, rng)
+
+    pool_index = [np.flatnonzero(pops == j) for j in range(_N_POP)]
+    demand = counts.sum(axis=0)
+    for j in range(_N_POP):
+        have = len(pool_index[j])
+        if demand[j] and (have == 0 or (not replace and have < demand[j])):
+            how = "at least one" if replace else f"{demand[j]} (replace=False uses each instance once)"
+            raise ValueError(
+                f"The pool has {have} instances of population {j}, but these {problem.name!r} bags "
+                f"need {how}. Add instances of population {j}"
+                + (", use replace=True" if not replace else "")
+                + ", or change probabilities/witness_rate."
+            )
+
+    flat_idx, flat_pop = _fill(counts, sizes, pool_index, replace, rng)
+    cuts = np.cumsum(sizes)[:-1]
+    X = np.split(instances[flat_idx], cuts)
+    importance = np.split(np.isin(flat_pop, problem.important).astype(np.int8), cuts)
+    if return_populations:
+        return X, y, importance, np.split(flat_pop, cuts)
+    return X, y, importance
+
+
+
+def _gaussian_pool(problem, means, sigma, n_per_population, rng):
+    means = np.asarray(_STUDY_MEANS if means is None else means, dtype=float)
+    if means.ndim != 2 or len(means) < problem.n_populations:
+        raise ValueError(
+            f"means must have shape (n_populations, n_features) with at least "
+            f"{problem.n_populations} rows for problem {problem.name!r}, got shape {means.shape}."
+        )
+    sigma = np.asarray(_STUDY_SIGMA if sigma is None else sigma, dtype=float)
+    if sigma.ndim == 0:
+        sigma = np.full(len(means), float(sigma))
+    if sigma.shape != (len(means),) or not np.isfinite(sigma).all() or (sigma <= 0).any():
+        raise ValueError(f"sigma must be a positive number or one positive number per population, got {sigma!r}.")
+    n_pop = problem.n_populations
+    noise = rng.standard_normal((n_pop, n_per_population, means.shape[1]))
+    instances = (means[:n_pop, None, :] + sigma[:n_pop, None, None] * noise).reshape(-1, means.shape[1])
+    return instances.astype(np.float32), np.repeat(np.arange(n_pop), n_per_population)
+
+
+def make_bags(
+    problem="mil",
+    modality="gaussian",
+    *,
+    n_bags=1000,
+    bag_size=250,
+    probabilities=None,
+    witness_rate=None,
+    positive_fraction=0.5,
+    k=None,
+    means=None,
+    sigma=None,
+    pool="all",
+    random_state=None,
+    return_populations=False,
+):
+    """Make bags of a built-in modality with instance-level ground truth.
+
+    The study's tasks: ``make_bags(problem, "gaussian")`` and
+    ``make_bags(problem, "digits")`` for ``problem`` in ``"mil"``, ``"and"``,
+    ``"xor"`` (1000 bags of 250 instances by default). Bags are composed by
+    :func:`make_bags_from`; see it for ``problem``, ``n_bags``, ``bag_size``,
+    ``probabilities``, ``witness_rate``, ``positive_fraction``, ``k``,
+    ``random_state`` and the return values.
+
+    Parameters
+    ----------
+    problem : {"mil", "and", "xor", "threshold"} or Problem, default="mil"
+    modality : {"gaussian", "digits"}, default="gaussian"
+        ``"gaussian"``: fresh vectors, every instance drawn independently from
+        its population's normal distribution. ``"digits"``: 8x8 images (shape
+        ``(8, 8)``, values in [0, 1]) from scikit-learn's bundled digits, digit
+        3 = population 1, digit 9 = population 2, others population 0, drawn
+        with replacement from the ``pool``.
+    n_bags, bag_size, probabilities, witness_rate, positive_fraction, k
+        See :func:`make_bags_from`.
+    means : array-like of shape (n_populations, n_features), default=None
+        Gaussian only. ``None``: the study's 4-feature means, (0,0,0,0),
+        (1,1,1,1), (-1,1,1,1) for populations 0, 1, 2.
+    sigma : float or array-like of shape (n_populations,), default=None
+        Gaussian only: standard deviation of every feature. ``None``: 0.5.
+    pool : {"train", "test", "all"}, default="all"
+        Digits only: which fixed, disjoint part of the images to draw from
+        (see :func:`load_digits_pool`). Make training bags with
+        ``pool="train"`` and test bags with ``pool="test"``, and give them
+        different ``random_state`` values.
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default=None
+    return_populations : bool, default=False
+
+    Returns
+    -------
+    X, y, importance[, populations]
+        See :func:`make_bags_from`.
+
+    Examples
+    --------
+    >>> from setlearn.datasets import make_bags
+    >>> X, y, importance = make_bags("and", n_bags=4, bag_size=(5, 8), random_state=0)
+    >>> len(X), X[0].shape[1], int(y.sum())
+    (4, 4, 2)
+    >>> X, y, importance = make_bags("mil", "digits", n_bags=2, bag_size=10, pool="train",
+    ...                              random_state=0)
+    >>> X[0].shape, X[0].dtype.name
+    ((10, 8, 8), 'float32')
+    """
+    problem = _check_problem(problem, k)
+    rng = _check_rng(random_state)
+    if modality == "gaussian":
+        if pool != "all":
+            raise ValueError(
+                "pool only applies to modality 'digits'; Gaussian instances are always fresh, so "
+                "draw train and test bags with different random_state values instead."
+            )
+        n_bags_ = _check_int(n_bags, "n_bags", 1)
+        low, high = _check_bag_size(bag_size, problem)
+        # One fresh instance per slot a bag could need: sampling this pool
+        # without replacement is the same as drawing every instance anew.
+        instances, populations = _gaussian_pool(problem, means, sigma, n_bags_ * high, rng)
+        replace_ = False
+    elif modality == "digits":
+        if means is not None or sigma is not None:
+            raise ValueError("means and sigma only apply to modality 'gaussian'; leave them None for 'digits'.")
+        instances, populations = load_digits_pool(pool)
+        replace_ = True
+    else:
+        raise ValueError(f"Unknown modality {modality!r}. Known modalities: {', '.join(map(repr, MODALITIES))}.")
+    return make_bags_from(
+        instances,
+        populations,
+        problem,
+        n_bags=n_bags,
+        bag_size=bag_size,
+        probabilities=probabilities,
+        witness_rate=witness_rate,
+        positive_fraction=positive_fraction,
+        replace=replace_,
+        random_state=rng,
+        return_populations=return_populations,
+    )

@@ -1,0 +1,164 @@
+"""The registry of problems: which populations decide a bag's label."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+_N_POP = 3
+
+
+@dataclass(frozen=True)
+class Composition:
+    """One way to compose a bag of a given class.
+
+    Parameters
+    ----------
+    name : str
+        Short description, e.g. ``"only 1"``.
+    weight : float
+        Share of the bags of its class built this way (weights of a class are
+        normalised).
+    present : tuple of int
+        Non-zero populations the bag may contain. The rates of the other
+        non-zero populations go to population 0.
+    at_least : dict
+        ``{population: minimum count}``; the minimum may be ``"k"``.
+    below : dict
+        ``{population: bound}``: the count must be smaller than the bound;
+        the bound may be ``"k"``.
+    """
+
+    name: str
+    weight: float
+    present: tuple
+    at_least: dict = field(default_factory=dict)
+    below: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A bag-labelling rule on population counts, and how to build its bags.
+
+    Parameters
+    ----------
+    name : str
+        Key in :data:`PROBLEMS`.
+    n_populations : int
+        Populations the problem draws from (2: populations 0 and 1; 3: 0, 1, 2).
+        ``probabilities`` must have this length.
+    important : tuple of int
+        Populations whose instances decide the label (marked in ``importance``).
+    default_probabilities : tuple of float
+        Population rates used when neither ``probabilities`` nor
+        ``witness_rate`` is given.
+    rule : callable
+        ``rule(counts, k) -> bool array``; ``counts`` has shape ``(n_bags, 3)``.
+    positive, negative : tuple of Composition
+        How positive and negative bags are built.
+    k : int or None
+        The count threshold, for problems whose rule uses one.
+    """
+
+    name: str
+    n_populations: int
+    important: tuple
+    default_probabilities: tuple
+    rule: object
+    positive: tuple
+    negative: tuple
+    k: int = None
+
+    def label(self, counts):
+        """Bag labels (int 0/1) from per-population counts of shape ``(n_bags, 3)``."""
+        counts = np.atleast_2d(np.asarray(counts))
+        if counts.shape[1] < _N_POP:
+            counts = np.pad(counts, ((0, 0), (0, _N_POP - counts.shape[1])))
+        return np.asarray(self.rule(counts, self.k), dtype=np.int64)
+
+    @property
+    def uses_k(self):
+        return any("k" in c.at_least.values() or "k" in c.below.values() for c in self.positive + self.negative)
+
+    def _bound(self, value):
+        return self.k if value == "k" else int(value)
+
+    def min_bag_size(self):
+        """Smallest bag every composition of this problem fits into."""
+        return max(sum(self._bound(v) for v in c.at_least.values()) for c in self.positive + self.negative)
+
+
+# Rules are module-level functions (not lambdas) so that problems pickle,
+# e.g. when experiments are sent to joblib workers.
+def _has_1(counts, k):
+    return counts[:, 1] > 0
+
+
+def _has_1_and_2(counts, k):
+    return (counts[:, 1] > 0) & (counts[:, 2] > 0)
+
+
+def _has_1_xor_2(counts, k):
+    return (counts[:, 1] > 0) != (counts[:, 2] > 0)
+
+
+def _has_k_of_1(counts, k):
+    return counts[:, 1] >= k
+
+
+PROBLEMS = {
+    "mil": Problem(
+        name="mil",
+        n_populations=2,
+        important=(1,),
+        default_probabilities=(0.5, 0.5),
+        rule=_has_1,
+        positive=(Composition("with 1", 1.0, (1,), at_least={1: 1}),),
+        negative=(Composition("only 0", 1.0, ()),),
+    ),
+    "and": Problem(
+        name="and",
+        n_populations=3,
+        important=(1, 2),
+        default_probabilities=(0.4, 0.3, 0.3),
+        rule=_has_1_and_2,
+        positive=(Composition("1 and 2", 1.0, (1, 2), at_least={1: 1, 2: 1}),),
+        # Equal thirds: a model that only detects one of the two populations
+        # misclassifies a third of the negative bags.
+        negative=(
+            Composition("only 1", 1.0, (1,), at_least={1: 1}),
+            Composition("only 2", 1.0, (2,), at_least={2: 1}),
+            Composition("neither", 1.0, ()),
+        ),
+    ),
+    "xor": Problem(
+        name="xor",
+        n_populations=3,
+        important=(1, 2),
+        default_probabilities=(0.4, 0.3, 0.3),
+        rule=_has_1_xor_2,
+        positive=(
+            Composition("only 1", 1.0, (1,), at_least={1: 1}),
+            Composition("only 2", 1.0, (2,), at_least={2: 1}),
+        ),
+        negative=(
+            Composition("neither", 1.0, ()),
+            Composition("both", 1.0, (1, 2), at_least={1: 1, 2: 1}),
+        ),
+    ),
+    "threshold": Problem(
+        name="threshold",
+        n_populations=2,
+        important=(1,),
+        default_probabilities=(0.5, 0.5),
+        rule=_has_k_of_1,
+        positive=(Composition("at least k of 1", 1.0, (1,), at_least={1: "k"}),),
+        # Negatives keep population 1 but fewer than k of it, so presence alone
+        # does not decide the label.
+        negative=(Composition("fewer than k of 1", 1.0, (1,), below={1: "k"}),),
+        k=5,
+    ),
+}
+"""Registered problems by name. Add one with ``PROBLEMS["name"] = Problem(...)``."""
+
+MODALITIES = ("gaussian", "digits")

@@ -1,0 +1,155 @@
+"""Importance scorers for scikit-learn model selection (metadata routing)."""
+
+
+import sklearn
+from sklearn.utils.metadata_routing import MetadataRequest
+
+from ..bags import bag_sizes, check_instance_values
+from ._importance import _METRICS, _ROUTING_RECIPE, _check_options, _importance_score
+
+
+class ImportanceScorer:
+    """Scorer of attention against importance labels, for scikit-learn model selection.
+
+    Build it with :func:`make_importance_scorer`, or use the ready-made
+    :data:`importance_auroc` / :data:`importance_average_precision`.
+
+    Called as ``scorer(estimator, X, y, importance=importance)``: it scores
+    ``estimator.explain(X)`` (one 1-D array of attention per bag) against
+    ``importance``; any estimator with ``explain`` works, ensembles included.
+    Unless ``pos_label`` is given, the positive bags are those of
+    ``estimator.classes_[1]`` (binary classifiers). The scorer requests
+    ``importance`` through metadata routing for its ``score`` method.
+
+    Parameters
+    ----------
+    metric : {"auroc", "average_precision"}, default="auroc"
+    pos_label, bags, average
+        As in :func:`importance_auroc_score`.
+    """
+
+    def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag"):
+        if metric not in _METRICS:
+            raise ValueError(f"metric must be one of {tuple(_METRICS)}, got {metric!r}.")
+        _check_options(average, bags)
+        self.metric = metric
+        self.pos_label = pos_label
+        self.bags = bags
+        self.average = average
+
+    def __call__(self, estimator, X, y=None, *, importance=None, **kwargs):
+        """Score ``estimator.explain(X)`` against ``importance``.
+
+        Parameters
+        ----------
+        estimator : object
+            A fitted estimator with ``explain(X)`` (and ``classes_``).
+        X : list of array-like or 1-D object array
+            The bags.
+        y : array-like of shape (n_bags,), default=None
+            Bag labels (given by model selection).
+        importance : list of array-like
+            One 1-D array of 0/1 labels per bag of ``X``; in model selection it
+            arrives through metadata routing.
+
+        Returns
+        -------
+        score : float
+        """
+        if kwargs:
+            raise TypeError(
+                f"{self!r} got unexpected argument(s) {sorted(kwargs)}; its only metadata is "
+                f"'importance'."
+            )
+        if importance is None:
+            if sklearn.get_config()["enable_metadata_routing"]:
+                reason = ("Metadata routing is enabled, but no 'importance' was passed, so the "
+                          "scorer did not receive the importance labels.")
+            else:
+                reason = ("Metadata routing is disabled, so scikit-learn does not pass "
+                          "'importance' to scorers (with routing off, params go to the "
+                          "estimator's fit instead).")
+            raise ValueError(f"{self!r} needs the per-instance importance labels. {reason} "
+                             f"{_ROUTING_RECIPE}")
+        explain = getattr(estimator, "explain", None)
+        if not callable(explain):
+            raise TypeError(
+                f"{type(estimator).__name__} has no explain(X) method; importance scorers need "
+                f"an estimator whose explain(X) returns one 1-D array of attention per bag."
+            )
+        sizes = bag_sizes(X)
+        importance = check_instance_values(importance, sizes, name="importance")
+        attention = explain(X)
+        return _importance_score(
+            self.metric, importance, attention, y=y, pos_label=self.pos_label, bags=self.bags,
+            average=self.average, return_details=False, classes=getattr(estimator, "classes_", None),
+            sizes=sizes, attention_name=f"{type(estimator).__name__}.explain(X)",
+        )
+
+    def get_metadata_routing(self):
+        """Metadata request: ``score`` requests ``importance``.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+        """
+        request = MetadataRequest(owner=self)
+        request.score.add_request(param="importance", alias=True)
+        return request
+
+    def _accept_sample_weight(self):
+        # Asked by scikit-learn's multi-metric scoring when sample_weight is passed
+        # with routing off; importance scores take no sample weights.
+        return False
+
+    def _routing_repr(self):
+        return repr(self)
+
+    def __repr__(self):
+        options = "".join(
+            f", {name}={getattr(self, name)!r}"
+            for name, default in (("pos_label", None), ("bags", "positive"), ("average", "bag"))
+            if getattr(self, name) != default
+        )
+        return f"make_importance_scorer({self.metric!r}{options})"
+
+
+def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag"):
+    """Make a scorer of attention against importance labels for model selection.
+
+    Parameters
+    ----------
+    metric : {"auroc", "average_precision"}, default="auroc"
+        :func:`importance_auroc_score` or
+        :func:`importance_average_precision_score`.
+    pos_label : int, float, bool or str, default=None
+        The label of the positive bags; ``None`` uses ``estimator.classes_[1]``
+        for binary classifiers (an error for more than two classes).
+    bags : {"positive", "all"}, default="positive"
+        Score only the positive bags, or every bag.
+    average : {"bag", "pooled"}, default="bag"
+        Mean of per-bag scores, or one score over all instances with attention
+        multiplied by bag size.
+
+    Returns
+    -------
+    scorer : ImportanceScorer
+        Callable as ``scorer(estimator, X, y, importance=importance)``; it
+        requests ``importance`` through scikit-learn metadata routing, so
+        enable routing with ``sklearn.set_config(enable_metadata_routing=True)``
+        and pass ``params={"importance": importance}`` to ``cross_val_score`` /
+        ``cross_validate``, or ``importance=importance`` to ``GridSearchCV.fit``.
+
+    Examples
+    --------
+    >>> from setlearn.metrics import make_importance_scorer
+    >>> make_importance_scorer("average_precision", average="pooled")
+    make_importance_scorer('average_precision', average='pooled')
+    """
+    return ImportanceScorer(metric, pos_label=pos_label, bags=bags, average=average)
+
+
+#: Scorer for the importance AUROC with the defaults (positive bags, per-bag mean).
+importance_auroc = make_importance_scorer("auroc")
+#: Scorer for the importance average precision with the defaults.
+importance_average_precision = make_importance_scorer("average_precision")

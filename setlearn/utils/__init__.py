@@ -1,0 +1,1 @@
+"""Utilities for developers of setlearn and of featurizers for it."""
