@@ -231,8 +231,13 @@ def make_net(estimator, module, **kwargs):
     )
 
 
+def _discard(*args, **kwargs):
+    """Where a silent estimator's early-stopping messages go; a module-level function (not a
+    lambda) so that a fitted net, which keeps its callbacks, pickles."""
+
+
 def _sink(estimator):
-    return print if estimator.verbose else (lambda *args, **kwargs: None)
+    return print if estimator.verbose else _discard
 
 
 class _StratifiedSplit:

@@ -20,24 +20,8 @@ from setlearn.assessment import (
     top_configurations,
 )
 
-# Smaller than the smoke preset: 2 search + 4 retrained models, a second or two.
-TINY = {
-    "problems": ["mil"],
-    "n_train_bags": 30,
-    "n_valid_bags": 20,
-    "n_test_bags": 20,
-    "bag_size": 10,
-    "grid": {"gaussian": {"hidden_size": [4], "attention_size": [2, 4], "featurizer_depth": [1],
-                          "classifier_depth": [1]}},
-    "estimator_params": {"max_epochs": 3},
-    "search_seeds": 1,
-    "top_k": 2,
-    "n_retrain": 2,
-    "max_ensemble_size": 2,
-    "n_ensembles": 2,
-}
-N_TINY_MODELS = 2 + 2 * 2
-N_TINY_ENSEMBLES = 2 * 2  # one size x 2 draws x 2 kinds
+from setlearn.utils._testing import N_TINY_ENSEMBLES, N_TINY_MODELS
+from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 
 
 def _without_timing(frame):
@@ -255,8 +239,8 @@ def test_ensemble_draws_are_reproducible_and_distinct():
 
 
 @pytest.mark.slow
-def test_smoke_preset_end_to_end(tmp_path):
-    result = setlearn.assess("smoke", out=tmp_path / "smoke", verbose=False)
+def test_smoke_preset_end_to_end(smoke_run):
+    result, out = smoke_run
     config = load_config("smoke")
     assert result.complete
     n_search = 2 * config["search_seeds"]
@@ -268,7 +252,6 @@ def test_smoke_preset_end_to_end(tmp_path):
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
                                   "bad_by_ensemble_size"}
-    out = tmp_path / "smoke"
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
                  "figures/bad_vs_ensemble_size.png"]:
@@ -285,9 +268,9 @@ def test_smoke_preset_end_to_end(tmp_path):
     pd.testing.assert_frame_equal(again.models, result.models)
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    return setlearn.assess("smoke", config=TINY, out=tmp_path_factory.mktemp("full"), verbose=False)
+@pytest.fixture
+def uninterrupted(tiny_assess_run):
+    return tiny_assess_run
 
 
 def _interrupt_after(monkeypatch, n):
@@ -320,31 +303,15 @@ def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_af
     pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
 
 
-def _interrupt_training_at(monkeypatch, n):
-    """Ctrl-C inside skorch's training loop: the n-th optimisation step of the run raises."""
-    from setlearn.estimators import BagNet
-
-    real = BagNet.get_loss
-    calls = {"n": 0}
-
-    def get_loss(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == n:
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BagNet, "get_loss", get_loss)
-
-
 # TINY fits 3 epochs of one batch per model: step 8 is the 2nd epoch of the 3rd model (a retrain).
 _STEP_IN_THIRD_MODEL = 8
 
 
-def test_ctrl_c_inside_fit_stores_only_finished_models(tmp_path, monkeypatch, uninterrupted):
+def test_ctrl_c_inside_fit_stores_only_finished_models(tmp_path, monkeypatch, uninterrupted, interrupt_training_at):
     # skorch swallows KeyboardInterrupt in fit; if it reached assess as a normal return, the
     # half-trained model would be scored and stored as finished, and never retrained.
     out = tmp_path / "run"
-    _interrupt_training_at(monkeypatch, _STEP_IN_THIRD_MODEL)
+    interrupt_training_at(_STEP_IN_THIRD_MODEL)
     with pytest.raises(KeyboardInterrupt):
         setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
     stored = pd.read_csv(out / "models.csv", dtype={"config_id": str})

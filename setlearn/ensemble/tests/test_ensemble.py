@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -242,3 +243,52 @@ def test_refit_on_images_forgets_n_features_in(data):
 )
 def test_sklearn_compatible_ensemble(estimator, check):
     check(estimator)
+
+
+class _ScaledLinear(torch.nn.Linear):
+    """A linear featurizer whose output scale does not show in its repr."""
+
+    def __init__(self, scale):
+        super().__init__(4, 6)
+        self.scale = scale
+
+    def forward(self, x):
+        return torch.tanh(self.scale * super().forward(x))
+
+
+def test_members_with_distinct_featurizer_modules_that_print_alike_are_not_merged(data):
+    X, y, _ = data
+    first, second = _ScaledLinear(1.0), _ScaledLinear(5.0)
+    assert repr(first) == repr(second)
+    members = [clone(BASE).set_params(featurizer=module) for module in (first, second)]
+    ensemble = AttentionEnsemble(members, n_estimators=2, agreement_threshold=None, random_state=0).fit(X, y)
+    for member, scale in zip(ensemble.estimators_, (1.0, 5.0)):
+        assert member.featurizer.scale == scale
+        alone = clone(member).fit(X, y)
+        np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-5)
+
+
+def test_an_interrupted_refit_keeps_the_previous_fit(data, fitted, interrupt_training_at):
+    X, y, _ = data
+    ensemble = pickle.loads(pickle.dumps(fitted))
+    before = ensemble.predict(X)
+    interrupt_training_at(2)
+    with pytest.raises(KeyboardInterrupt):
+        ensemble.fit(X, np.where(y == 1, "disease", "healthy"))
+    assert ensemble.classes_.tolist() == [0, 1]
+    assert all(m.classes_.tolist() == [0, 1] for m in ensemble.estimators_)
+    np.testing.assert_array_equal(ensemble.predict(X), before)
+
+
+def test_invalid_values_in_param_grid_are_rejected_before_training(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="'hidden_size' parameter of AttentionMILClassifier must be an int in the range"):
+        AttentionEnsemble(BASE, n_estimators=2, param_grid={"hidden_size": [0]}).fit(X, y)
+
+
+def test_an_ensemble_of_early_stopping_members_pickles(data):
+    X, y, _ = data
+    base = clone(BASE).set_params(early_stopping=True, n_iter_no_change=2)
+    ensemble = AttentionEnsemble(base, n_estimators=2, agreement_threshold=None, random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))

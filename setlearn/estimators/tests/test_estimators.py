@@ -263,23 +263,30 @@ def test_errors_after_fit(bags):
         AttentionMILClassifier(hidden_size=0).fit(X, y)
 
 
-def test_ctrl_c_interrupts_fit_instead_of_returning_a_half_trained_model(bags, monkeypatch):
+def test_ctrl_c_interrupts_fit_instead_of_returning_a_half_trained_model(bags, interrupt_training_at):
     """skorch swallows KeyboardInterrupt in fit; setlearn must not."""
-    from setlearn.estimators import BagNet
-
     X, y, _ = bags
-    calls = {"n": 0}
-    original = BagNet.get_loss
-
-    def interrupt_on_second_step(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(BagNet, "get_loss", interrupt_on_second_step)
+    interrupt_training_at(2)
     clf = AttentionMILClassifier(**FAST)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+def test_an_early_stopping_model_pickles(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(early_stopping=True, n_iter_no_change=2, **FAST).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_an_interrupted_refit_keeps_the_previous_fit(bags, interrupt_training_at):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**FAST).fit(X, y)
+    before = clf.predict_proba(X)
+    interrupt_training_at(2)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit([bag[:, :2] for bag in X], np.where(y == 1, "disease", "healthy"))
+    assert clf.classes_.tolist() == [0, 1] and clf.n_features_in_ == 4
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
