@@ -56,10 +56,10 @@ def test_overrides_merge_one_level_deep():
     "override, message",
     [
         ({"n_retrian": 3}, "Unknown config key 'n_retrian'. Did you mean 'n_retrain'?"),
-        ({"top_k": "2"}, "top_k must be an integer, got '2'"),
-        ({"top_k": True}, "top_k must be an integer"),
-        ({"search_seeds": 0}, "search_seeds must be at least 1"),
-        ({"bad_iauc": 1.5}, "bad_iauc must be a number between 0 and 1"),
+        ({"top_k": "2"}, "top_k must be an int in the range [1, inf), got '2'"),
+        ({"top_k": True}, "top_k must be an int in the range [1, inf), got True"),
+        ({"search_seeds": 0}, "search_seeds must be an int in the range [1, inf), got 0"),
+        ({"bad_iauc": 1.5}, "bad_iauc must be a float in the range [0.0, 1.0], got 1.5"),
         ({"problems": ["mill"]}, "Unknown problem (in problems) 'mill'. Did you mean 'mil'?"),
         ({"problems": []}, "problems must be a non-empty list"),
         ({"modalities": ["gausian"]}, "Did you mean 'gaussian'?"),
@@ -388,9 +388,9 @@ def test_progress_counts_only_finished_models_as_done(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    ({"max_models": -1}, "max_models must be at least 0"),
-    ({"max_models": "3"}, "max_models must be an integer"),
-    ({"max_models": 1.5}, "max_models must be an integer"),
+    ({"max_models": -1}, r"max_models must be an int in the range \[0, inf\), got -1"),
+    ({"max_models": "3"}, r"max_models must be an int in the range \[0, inf\), got '3'"),
+    ({"max_models": 1.5}, r"max_models must be an int in the range \[0, inf\), got 1.5"),
     ({"n_jobs": 0}, "n_jobs must not be 0"),
     ({"n_jobs": "2"}, "n_jobs must be an integer"),
     ({"scheduler": 8786}, "scheduler must be a Dask scheduler address"),
@@ -427,3 +427,18 @@ def test_parallel_and_dask_give_the_same_rows(tmp_path, uninterrupted):
         remote = setlearn.assess("smoke", config=TINY, out=tmp_path / "dask", scheduler=cluster.scheduler_address,
                                  verbose=False)
     pd.testing.assert_frame_equal(_without_timing(remote.models), _without_timing(uninterrupted.models))
+
+
+def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, monkeypatch):
+    """One registry: the problems assess accepts are those of setlearn.datasets.PROBLEMS."""
+    import dataclasses
+
+    from setlearn.datasets import PROBLEMS
+
+    with pytest.raises(ConfigError, match="Unknown problem"):
+        load_config("smoke", {"problems": ["mil_again"]})
+    monkeypatch.setitem(PROBLEMS, "mil_again", dataclasses.replace(PROBLEMS["mil"], name="mil_again"))
+    result = setlearn.assess("smoke", config={**TINY, "problems": ["mil_again"]}, out=tmp_path / "run",
+                             verbose=False)
+    assert result.complete and set(result.models["problem"]) == {"mil_again"}
+    assert len(result.models) == N_TINY_MODELS

@@ -76,7 +76,7 @@ def test_random_state_types():
     rs = np.random.RandomState(0)
     r1, r2 = make_bags(random_state=rs, **kw), make_bags(random_state=rs, **kw)
     assert not all(np.array_equal(u, v) for u, v in zip(r1[0], r2[0]))
-    with pytest.raises(ValueError, match="random_state must be"):
+    with pytest.raises(ValueError, match="'random_state' parameter of make_bags must be None, an instance of 'int'"):
         make_bags(random_state="seed", **kw)
 
 
@@ -318,14 +318,14 @@ def test_problems_pickle():
     (dict(bag_size=2.5), r"int or a \(low, high\) pair"),
     (dict(problem="and", bag_size=1), r"too small for problem 'and'.*at least 2"),
     (dict(problem="threshold", k=20, bag_size=(10, 30)), r"k=20 is larger than the smallest bag \(10"),
-    (dict(problem="threshold", k=0), r"k must be an integer >= 1"),
+    (dict(problem="threshold", k=0), r"'k' parameter of make_bags must be an int in the range \[1, inf\) or None"),
     (dict(problem="mil", k=3), r"k is only used by"),
-    (dict(positive_fraction=1.5), r"positive_fraction must be a number in \[0, 1\]"),
-    (dict(positive_fraction=-0.1), r"positive_fraction must be a number in \[0, 1\]"),
+    (dict(positive_fraction=1.5), r"'positive_fraction' parameter of make_bags must be a float in the range \[0.0, 1.0\]"),
+    (dict(positive_fraction=-0.1), r"'positive_fraction' parameter of make_bags must be a float in the range \[0.0, 1.0\]"),
     (dict(witness_rate=0.0), r"witness_rate must be a number in \(0, 1\]"),
     (dict(witness_rate=True), r"witness_rate must be a number in \(0, 1\]"),
     (dict(problem="xor", witness_rate=0.6), r"too large for problem 'xor'.*witness_rate <= 0.5"),
-    (dict(n_bags=0), r"n_bags must be an integer >= 1"),
+    (dict(n_bags=0), r"'n_bags' parameter of make_bags must be an int in the range \[1, inf\)"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
     (dict(sigma=-1.0), r"sigma must be a positive number"),
     (dict(pool="train"), r"pool only applies to modality 'digits'"),
