@@ -16,10 +16,11 @@ _LAYOUT_HINT = (
 
 def _as_bag_list(X, name):
     """Split ``X`` into a list of per-bag objects without copying data."""
-    if X is None or isinstance(X, (str, bytes, dict)) or np.isscalar(X):
-        raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}")
+    # Sparse first: scipy's DOK matrix is a dict subclass.
     if sp.issparse(X):
         raise TypeError(f"Sparse input is not supported: {name} must hold dense bags; convert with .toarray(). {_LAYOUT_HINT}")
+    if X is None or isinstance(X, (str, bytes, dict)) or np.isscalar(X):
+        raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}")
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim < 3:
             raise ValueError(
@@ -75,14 +76,7 @@ def check_bags(X, *, instance_shape=None, name="X"):
     expected = None if instance_shape is None else tuple(instance_shape)
     bags = []
     for i, bag in enumerate(raw):
-        try:
-            arr = np.asarray(bag, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"Bag {i} of {name} could not be read as a numeric array ({exc}). Every bag must be "
-                f"a numeric array of shape (n_instances, *instance_shape) whose instances all have "
-                f"the same shape."
-            ) from None
+        arr = _as_float32_bag(bag, f"Bag {i} of {name}")
         if arr.ndim < 2:
             raise ValueError(
                 f"Bag {i} of {name} has shape {arr.shape}; a bag needs shape (n_instances, "
@@ -92,6 +86,11 @@ def check_bags(X, *, instance_shape=None, name="X"):
             raise ValueError(
                 f"Bag {i} of {name} is empty; every bag needs at least one instance. Drop the "
                 f"empty bags (and their labels) before calling setlearn."
+            )
+        if arr.size == 0:
+            raise ValueError(
+                f"Bag {i} of {name} has instances of shape {arr.shape[1:]}, which hold no values; "
+                f"every instance needs at least one feature."
             )
         shape = arr.shape[1:]
         if expected is None:
@@ -108,13 +107,52 @@ def check_bags(X, *, instance_shape=None, name="X"):
                 f"shape {expected}. All instances must have the same shape (same number of "
                 f"features, same image size)."
             )
-        if not np.isfinite(arr).all():
-            raise ValueError(
-                f"Bag {i} of {name} contains NaN or infinity. Impute or drop the non-finite "
-                f"values (e.g. with sklearn.impute.SimpleImputer on the stacked instances) first."
-            )
         bags.append(np.ascontiguousarray(arr))
     return bags
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _as_float32_bag(bag, where):
+    """One bag as a float32 array, refusing what a cast would silently change.
+
+    A plain cast would drop imaginary parts, parse numeric strings, and turn
+    finite values beyond float32's range into infinity.
+    """
+    try:
+        raw = np.asarray(bag)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"{where} could not be read as a numeric array ({exc}). Every bag must be a numeric "
+            f"array of shape (n_instances, *instance_shape) whose instances all have the same shape."
+        ) from None
+    if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.flat)):
+        raise ValueError(f"Complex data not supported: {where} holds complex numbers; pass real values "
+                         f"(e.g. np.abs(bag) or np.stack([bag.real, bag.imag], axis=-1)).")
+    if raw.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in raw.flat):
+        raise ValueError(f"{where} holds strings; bags must hold numbers. Convert them first "
+                         f"(e.g. bag.astype(float) for numeric strings, or encode categories).")
+    try:
+        values = raw.astype(np.float64) if raw.dtype.kind not in "biuf" else raw
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{where} could not be read as a numeric array ({exc}). Every bag must be a numeric "
+            f"array of shape (n_instances, *instance_shape) whose instances all have the same shape."
+        ) from None
+    if values.dtype.kind == "f":
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"{where} contains NaN or infinity. Impute or drop the non-finite values (e.g. "
+                f"with sklearn.impute.SimpleImputer on the stacked instances) first."
+            )
+        if values.size and max(values.max(), -values.min()) > _FLOAT32_MAX:
+            raise ValueError(
+                f"{where} holds values up to {max(values.max(), -values.min()):.3g} in magnitude, beyond float32's range "
+                f"(+-{_FLOAT32_MAX:.3g}), in which setlearn computes. Rescale the features "
+                f"(e.g. with sklearn.preprocessing.StandardScaler on the stacked instances)."
+            )
+    return values.astype(np.float32, copy=False)
 
 
 def check_bag_labels(y, n_bags, *, name="y"):
