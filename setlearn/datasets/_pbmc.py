@@ -84,7 +84,15 @@ def _h5ad_categorical(f, column):
         categories = f[f"uns/{column}_categories"][()]
     labels = np.append(_h5_strings(categories), "")
     codes = np.asarray(codes, dtype=np.int64)
-    return labels[np.where(codes < 0, len(labels) - 1, codes)]
+    n_categories = len(labels) - 1
+    bad = (codes < -1) | (codes >= n_categories)
+    if bad.any():
+        raise ValueError(
+            f"obs[{column!r}] is corrupt: {int(bad.sum())} category codes lie outside -1 (missing) .. "
+            f"{n_categories - 1} (the {n_categories} categories), e.g. {codes[bad][:3].tolist()}. "
+            f"Re-export the file, or replace it with a fresh copy."
+        )
+    return labels[np.where(codes < 0, n_categories, codes)]
 
 
 def _h5ad_matrix(node):
@@ -99,7 +107,17 @@ def _h5ad_matrix(node):
         raise ValueError(f"Cannot read the matrix {node.name!r}: expected a dense or CSR matrix, got {fmt!r}.")
     from scipy.sparse import csr_matrix
 
-    return csr_matrix((node["data"][()], node["indices"][()], node["indptr"][()]), shape=shape).toarray()
+    try:
+        matrix = csr_matrix((node["data"][()], node["indices"][()], node["indptr"][()]), shape=shape)
+        # scipy's constructor checks only the array lengths; out-of-range column
+        # indices would make toarray() write outside its buffer (a segfault).
+        matrix.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"The sparse matrix {node.name!r} is corrupt ({exc}). Re-export the file, or replace it "
+            f"with a fresh copy."
+        ) from None
+    return matrix.toarray()
 
 
 def _h5ad_pca(f):

@@ -460,6 +460,39 @@ def test_load_pbmc_cells_reads_a_sparse_expression_matrix(tmp_path):
     assert np.array_equal(load_pbmc_cells(tmp_path / "cells.h5ad", representation="genes").data, X)
 
 
+def test_load_pbmc_cells_refuses_a_corrupt_sparse_matrix_instead_of_crashing(tmp_path):
+    import h5py
+
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    _write_h5ad(path, sparse_x=True)
+    with h5py.File(path, "r+") as f:
+        indices = f["X/indices"][()]
+        indices[-1] = 10_000_000  # far outside the 4 genes
+        del f["X/indices"]
+        f["X/indices"] = indices
+    with pytest.raises(ValueError, match="The sparse matrix '/X' is corrupt.*fresh copy"):
+        load_pbmc_cells(path, representation="genes")
+
+
+@pytest.mark.parametrize("bad_code", [3, 99, -2])
+def test_load_pbmc_cells_refuses_corrupt_category_codes(tmp_path, bad_code):
+    import h5py
+
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    _write_h5ad(path, layout="0.8")
+    with h5py.File(path, "r+") as f:
+        codes = f["obs/bulk_labels/codes"][()]
+        codes[0] = bad_code
+        del f["obs/bulk_labels/codes"]
+        f["obs/bulk_labels/codes"] = codes
+    with pytest.raises(ValueError, match=r"obs\['bulk_labels'\] is corrupt: 1 category codes lie outside -1"):
+        load_pbmc_cells(path)
+
+
 def test_cell_type_populations_map_types_to_populations():
     from setlearn.datasets import cell_type_populations
 
