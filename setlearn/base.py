@@ -73,8 +73,8 @@ def validate_training_bags(X, y):
     encoder = LabelEncoder().fit(y)
     if len(encoder.classes_) < 2:
         raise ValueError(
-            f"y holds a single class ({encoder.classes_[0]!r}); a classifier needs bags of at "
-            f"least two classes."
+            f"y holds a single class ({encoder.classes_[0]!r}): one class is not enough, a "
+            f"classifier needs bags of at least two classes."
         )
     return bags, encoder.transform(y).astype(np.int64), encoder.classes_
 
@@ -179,4 +179,4 @@ class BaseBagClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked_bags(self, X):
         check_is_fitted(self)
-        return check_bags(X, instance_shape=self.instance_shape_)
+        return check_bags(X, instance_shape=self.instance_shape_, estimator_name=type(self).__name__)

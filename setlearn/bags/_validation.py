@@ -26,19 +26,24 @@ def _as_bag_list(X, name):
             raise ValueError(
                 f"{name} is a numeric array of shape {X.shape}; a single array must have shape "
                 f"(n_bags, n_instances, *instance_shape), so at least 3 dimensions. "
-                f"For one bag of vectors use [{name}]; for bags of scalars use "
+                f"Reshape your data: for one bag of vectors use [{name}]; for bags of scalars use "
                 f"{name}[..., None]. {_LAYOUT_HINT}"
             )
         return list(X)
-    if isinstance(X, np.ndarray) and X.ndim != 1:
-        raise ValueError(f"{name} is an object array of shape {X.shape}; it must be 1-D. {_LAYOUT_HINT}")
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        raise ValueError(
+            f"{name} is an object array of shape {X.shape}; it must be 1-D (one bag per entry) or "
+            f"have at least 3 dimensions. {_LAYOUT_HINT}"
+        )
+    if isinstance(X, np.ndarray) and X.ndim > 2:
+        return list(X)  # an object array of numbers, shaped (n_bags, n_instances, ...)
     try:
         return list(X)
     except TypeError:
         raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}") from None
 
 
-def check_bags(X, *, instance_shape=None, name="X"):
+def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimator"):
     """Validate a data set of bags and return it as a list of float32 arrays.
 
     Parameters
@@ -50,6 +55,8 @@ def check_bags(X, *, instance_shape=None, name="X"):
         ``None`` only requires all bags to agree with each other.
     name : str, default="X"
         How the input is called in error messages.
+    estimator_name : str, default="the estimator"
+        How the estimator that fixed ``instance_shape`` is called in error messages.
 
     Returns
     -------
@@ -88,18 +95,25 @@ def check_bags(X, *, instance_shape=None, name="X"):
                 f"empty bags (and their labels) before calling setlearn."
             )
         if arr.size == 0:
+            # scikit-learn's wording for the same mistake on 2-D data.
             raise ValueError(
-                f"Bag {i} of {name} has instances of shape {arr.shape[1:]}, which hold no values; "
-                f"every instance needs at least one feature."
+                f"Bag {i} of {name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                f"required: every instance needs at least one value."
             )
         shape = arr.shape[1:]
         if expected is None:
             expected = shape
         elif shape != expected:
             if instance_shape is not None:
+                # For vectors, scikit-learn's wording too ("X has 3 features, but ...").
+                features = (
+                    f"{name} has {shape[0]} features, but {estimator_name} is expecting {expected[0]} "
+                    f"features as input: "
+                    if len(shape) == len(expected) == 1 else ""
+                )
                 raise ValueError(
-                    f"Bag {i} of {name} has instances of shape {shape}, but the estimator was "
-                    f"fitted on instances of shape {expected}. Pass bags with the same instance "
+                    f"{features}Bag {i} of {name} has instances of shape {shape}, but {estimator_name} "
+                    f"was fitted on instances of shape {expected}. Pass bags with the same instance "
                     f"shape (same features, same image size) as during fit."
                 )
             raise ValueError(
@@ -136,7 +150,8 @@ def _as_float32_bag(bag, where):
     try:
         values = raw.astype(np.float64) if raw.dtype.kind not in "biuf" else raw
     except (TypeError, ValueError) as exc:
-        raise ValueError(
+        # TypeError for values of a wrong type (e.g. a dict), as numpy and scikit-learn raise.
+        raise type(exc)(
             f"{where} could not be read as a numeric array ({exc}). Every bag must be a numeric "
             f"array of shape (n_instances, *instance_shape) whose instances all have the same shape."
         ) from None
@@ -178,7 +193,10 @@ def check_bag_labels(y, n_bags, *, name="y"):
     array(['a', 'b', 'a'], dtype='<U1')
     """
     if y is None:
-        raise ValueError(f"{name} is None; a classifier needs one label per bag.")
+        raise ValueError(
+            f"{name} is None: this estimator requires y to be passed, but the target y is None. "
+            f"A classifier needs one label per bag."
+        )
     y = column_or_1d(np.asarray(y), warn=True)
     if len(y) != n_bags:
         raise ValueError(

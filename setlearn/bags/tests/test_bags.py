@@ -38,8 +38,8 @@ def test_check_bags_accepts_every_layout():
         ([np.array([[1.5, "2"]], dtype=object)], "holds strings"),
         ([np.ones((2, 3)) + 1j], "Complex data not supported: Bag 0 of X holds complex numbers"),
         ([np.array([[1.0, 2j]], dtype=object)], "Complex data not supported"),
-        ([np.zeros((2, 0))], r"instances of shape \(0,\), which hold no values"),
-        (np.zeros((3, 2, 0)), "every instance needs at least one feature"),
+        ([np.zeros((2, 0))], r"Bag 0 of X has 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1"),
+        (np.zeros((3, 2, 0)), "every instance needs at least one value"),
         ([np.array([[1e39, 0.0]])], r"values up to 1e\+39 in magnitude, beyond float32's range"),
         ([np.array([[0.0, -1e39]])], "beyond float32's range"),
         ([[[0, 1], [0, 1, 2]]], "could not be read as a numeric array"),
@@ -115,5 +115,5 @@ def test_zero_feature_bags_are_refused_before_training():
     from setlearn import AttentionMILClassifier
 
     X = [np.zeros((3, 0))] * 4
-    with pytest.raises(ValueError, match="at least one feature"):
+    with pytest.raises(ValueError, match="while a minimum of 1 is required"):
         AttentionMILClassifier(max_epochs=1).fit(X, [0, 1, 0, 1])

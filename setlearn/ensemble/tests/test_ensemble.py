@@ -7,12 +7,11 @@ import torch
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from setlearn import AttentionEnsemble, AttentionMILClassifier, importance_auroc_score, make_bags
 from setlearn.ensemble import AttentionDisagreementWarning, combine_attention
 
-from setlearn.estimators.tests.test_estimators import EXPECTED_FAILED_CHECKS
+from setlearn.utils.estimator_checks import parametrize_with_bag_checks, parametrize_with_sklearn_checks
 
 BASE = AttentionMILClassifier(hidden_size=8, attention_size=4, max_epochs=5)
 
@@ -237,11 +236,17 @@ def test_refit_on_images_forgets_n_features_in(data):
     assert not hasattr(ensemble, "n_features_in_") and ensemble.instance_shape_ == (4, 4)
 
 
-@parametrize_with_checks(
-    [AttentionEnsemble(BASE, n_estimators=2, random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
+ENSEMBLE = AttentionEnsemble(BASE, n_estimators=2, agreement_threshold=None, random_state=0)
+
+
+@parametrize_with_sklearn_checks([ENSEMBLE])
 def test_sklearn_compatible_ensemble(estimator, check):
+    # Through RowsAsBags every check trains and predicts for real (each row a bag).
+    check(estimator)
+
+
+@parametrize_with_bag_checks([ENSEMBLE])
+def test_bag_checks(estimator, check):
     check(estimator)
 
 
@@ -266,18 +271,6 @@ def test_members_with_distinct_featurizer_modules_that_print_alike_are_not_merge
         assert member.featurizer.scale == scale
         alone = clone(member).fit(X, y)
         np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-5)
-
-
-def test_an_interrupted_refit_keeps_the_previous_fit(data, fitted, interrupt_training_at):
-    X, y, _ = data
-    ensemble = pickle.loads(pickle.dumps(fitted))
-    before = ensemble.predict(X)
-    interrupt_training_at(2)
-    with pytest.raises(KeyboardInterrupt):
-        ensemble.fit(X, np.where(y == 1, "disease", "healthy"))
-    assert ensemble.classes_.tolist() == [0, 1]
-    assert all(m.classes_.tolist() == [0, 1] for m in ensemble.estimators_)
-    np.testing.assert_array_equal(ensemble.predict(X), before)
 
 
 def test_invalid_values_in_param_grid_are_rejected_before_training(data):
