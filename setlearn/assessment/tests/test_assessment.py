@@ -201,6 +201,16 @@ def test_table_silent_failures_exact():
     assert table.loc["all", "n_accurate"] == 16
 
 
+def test_table_arguments_are_checked_with_what_to_fix():
+    rows = _rows(stage=["search"], config_id=["a"], valid_accuracy=[1.0], valid_log_loss=[0.1])
+    with pytest.raises(ValueError, match=r"'top_k' parameter of top_configurations must be an int in the range \[1, inf\)"):
+        top_configurations(rows, 0)
+    with pytest.raises(ValueError, match=r"'models' parameter of table_accuracy_vs_iauc must be an instance of 'pandas"):
+        table_accuracy_vs_iauc("models.csv")
+    with pytest.raises(ValueError, match=r"'bad_iauc' parameter of table_top_configurations must be a float in the range"):
+        table_top_configurations(rows, bad_iauc=65)
+
+
 def test_tables_from_a_handmade_csv(tmp_path):
     path = tmp_path / "models.csv"
     _handmade_retrain_rows().to_csv(path, index=False)
