@@ -20,18 +20,10 @@ def interrupt_training_at(monkeypatch):
     """Simulate Ctrl-C inside skorch's training loop: ``interrupt_training_at(n)`` makes the
     n-th optimisation step from now on raise KeyboardInterrupt (``monkeypatch.undo()`` ends it)."""
     from setlearn.nn import BagNet
+    from setlearn.utils.estimator_checks import _get_loss_interrupted_at
 
     def interrupt(n):
-        real = BagNet.get_loss
-        calls = {"n": 0}
-
-        def get_loss(self, *args, **kwargs):
-            calls["n"] += 1
-            if calls["n"] == n:
-                raise KeyboardInterrupt
-            return real(self, *args, **kwargs)
-
-        monkeypatch.setattr(BagNet, "get_loss", get_loss)
+        monkeypatch.setattr(BagNet, "get_loss", _get_loss_interrupted_at(n))
 
     return interrupt
 

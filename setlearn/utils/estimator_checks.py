@@ -167,9 +167,9 @@ def check_explain_contract(estimator):
         assert abs(a.sum() - 1) <= _ATOL, f"explain: the weights of bag {i} sum to {a.sum()}, not 1"
 
 
-@contextmanager
-def _interrupt_training_at(step):
-    """Raise KeyboardInterrupt (Ctrl-C) at the ``step``-th optimisation step of setlearn's nets."""
+def _get_loss_interrupted_at(step):
+    """A replacement for ``BagNet.get_loss`` that raises KeyboardInterrupt (Ctrl-C) at the
+    ``step``-th optimisation step from now on (shared with setlearn's test fixtures)."""
     from setlearn.nn import BagNet
 
     real = BagNet.get_loss
@@ -181,7 +181,14 @@ def _interrupt_training_at(step):
             raise KeyboardInterrupt
         return real(self, *args, **kwargs)
 
-    with mock.patch.object(BagNet, "get_loss", get_loss):
+    return get_loss
+
+
+@contextmanager
+def _interrupt_training_at(step):
+    from setlearn.nn import BagNet
+
+    with mock.patch.object(BagNet, "get_loss", _get_loss_interrupted_at(step)):
         yield
 
 
