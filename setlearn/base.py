@@ -7,7 +7,7 @@ setlearn that must stay light (the dataset makers, the assessment's config).
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import InvalidParameterError, make_constraint
+from sklearn.utils._param_validation import Interval, InvalidParameterError, make_constraint
 from sklearn.utils.validation import check_is_fitted
 
 from .bags import check_bag_labels, check_bags
@@ -59,7 +59,7 @@ def check_param(name, value, constraints, *, error=InvalidParameterError):
     sklearn.utils._param_validation.InvalidParameterError: top_k must be an int in the range [1, inf), got 0.
     """
     constraints = [make_constraint(c) for c in constraints]
-    numeric_only = all(type(c).__name__ == "Interval" for c in constraints)
+    numeric_only = all(isinstance(c, Interval) for c in constraints)
     if not (isinstance(value, bool) and numeric_only) and any(c.is_satisfied_by(value) for c in constraints):
         return value
     described = " or ".join(str(c) for c in constraints if not getattr(c, "hidden", False))

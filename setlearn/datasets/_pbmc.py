@@ -1,7 +1,10 @@
 """Real single cells: scanpy's bundled PBMC file, read with h5py."""
 
 
+import os
+
 import numpy as np
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 
 # --------------------------------------------------------------------------- single cells
@@ -129,6 +132,10 @@ def _h5ad_pca(f):
     return obsm["X_pca"] if "X_pca" in (obsm.dtype.names or ()) else None  # compound dataset
 
 
+@validate_params(
+    {"path": [str, os.PathLike, None], "representation": [StrOptions(set(_PBMC_REPRESENTATIONS))]},
+    prefer_skip_nested_validation=True,
+)
 def load_pbmc_cells(path=None, *, representation="pca"):
     """700 human blood cells (PBMCs) with their cell types, as a pool for :func:`make_bags_from`.
 
@@ -205,10 +212,6 @@ def load_pbmc_cells(path=None, *, representation="pca"):
     >>> X, y, importance = make_bags_from(cells.data, populations, "mil", n_bags=100,
     ...                                   bag_size=20, random_state=0)  # doctest: +SKIP
     """
-    import os
-
-    if representation not in _PBMC_REPRESENTATIONS:
-        raise ValueError(f"representation must be one of {_PBMC_REPRESENTATIONS}, got {representation!r}.")
     try:
         import h5py
     except ImportError as error:

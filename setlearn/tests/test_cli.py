@@ -38,7 +38,7 @@ def test_print_config_is_a_valid_override_file(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--preset", "quik"], "Did you mean 'quick'?"),
     (["--config", "missing.toml"], "does not exist"),
-    (["--max-models", "-1"], "max_models must be at least 0"),
+    (["--max-models", "-1"], "max_models must be an int in the range [0, inf), got -1"),
     (["--n-jobs", "0"], "n_jobs must not be 0"),
 ])
 def test_config_errors_exit_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):

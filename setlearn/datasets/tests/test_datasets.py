@@ -586,7 +586,7 @@ def test_load_pbmc_cells_bad_input(tmp_path):
     from setlearn.datasets import load_pbmc_cells
 
     h5py = pytest.importorskip("h5py")
-    with pytest.raises(ValueError, match=r"representation must be one of \('pca', 'genes'\)"):
+    with pytest.raises(ValueError, match=r"'representation' parameter of load_pbmc_cells must be a str among .*'pca'"):
         load_pbmc_cells(tmp_path / "cells.h5ad", representation="umap")
     with pytest.raises(FileNotFoundError, match=r"No such \.h5ad file"):
         load_pbmc_cells(tmp_path / "missing.h5ad")
