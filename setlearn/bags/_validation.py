@@ -82,47 +82,55 @@ def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimato
         raise ValueError(f"{name} contains no bags; at least one bag is required.")
     expected = None if instance_shape is None else tuple(instance_shape)
     bags = []
-    for i, bag in enumerate(raw):
-        arr = _as_float32_bag(bag, f"Bag {i} of {name}")
-        if arr.ndim < 2:
-            raise ValueError(
-                f"Bag {i} of {name} has shape {arr.shape}; a bag needs shape (n_instances, "
-                f"*instance_shape). If its instances are scalars, use bag.reshape(-1, 1)."
-            )
-        if arr.shape[0] == 0:
-            raise ValueError(
-                f"Bag {i} of {name} is empty; every bag needs at least one instance. Drop the "
-                f"empty bags (and their labels) before calling setlearn."
-            )
-        if arr.size == 0:
-            # scikit-learn's wording for the same mistake on 2-D data.
-            raise ValueError(
-                f"Bag {i} of {name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
-                f"required: every instance needs at least one value."
-            )
-        shape = arr.shape[1:]
-        if expected is None:
-            expected = shape
-        elif shape != expected:
-            if instance_shape is not None:
-                # For vectors, scikit-learn's wording too ("X has 3 features, but ...").
-                features = (
-                    f"{name} has {shape[0]} features, but {estimator_name} is expecting {expected[0]} "
-                    f"features as input: "
-                    if len(shape) == len(expected) == 1 else ""
-                )
-                raise ValueError(
-                    f"{features}Bag {i} of {name} has instances of shape {shape}, but {estimator_name} "
-                    f"was fitted on instances of shape {expected}. Pass bags with the same instance "
-                    f"shape (same features, same image size) as during fit."
-                )
-            raise ValueError(
-                f"Bag {i} of {name} has instances of shape {shape}, but bag 0 has instances of "
-                f"shape {expected}. All instances must have the same shape (same number of "
-                f"features, same image size)."
-            )
-        bags.append(np.ascontiguousarray(arr))
+    # One errstate for all bags (it costs microseconds per entry): a float64 value beyond
+    # float32's range gets its own error from _as_float32_bag, not a RuntimeWarning.
+    with np.errstate(over="ignore"):
+        for i, bag in enumerate(raw):
+            bags.append(_checked_bag(bag, i, name, instance_shape, expected, estimator_name))
+            expected = bags[-1].shape[1:] if expected is None else expected
     return bags
+
+
+def _checked_bag(bag, i, name, instance_shape, expected, estimator_name):
+    """Bag ``i`` of ``name`` as C-contiguous float32, checked against the instance shape
+    ``expected`` (that of bag 0, or ``instance_shape`` when given; None for bag 0)."""
+    arr = _as_float32_bag(bag, f"Bag {i} of {name}")
+    if arr.ndim < 2:
+        raise ValueError(
+            f"Bag {i} of {name} has shape {arr.shape}; a bag needs shape (n_instances, "
+            f"*instance_shape). If its instances are scalars, use bag.reshape(-1, 1)."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"Bag {i} of {name} is empty; every bag needs at least one instance. Drop the "
+            f"empty bags (and their labels) before calling setlearn."
+        )
+    if arr.size == 0:
+        # scikit-learn's wording for the same mistake on 2-D data.
+        raise ValueError(
+            f"Bag {i} of {name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required: every instance needs at least one value."
+        )
+    shape = arr.shape[1:]
+    if expected is not None and shape != expected:
+        if instance_shape is not None:
+            # For vectors, scikit-learn's wording too ("X has 3 features, but ...").
+            features = (
+                f"{name} has {shape[0]} features, but {estimator_name} is expecting {expected[0]} "
+                f"features as input: "
+                if len(shape) == len(expected) == 1 else ""
+            )
+            raise ValueError(
+                f"{features}Bag {i} of {name} has instances of shape {shape}, but {estimator_name} "
+                f"was fitted on instances of shape {expected}. Pass bags with the same instance "
+                f"shape (same features, same image size) as during fit."
+            )
+        raise ValueError(
+            f"Bag {i} of {name} has instances of shape {shape}, but bag 0 has instances of "
+            f"shape {expected}. All instances must have the same shape (same number of "
+            f"features, same image size)."
+        )
+    return np.ascontiguousarray(arr)
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -132,15 +140,38 @@ def _as_float32_bag(bag, where):
     """One bag as a float32 array, refusing what a cast would silently change.
 
     A plain cast would drop imaginary parts, parse numeric strings, and turn
-    finite values beyond float32's range into infinity.
+    finite values beyond float32's range into infinity. Numeric arrays, the
+    common case, take the fast path: one cast and one finiteness test, as cheap
+    as a cast alone.
     """
     try:
-        raw = np.asarray(bag)
+        raw = bag if isinstance(bag, np.ndarray) else np.asarray(bag)
     except ValueError as exc:  # ragged nested lists
         raise ValueError(
             f"{where} could not be read as a numeric array ({exc}). Every bag must be a numeric "
             f"array of shape (n_instances, *instance_shape) whose instances all have the same shape."
         ) from None
+    if raw.dtype.kind not in "biuf":
+        raw = _numeric_values(raw, where)
+    # Overflow to infinity (under check_bags' np.errstate) is reported below, with its own message.
+    arr = raw if raw.dtype == np.float32 else raw.astype(np.float32)
+    if not np.isfinite(arr).all():
+        if raw.dtype.kind == "f" and np.isfinite(raw).all():
+            magnitude = max(raw.max(), -raw.min())
+            raise ValueError(
+                f"{where} holds values up to {magnitude:.3g} in magnitude, beyond float32's range "
+                f"(+-{_FLOAT32_MAX:.3g}), in which setlearn computes. Rescale the features "
+                f"(e.g. with sklearn.preprocessing.StandardScaler on the stacked instances)."
+            )
+        raise ValueError(
+            f"{where} contains NaN or infinity. Impute or drop the non-finite values (e.g. "
+            f"with sklearn.impute.SimpleImputer on the stacked instances) first."
+        )
+    return arr
+
+
+def _numeric_values(raw, where):
+    """The values of a bag that is not a numeric array (complex, strings, objects) as float64."""
     if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.flat)):
         raise ValueError(f"Complex data not supported: {where} holds complex numbers; pass real values "
                          f"(e.g. np.abs(bag) or np.stack([bag.real, bag.imag], axis=-1)).")
@@ -148,26 +179,13 @@ def _as_float32_bag(bag, where):
         raise ValueError(f"{where} holds strings; bags must hold numbers. Convert them first "
                          f"(e.g. bag.astype(float) for numeric strings, or encode categories).")
     try:
-        values = raw.astype(np.float64) if raw.dtype.kind not in "biuf" else raw
+        return raw.astype(np.float64)
     except (TypeError, ValueError) as exc:
         # TypeError for values of a wrong type (e.g. a dict), as numpy and scikit-learn raise.
         raise type(exc)(
             f"{where} could not be read as a numeric array ({exc}). Every bag must be a numeric "
             f"array of shape (n_instances, *instance_shape) whose instances all have the same shape."
         ) from None
-    if values.dtype.kind == "f":
-        if not np.isfinite(values).all():
-            raise ValueError(
-                f"{where} contains NaN or infinity. Impute or drop the non-finite values (e.g. "
-                f"with sklearn.impute.SimpleImputer on the stacked instances) first."
-            )
-        if values.size and max(values.max(), -values.min()) > _FLOAT32_MAX:
-            raise ValueError(
-                f"{where} holds values up to {max(values.max(), -values.min()):.3g} in magnitude, beyond float32's range "
-                f"(+-{_FLOAT32_MAX:.3g}), in which setlearn computes. Rescale the features "
-                f"(e.g. with sklearn.preprocessing.StandardScaler on the stacked instances)."
-            )
-    return values.astype(np.float32, copy=False)
 
 
 def check_bag_labels(y, n_bags, *, name="y"):
