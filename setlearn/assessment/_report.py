@@ -499,10 +499,12 @@ def _ensemble_findings(table, curve):
     by_task = {}
     for task, kind, _, value, _ in changes:
         by_task.setdefault(task, {})[kind] = value
-    better = sum(v["several"] < v["one"] for v in by_task.values())
-    worse_several = sum(v["several"] > v["one"] for v in by_task.values())
-    verdict += (f" Members from several configurations did better than members from one in {better} of "
-                f"{len(by_task)} tasks, worse in {worse_several}, equally in {len(by_task) - better - worse_several}.")
+    comparison = {"better": sum(v["several"] < v["one"] for v in by_task.values()),
+                  "worse": sum(v["several"] > v["one"] for v in by_task.values())}
+    comparison["as well"] = len(by_task) - comparison["better"] - comparison["worse"]
+    verdict += (" Compared with members from one configuration, members from several did "
+                + "; ".join(f"{word} in {count} of {len(by_task)} task{'s' if len(by_task) > 1 else ''}"
+                            for word, count in comparison.items() if count) + ".")
     return lines + ["", verdict]
 
 
