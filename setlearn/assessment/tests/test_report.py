@@ -169,6 +169,15 @@ def test_ensemble_figure_plots_the_ensemble_table(worse):
     assert "10 random ensembles per size and kind" in caption and "95% Wilson" in caption
 
 
+def test_configuration_figure_shows_every_retrained_model_under_its_label(worse):
+    fig, _ = _report._figures(worse, None)["iauc_by_configuration"]
+    ax = fig.axes[0]
+    retrained = worse.models[worse.models["stage"] == "retrain"]
+    for dots, (config_id, group) in zip(ax.collections, sorted(retrained.groupby("config_id"))):
+        assert sorted(dots.get_offsets()[:, 1]) == sorted(group["iauc_roc"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hid 4 att 2\nfeat 1 clf 1", "hid 4 att 4\nfeat 1 clf 1"]
+
+
 def test_every_figure_has_a_caption_in_the_report(worse):
     text = worse.report.read_text()
     for number, name in enumerate(worse.figures, start=1):
