@@ -146,54 +146,75 @@ def _bad_curve_ymax(curve):
 
 
 def _pick_bag_models(frame, bad_iauc):
-    """(good, silent failure or None) among a task's retrained models.
+    """(good or None, silent failure or None): two different models among a task's retrained models.
 
-    Good: the most accurate models' best explanation. Silent failure: a model at
-    least as accurate as ``_ACCURATE`` on validation whose explanation is bad
-    (iAUC-ROC <= ``bad_iauc``); the worst such explanation.
+    Silent failure: a model at least as accurate as ``_ACCURATE`` on validation
+    whose explanation is bad (iAUC-ROC <= ``bad_iauc``), the worst such
+    explanation. Good: among the other models, the most accurate ones' best
+    explanation (None when the silent failure is the only model).
     """
-    order = ["valid_accuracy", "iauc_roc", "config_id", "repeat"]
     accurate = frame[frame["valid_accuracy"] >= _ACCURATE]
-    pool = accurate if len(accurate) else frame
-    good = pool.sort_values(order, ascending=[False, False, True, True]).iloc[0]
     failing = accurate[accurate["iauc_roc"] <= bad_iauc]
     silent = failing.sort_values(["iauc_roc", "valid_accuracy", "config_id", "repeat"],
                                  ascending=[True, False, True, True]).iloc[0] if len(failing) else None
+    others = frame if silent is None else frame.drop(index=silent.name)
+    if not len(others):
+        return None, silent
+    pool = others[others["valid_accuracy"] >= _ACCURATE]
+    pool = pool if len(pool) else others
+    good = pool.sort_values(["valid_accuracy", "iauc_roc", "config_id", "repeat"],
+                            ascending=[False, False, True, True]).iloc[0]
     return good, silent
 
 
 def _bag_figures(result, data, labels):
-    """For image tasks: one test bag as the good and the silently failing model saw it."""
+    """For image tasks: one test bag as the good and the silently failing model saw it.
+
+    The bag is the positive test bag where the silently failing model's
+    attention is worst (its lowest per-bag iAUC-ROC), shown for both models; with
+    no silent failure, the first positive test bag that can be scored.
+    """
     from matplotlib.figure import Figure
 
     from setlearn import plotting
+    from setlearn.metrics import importance_auroc_score
 
     figures = {}
-    bad = result.config["bad_iauc"]
     cfg = result.config
+    bad = cfg["bad_iauc"]
     groups = dict(list(_retrained(result.models).groupby(["modality", "problem"])))
     for modality, problem in [(m, p) for m in cfg["modalities"] for p in cfg["problems"]]:
         frame = groups.get((modality, problem))
         if modality not in _IMAGE_MODALITIES or frame is None:
             continue
         X, y, importance = _dataset(problem, modality, "test", data)
-        bag = int(np.flatnonzero(y == 1)[0])  # the first positive test bag: the same for both models
         good, silent = _pick_bag_models(frame, bad)
+        best = "good explanation" if good is not None and good["iauc_roc"] >= _GOOD_IAUC else "best explanation found"
+        shown = [(suffix, row, what) for suffix, row, what in
+                 [("", good, best), ("_silent_failure", silent, "silent failure")] if row is not None]
+        keys = {suffix: (problem, modality, "retrain", row["config_id"], int(row["repeat"])) for suffix, row, _ in shown}
+        attention = {key: _load_attention(_attention_path(result.out, key)) for key in keys.values()}
+        per_bag = {key: importance_auroc_score(importance, attention[key], y=y, return_details=True).per_bag
+                   for key in keys.values()}
+        # NaN for negative bags and bags that cannot be scored; nanargmin skips them.
+        scores = per_bag[keys[shown[-1][0]]]
+        bag = int(np.nanargmin(scores) if silent is not None else np.flatnonzero(~np.isnan(scores))[0])
+        which = ("the positive test bag where the silent failure's attention is worst" if silent is not None
+                 else "the first positive test bag")
         task = f"{modality} {problem.upper()}"
-        best = "good explanation" if good["iauc_roc"] >= _GOOD_IAUC else "best explanation found"
-        for suffix, row, what in [("", good, best), ("_silent_failure", silent, "silent failure")]:
-            if row is None:
-                continue
-            key = (problem, modality, "retrain", row["config_id"], int(row["repeat"]))
-            fig = plotting.plot_bag_attention(X[bag], _load_attention(_attention_path(result.out, key))[bag],
-                                              importance=importance[bag], max_instances=40, fig=Figure())
+        for suffix, row, what in shown:
+            key = keys[suffix]
+            fig = plotting.plot_bag_attention(X[bag], attention[key][bag], importance=importance[bag],
+                                              max_instances=40, fig=Figure())
             model = f"{row['config_id']} seed r{int(row['repeat'])}"
             fig.suptitle(f"{task}, test bag {bag}: {what} (model {model}, validation accuracy "
-                         f"{row['valid_accuracy']:.2f}, test iAUC-ROC {row['iauc_roc']:.2f})", fontsize=9)
-            caption = (f"Test bag {bag} of {task} (the first positive test bag) with the attention of retrained "
-                       f"model {model} ({labels.get(row['config_id'], row['config_id'])!s}".replace("\n", " ")
-                       + f"): validation accuracy {row['valid_accuracy']:.2f}, test iAUC-ROC "
-                       f"{row['iauc_roc']:.2f} over all positive test bags. ")
+                         f"{row['valid_accuracy']:.2f}; iAUC-ROC {per_bag[key][bag]:.2f} on this bag, "
+                         f"{row['iauc_roc']:.2f} on all)", fontsize=9)
+            label = labels.get(row["config_id"], row["config_id"]).replace("\n", " ")
+            caption = (f"Test bag {bag} of {task} ({which}) with the attention of retrained model {model} "
+                       f"({label}): validation accuracy {row['valid_accuracy']:.2f}, iAUC-ROC "
+                       f"{per_bag[key][bag]:.2f} on this bag and {row['iauc_roc']:.2f} over all positive test "
+                       f"bags. ")
             if suffix:
                 caption += (f"A silent failure: validation accuracy >= {_ACCURATE} but iAUC-ROC <= {bad}, the worst "
                             f"such explanation among the task's {len(frame)} retrained models.")
@@ -203,8 +224,7 @@ def _bag_figures(result, data, labels):
                 if silent is None:
                     caption += (f" No retrained model of this task reached validation accuracy >= {_ACCURATE} "
                                 f"with iAUC-ROC <= {bad}, so there is no silent failure to show beside it.")
-            name = f"{modality}_{problem}_bag{suffix}"
-            figures[name] = (fig, caption + " Key under the images.")
+            figures[f"{modality}_{problem}_bag{suffix}"] = (fig, caption + " Key under the images.")
     return figures
 
 

@@ -197,15 +197,29 @@ def test_bags_of_a_good_and_a_silently_failing_model_on_an_image_task(tmp_path):
     result = _result(tmp_path, models, ensembles, overrides={**OVERRIDES, "modalities": ["digits"]}, data=data)
     assert {"digits_mil_bag", "digits_mil_bag_silent_failure"} <= set(result.figures)
     # The silent failure is the accurate model with the worst explanation: h4-a2-f1-c1, repeat 0, iAUC 0.5.
-    assert "model h4-a2-f1-c1 seed r0" in result.captions["digits_mil_bag_silent_failure"]
-    assert "iAUC-ROC 0.50" in result.captions["digits_mil_bag_silent_failure"]
-    assert "test iAUC-ROC 0.95" in result.captions["digits_mil_bag"]
+    silent_caption = result.captions["digits_mil_bag_silent_failure"]
+    assert "model h4-a2-f1-c1 seed r0" in silent_caption and "0.50 over all positive test bags" in silent_caption
+    assert "0.95 over all positive test bags" in result.captions["digits_mil_bag"]
+    # Both show the same bag: the one where the silent failure's attention is worst.
+    bag = re.search(r"Test bag (\d+) ", silent_caption).group(1)
+    assert f"Test bag {bag} " in result.captions["digits_mil_bag"]
+    assert "where the silent failure's attention is worst" in silent_caption
 
 
 def test_pick_bag_models_without_a_silent_failure():
     models = _models(SINGLE, valid_accuracy=0.8)
     good, silent = _report._pick_bag_models(models[models["stage"] == "retrain"], 0.65)
     assert silent is None and good["iauc_roc"] == 0.95
+
+
+def test_pick_bag_models_never_shows_one_model_twice():
+    retrained = _models(SINGLE, n_retrain=1)
+    retrained = retrained[retrained["stage"] == "retrain"].iloc[:1]  # one accurate model, iAUC 0.5
+    good, silent = _report._pick_bag_models(retrained, 0.65)
+    assert good is None and silent["iauc_roc"] == 0.5
+    two = _models(SINGLE, n_retrain=2)
+    good, silent = _report._pick_bag_models(two[two["stage"] == "retrain"], 0.65)
+    assert (silent["config_id"], silent["repeat"]) == ("h4-a2-f1-c1", 0) and good["iauc_roc"] == 0.95
 
 
 # --------------------------------------------------------------------------- provenance and configuration
