@@ -19,6 +19,8 @@ __version__ = "0.1.0.dev0"
 _EXPORTS = {
     "AttentionMILClassifier": "setlearn.estimators",
     "AttentionEnsemble": "setlearn.ensemble",
+    "AttentionDisagreementWarning": "setlearn.ensemble",
+    "InstanceTransformer": "setlearn.preprocessing",
     "make_bags": "setlearn.datasets",
     "make_bags_from": "setlearn.datasets",
     "importance_auroc_score": "setlearn.metrics",

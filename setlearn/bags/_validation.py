@@ -37,7 +37,7 @@ def _as_bag_list(X, name):
         raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}") from None
 
 
-def check_bags(X, *, instance_shape=None, name="X"):
+def check_bags(X, *, instance_shape=None, name="X", ensure_all_finite=True):
     """Validate a data set of bags and return it as a list of float32 arrays.
 
     Parameters
@@ -49,6 +49,9 @@ def check_bags(X, *, instance_shape=None, name="X"):
         ``None`` only requires all bags to agree with each other.
     name : str, default="X"
         How the input is called in error messages.
+    ensure_all_finite : bool, default=True
+        Reject NaN and infinity. ``False`` lets them through, for
+        preprocessing that imputes missing values.
 
     Returns
     -------
@@ -59,7 +62,8 @@ def check_bags(X, *, instance_shape=None, name="X"):
     ------
     ValueError
         If there are no bags, a bag is empty, not numeric, has fewer than 2
-        dimensions, contains NaN or infinity, or if instance shapes differ.
+        dimensions, contains NaN or infinity (unless ``ensure_all_finite=False``),
+        or if instance shapes differ.
 
     Examples
     --------
@@ -108,10 +112,10 @@ def check_bags(X, *, instance_shape=None, name="X"):
                 f"shape {expected}. All instances must have the same shape (same number of "
                 f"features, same image size)."
             )
-        if not np.isfinite(arr).all():
+        if ensure_all_finite and not np.isfinite(arr).all():
             raise ValueError(
                 f"Bag {i} of {name} contains NaN or infinity. Impute or drop the non-finite "
-                f"values (e.g. with sklearn.impute.SimpleImputer on the stacked instances) first."
+                f"values first, e.g. with InstanceTransformer(SimpleImputer()) in a pipeline."
             )
         bags.append(np.ascontiguousarray(arr))
     return bags

@@ -2,6 +2,7 @@
 
 
 import sklearn
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..bags import bag_sizes, check_instance_values
@@ -16,7 +17,9 @@ class ImportanceScorer:
 
     Called as ``scorer(estimator, X, y, importance=importance)``: it scores
     ``estimator.explain(X)`` (one 1-D array of attention per bag) against
-    ``importance``; any estimator with ``explain`` works, ensembles included.
+    ``importance``; any estimator with ``explain`` works, ensembles included,
+    and so does a :class:`~sklearn.pipeline.Pipeline` whose last step has
+    ``explain`` (its other steps transform ``X`` first).
     Unless ``pos_label`` is given, the positive bags are those of
     ``estimator.classes_[1]`` (binary classifiers). The scorer requests
     ``importance`` through metadata routing for its ``score`` method.
@@ -71,15 +74,10 @@ class ImportanceScorer:
                           "estimator's fit instead).")
             raise ValueError(f"{self!r} needs the per-instance importance labels. {reason} "
                              f"{_ROUTING_RECIPE}")
-        explain = getattr(estimator, "explain", None)
-        if not callable(explain):
-            raise TypeError(
-                f"{type(estimator).__name__} has no explain(X) method; importance scorers need "
-                f"an estimator whose explain(X) returns one 1-D array of attention per bag."
-            )
+        explain, X_explained = _explainer(estimator, X)
         sizes = bag_sizes(X)
         importance = check_instance_values(importance, sizes, name="importance")
-        attention = explain(X)
+        attention = explain(X_explained)
         return _importance_score(
             self.metric, importance, attention, y=y, pos_label=self.pos_label, bags=self.bags,
             average=self.average, return_details=False, classes=getattr(estimator, "classes_", None),
@@ -112,6 +110,26 @@ class ImportanceScorer:
             if getattr(self, name) != default
         )
         return f"make_importance_scorer({self.metric!r}{options})"
+
+
+def _explainer(estimator, X):
+    """``explain`` of the estimator, and the bags it must see.
+
+    For a Pipeline whose last step explains (such as
+    ``make_pipeline(InstanceTransformer(...), AttentionMILClassifier())``), the
+    preceding steps transform ``X`` first, as ``Pipeline.predict`` does.
+    """
+    explain = getattr(estimator, "explain", None)
+    if callable(explain):
+        return explain, X
+    if isinstance(estimator, Pipeline) and callable(getattr(estimator[-1], "explain", None)):
+        preceding = estimator[:-1]
+        return estimator[-1].explain, preceding.transform(X) if len(preceding) else X
+    raise TypeError(
+        f"{type(estimator).__name__} has no explain(X) method; importance scorers need "
+        f"an estimator whose explain(X) returns one 1-D array of attention per bag (or a "
+        f"Pipeline whose last step has one)."
+    )
 
 
 def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag"):
