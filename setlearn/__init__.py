@@ -29,6 +29,9 @@ _EXPORTS = {
     "importance_auroc": "setlearn.metrics",
     "importance_average_precision": "setlearn.metrics",
     "check_bags": "setlearn.bags",
+    "bags_from_frame": "setlearn.bags",
+    "bags_from_anndata": "setlearn.bags",
+    "instance_values_to_frame": "setlearn.bags",
     "assess": "setlearn.assessment",
 }
 
