@@ -46,13 +46,16 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=No
     rows : pandas.DataFrame
         One row per model, with a ``config_id`` column and ``metric``.
     metric : str, default="iauc_roc"
+        The column to plot (``"iauc_pr"`` for the average precision).
     threshold : float or None, default=0.65
         Draws the line below which an explanation counts as bad.
     ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -80,21 +83,25 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=No
 
 
 def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc", bins=10, ax=None):
-    """2-D histogram of accuracy against iAUC: do accurate models explain well?
+    """Draw a 2-D histogram of accuracy against iAUC: do accurate models explain well.
 
     Parameters
     ----------
     rows : pandas.DataFrame
         One row per model.
     accuracy : str, default="valid_accuracy"
+        The accuracy column (x axis).
     metric : str, default="iauc_roc"
+        The importance metric column (y axis).
     bins : int, default=10
         Bins per axis, over [0, 1] (accuracy over [0.5, 1], chance and above).
     ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -125,10 +132,12 @@ def plot_bad_vs_ensemble_size(curve, *, ax=None):
         Columns ``kind`` ("one" / "several" configurations), ``size`` and
         ``pct_bad``, as from :func:`setlearn.assessment.bad_fraction_by_ensemble_size`.
     ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -179,12 +188,14 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
     sort : bool, default=True
         Order the images by decreasing attention.
     ncols : int, default=10
+        Images per row of the grid.
     fig : matplotlib.figure.Figure, default=None
         Draw on this figure (new pyplot figure when None).
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure drawn on.
 
     Examples
     --------

@@ -129,7 +129,9 @@ def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
 class AssessmentResult:
     """What :func:`assess` produced.
 
-    Attributes
+    Its fields are attributes of the returned object.
+
+    Parameters
     ----------
     out : pathlib.Path
         The output folder.
@@ -147,10 +149,19 @@ class AssessmentResult:
         ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (Table 2),
         ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``.
     figures : dict of str to pathlib.Path
+        Every figure written, by name.
     report : pathlib.Path or None
+        The Markdown report (``None`` until the run is complete).
     n_new_models : int
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
+        Seconds this call took.
+
+    Examples
+    --------
+    >>> import setlearn
+    >>> result = setlearn.assess("smoke", out="results/smoke", verbose=False)  # doctest: +SKIP
+    >>> result.models.groupby("stage").size()  # doctest: +SKIP
     """
 
     out: Path
@@ -166,7 +177,14 @@ class AssessmentResult:
     elapsed_s: float = 0.0
 
     def summary(self):
-        """A few lines for the terminal: where the report is and the headline numbers."""
+        """A few lines for the terminal: where the report is and the headline numbers.
+
+        Returns
+        -------
+        summary : str
+            One line per task with its iAUC-ROC and bad-explanation shares,
+            beside the study's numbers.
+        """
         lines = [f"setlearn assess: {len(self.models)} models ({self.n_new_models} trained now) "
                  f"in {self.elapsed_s:.0f} s -> {self.out}"]
         if not self.complete:
@@ -226,6 +244,7 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
     Returns
     -------
     result : AssessmentResult
+        The rows, tables, figures and report of the run.
 
     Examples
     --------

@@ -102,6 +102,11 @@ class PaddedBags:
     def batch(self, indices):
         """Padded instances and mask of the bags ``indices``.
 
+        Parameters
+        ----------
+        indices : array-like of int
+            Positions of the bags of the batch.
+
         Returns
         -------
         x : torch.Tensor of shape (n_bags, max_size, *instance_shape)

@@ -136,6 +136,7 @@ def check_bag_labels(y, n_bags, *, name="y"):
     Returns
     -------
     y : ndarray of shape (n_bags,)
+        The labels as a 1-D array.
 
     Examples
     --------
@@ -155,7 +156,25 @@ def check_bag_labels(y, n_bags, *, name="y"):
 
 
 def bag_sizes(bags):
-    """Number of instances of every bag, as an int64 array."""
+    """Number of instances of every bag.
+
+    Parameters
+    ----------
+    bags : sequence of array-like
+        The bags (anything with a length per bag).
+
+    Returns
+    -------
+    sizes : ndarray of int64 of shape (n_bags,)
+        ``len(bag)`` for every bag.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.bags import bag_sizes
+    >>> bag_sizes([np.zeros((3, 2)), np.zeros((1, 2))]).tolist()
+    [3, 1]
+    """
     return np.fromiter((len(b) for b in bags), dtype=np.int64, count=len(bags))
 
 
@@ -177,6 +196,7 @@ def check_instance_values(values, sizes, *, name="values"):
     Returns
     -------
     values : list of ndarray of dtype float64
+        One validated 1-D array per bag.
 
     Examples
     --------

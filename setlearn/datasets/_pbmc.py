@@ -261,6 +261,7 @@ def cell_type_populations(cell_type, population_1, population_2=None):
     Returns
     -------
     populations : ndarray of int of shape (n_cells,)
+        The population (0, 1 or 2) of every cell.
 
     Raises
     ------

@@ -211,9 +211,20 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, **fit_params):
         """Fit every member on bags ``X`` with labels ``y``.
 
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags of shape ``(n_instances, *instance_shape)``.
+        y : array-like of shape (n_bags,)
+            Bag labels: binary or multi-class, of any type (strings too).
+        **fit_params : dict
+            Not used. Present only to turn metadata meant for a scorer (such
+            as ``importance``) into a clear error instead of a silent mistake.
+
         Returns
         -------
         self : AttentionEnsemble
+            The fitted ensemble.
         """
         if fit_params:
             raise ValueError(f"fit() got unexpected argument(s) {', '.join(sorted(fit_params))}. {_ROUTING_HINT}")
@@ -264,23 +275,72 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
         return check_bags(X, instance_shape=self.instance_shape_)
 
     def predict_proba(self, X):
-        """Mean of the members' class probabilities, shape ``(n_bags, n_classes)``."""
+        """Mean of the members' class probabilities for every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, n_classes)
+            Probability of every class (columns in the order of ``classes_``).
+        """
         bags = self._checked_bags(X)
         return np.mean([m.predict_proba(bags) for m in self.estimators_], axis=0)
 
     def predict(self, X):
-        """Predicted class label of every bag."""
+        """Predicted class label of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_bags,)
+            The most probable class of every bag.
+        """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit)."""
+        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit).
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+        y : array-like of shape (n_bags,)
+            True bag labels, all among ``classes_``.
+        sample_weight : array-like of shape (n_bags,), default=None
+            Weights of the bags.
+
+        Returns
+        -------
+        score : float
+            The fraction of bags predicted correctly (weighted).
+        """
         check_is_fitted(self)
         _check_known_labels(y, self.classes_)
         return super().score(X, y, sample_weight=sample_weight)
 
     def explain_members(self, X):
-        """Every member's attention: a list over members of lists of per-bag arrays."""
+        """Every member's attention over the instances of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        member_attentions : list of list of ndarray
+            For every member (in the order of ``estimators_``), one 1-D array
+            of attention per bag.
+        """
         bags = self._checked_bags(X)
         return [m.explain(bags) for m in self.estimators_]
 
@@ -289,6 +349,17 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
 
         Warns with :class:`AttentionDisagreementWarning` when the members'
         rankings agree less than ``agreement_threshold`` on average.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        attention : list of ndarray
+            One 1-D array per bag, of that bag's length, combined from the
+            members' attention by the ``combine`` rule.
         """
         member_attentions = self.explain_members(X)
         if self.agreement_threshold is not None and len(self.estimators_) > 1:
@@ -309,6 +380,11 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
     def attention_agreement(self, X):
         """How much the members agree on the ranking of every bag's instances.
 
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
         Returns
         -------
         agreement : ndarray of shape (n_bags,)
@@ -322,6 +398,11 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
 
     def member_agreement(self, X):
         """How much each member agrees with the others, averaged over the bags.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
 
         Returns
         -------

@@ -176,6 +176,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : AttentionMILClassifier
+            The fitted classifier.
         """
         self._check_no_fit_params(fit_params)
         self._validate_params()
@@ -184,12 +185,34 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         return self._set_fitted(net, classes, bags[0].shape[1:])
 
     def predict_proba(self, X):
-        """Class probabilities of every bag, shape ``(n_bags, n_classes)``."""
+        """Class probabilities of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, n_classes)
+            Probability of every class (columns in the order of ``classes_``).
+        """
         logits, _ = self._forward(X)
         return _softmax(logits[0])
 
     def predict(self, X):
-        """Predicted class label of every bag."""
+        """Predicted class label of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_bags,)
+            The most probable class of every bag.
+        """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -211,7 +234,22 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         return [a[0].astype(np.float64) for a in attention]
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit)."""
+        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit).
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+        y : array-like of shape (n_bags,)
+            True bag labels, all among ``classes_``.
+        sample_weight : array-like of shape (n_bags,), default=None
+            Weights of the bags.
+
+        Returns
+        -------
+        score : float
+            The fraction of bags predicted correctly (weighted).
+        """
         check_is_fitted(self)
         _check_known_labels(y, self.classes_)
         return super().score(X, y, sample_weight=sample_weight)

@@ -27,8 +27,26 @@ class ImportanceScorer:
     Parameters
     ----------
     metric : {"auroc", "average_precision"}, default="auroc"
-    pos_label, bags, average
-        As in :func:`importance_auroc_score`.
+        :func:`importance_auroc_score` or
+        :func:`importance_average_precision_score`.
+    pos_label : int, float, bool or str, default=None
+        The label of the positive bags; as in :func:`importance_auroc_score`.
+    bags : {"positive", "all"}, default="positive"
+        Which bags are scored; as in :func:`importance_auroc_score`.
+    average : {"bag", "pooled"}, default="bag"
+        How bags are combined; as in :func:`importance_auroc_score`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.metrics import ImportanceScorer
+    >>> class FixedAttention:  # any fitted object with explain(X) and classes_
+    ...     classes_ = np.array([0, 1])
+    ...     def explain(self, X):
+    ...         return [np.array([0.7, 0.2, 0.1])]
+    >>> scorer = ImportanceScorer("auroc")
+    >>> scorer(FixedAttention(), [np.zeros((3, 2))], [1], importance=[[1, 0, 0]])
+    1.0
     """
 
     def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag"):
@@ -90,6 +108,7 @@ class ImportanceScorer:
         Returns
         -------
         routing : sklearn.utils.metadata_routing.MetadataRequest
+            The request of ``importance`` by ``score``.
         """
         request = MetadataRequest(owner=self)
         request.score.add_request(param="importance", alias=True)
