@@ -59,6 +59,21 @@ numpydoc_show_class_members = False  # the class template lists the methods
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()  # validated by setlearn/tests/test_docstrings.py instead
 
+
+
+def _skip_metadata_request_setters(app, what, name, obj, skip, options):
+    # scikit-learn generates set_{fit,score,...}_request on every estimator; their
+    # docstrings point into scikit-learn's own glossary, and the user guide on
+    # metadata routing (metrics.md) explains what setlearn needs from them.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_setters)
+
+
 # -- intersphinx: the projects' inventories, or the bundled ones offline ------
 # Each project is tried online first; when that fails (no internet in CI) the
 # small inventory in docs/_intersphinx/ is used instead, which Sphinx reports as

@@ -114,7 +114,7 @@ def make_bags_from(
 
     Parameters
     ----------
-    instances : array-like of shape (n_instances, *instance_shape)
+    instances : array-like of shape (n_instances, \\*instance_shape)
         The pool (feature vectors, images, cells, ...).
     populations : array-like of int of shape (n_instances,)
         Population of every instance: 0 (never matters), 1 or 2. Instances of
@@ -169,7 +169,7 @@ def make_bags_from(
 
     Returns
     -------
-    X : list of ndarray of float32, each of shape (n_instances, *instance_shape)
+    X : list of ndarray of float32, each of shape (n_instances, \\*instance_shape)
         The bags.
     y : ndarray of int of shape (n_bags,)
         Bag labels, 1 = positive.

@@ -163,6 +163,7 @@ def load_pbmc_cells(path=None, *, representation="pca"):
         cell_names : ndarray of str of shape (n_cells,) or None
             The cell barcodes.
         representation : str
+            ``"pca"`` or ``"genes"``, as asked.
         DESCR : str
             A description, with the number of cells of every type.
 

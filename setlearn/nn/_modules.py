@@ -395,7 +395,7 @@ class AttentionMILNet(nn.Module):
 
         Parameters
         ----------
-        x : torch.Tensor of shape (B, N, *instance_shape)
+        x : torch.Tensor of shape (B, N, \\*instance_shape)
         mask : torch.BoolTensor of shape (B, N)
             True for real instances, False for padding.
         """
