@@ -58,6 +58,13 @@ def _bag_labels(bag_ids, positions, *, row_labels=None, labels=None, label_name=
     return None
 
 
+def _check_columns(columns, where, **roles):
+    """Every named role (bag=..., label=...) is a column of ``where``, or a ValueError says so."""
+    for role, column in roles.items():
+        if column is not None and column not in columns:
+            raise ValueError(f"{role}={column!r} is not a column of {where}; its columns are {list(columns)}.")
+
+
 def _numeric(values, columns, where):
     values = np.asarray(values)
     if values.dtype.kind not in "biuf":
@@ -118,9 +125,7 @@ def bags_from_frame(frame, bag, *, label=None, labels=None, features=None):
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
-    for role, column in (("bag", bag), ("label", label)):
-        if column is not None and column not in frame.columns:
-            raise ValueError(f"{role}={column!r} is not a column of frame; its columns are {list(frame.columns)}.")
+    _check_columns(frame.columns, "frame", bag=bag, label=label)
     if features is None:
         features = [c for c in frame.columns if c not in (bag, label)]
     else:
@@ -192,9 +197,7 @@ def bags_from_anndata(adata, bag, *, label=None, labels=None, use_rep=None, laye
     obs = getattr(adata, "obs", None)
     if obs is None or not hasattr(adata, "X"):
         raise TypeError(f"adata must be an AnnData (with obs and X), got {type(adata).__name__}.")
-    for role, column in (("bag", bag), ("label", label)):
-        if column is not None and column not in obs.columns:
-            raise ValueError(f"{role}={column!r} is not a column of adata.obs; its columns are {list(obs.columns)}.")
+    _check_columns(obs.columns, "adata.obs", bag=bag, label=label)
     if use_rep is not None and layer is not None:
         raise ValueError("Pass use_rep (a key of adata.obsm) or layer (a key of adata.layers), not both.")
     if use_rep is not None:
@@ -264,6 +267,7 @@ def instance_values_to_frame(values, frame, bag, *, bag_ids=None, name="attentio
 
     from ._validation import check_instance_values
 
+    _check_columns(frame.columns, "frame", bag=bag)
     all_ids, positions = _group_rows(frame[bag].to_numpy(), bag)
     if bag_ids is not None:
         where = {bag_id: i for i, bag_id in enumerate(all_ids)}
