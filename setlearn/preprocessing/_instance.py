@@ -8,7 +8,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..bags import bag_sizes, check_bags
 
 
-class InstanceTransformer(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: the output is a list of bags, which scikit-learn's
+# set_output (transform_output="pandas") cannot turn into one DataFrame.
+class InstanceTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Fit a scikit-learn transformer on the instances of bags and apply it to every instance.
 
     ``fit`` stacks the instances of all training bags into one 2-D array

@@ -62,6 +62,13 @@ def test_imputer_sees_nan_and_sparse_output_is_densified():
     np.testing.assert_array_equal(onehot[1], [[0.0, 1.0]])
 
 
+def test_pandas_output_config_still_returns_bags():
+    X = ragged_bags()
+    with sklearn.config_context(transform_output="pandas"):
+        out = InstanceTransformer(StandardScaler()).fit_transform(X)
+    assert [type(bag) for bag in out] == [np.ndarray] * 4 and [len(b) for b in out] == [2, 5, 1, 4]
+
+
 def test_transformers_that_change_the_rows_are_rejected():
     drop_last = FunctionTransformer(lambda instances: instances[:-1])
     with pytest.raises(ValueError, match=r"FunctionTransformer returned 0 rows for 1 instances.*samplers"):
