@@ -1,4 +1,6 @@
-"""Does low member agreement flag bad attention, without ground truth?
+"""
+Does low member agreement flag bad attention, without ground truth?
+===================================================================
 
 For the study's problems (MIL, AND, XOR) on Gaussian data and on digits, train
 single-configuration ensembles of 10 members for a few configurations. Then,

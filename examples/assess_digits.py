@@ -1,4 +1,6 @@
-"""A small study on images: does attention find the 3s and 9s?
+"""
+A small study on images: does attention find the 3s and 9s?
+===========================================================
 
 Runs ``setlearn.assess`` with a custom configuration on the digits modality
 (scikit-learn's 8x8 digits; 3 = population 1, 9 = population 2), then shows

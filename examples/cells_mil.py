@@ -1,4 +1,6 @@
-"""Multiple-instance learning on real single cells: is a cell type present in a sample?
+"""
+Multiple-instance learning on real single cells: is a cell type present in a sample?
+====================================================================================
 
 Loads 700 blood cells (PBMCs) with their cell-type annotations from the file
 that scanpy bundles (``setlearn.datasets.load_pbmc_cells``, read with h5py
@@ -16,10 +18,14 @@ scored on 200 test bags: bag accuracy, and iAUC-ROC (does the attention point
 at the cells that decide the label?). Mean and standard deviation over three
 seeds (bags, split of the cells and model).
 
-Run: ``pip install "setlearn[cells]"`` then ``python examples/cells_mil.py``
-(about 5 seconds on 2 CPU cores). Without scanpy, pass the file:
-``python examples/cells_mil.py path/to/10x_pbmc68k_reduced.h5ad`` (it is in the
-scanpy wheel, at ``scanpy/datasets/``; h5py is still needed).
+Run from a checkout (about 5 seconds on 2 CPU cores)::
+
+    pip install -c constraints.txt ".[cells]"
+    pip download scanpy==1.11.5 --no-deps -d scanpy-wheel
+    python -m zipfile -e scanpy-wheel/scanpy-1.11.5-py3-none-any.whl scanpy-wheel
+    python examples/cells_mil.py scanpy-wheel/scanpy/datasets/10x_pbmc68k_reduced.h5ad
+
+With scanpy installed, the path can be left out.
 """
 
 import sys

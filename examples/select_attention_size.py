@@ -1,4 +1,6 @@
-"""Choose the attention size by cross-validated iAUC-ROC, and compare with bag accuracy.
+"""
+Choose the attention size by cross-validated iAUC-ROC, and compare with bag accuracy
+====================================================================================
 
 The bags come from :func:`setlearn.make_bags`, which also returns which
 instances truly decide the label (``importance``). A grid search scores every

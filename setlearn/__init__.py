@@ -19,6 +19,8 @@ __version__ = "0.1.0.dev0"
 _EXPORTS = {
     "AttentionMILClassifier": "setlearn.estimators",
     "AttentionEnsemble": "setlearn.ensemble",
+    "AttentionDisagreementWarning": "setlearn.ensemble",
+    "InstanceTransformer": "setlearn.preprocessing",
     "make_bags": "setlearn.datasets",
     "make_bags_from": "setlearn.datasets",
     "importance_auroc_score": "setlearn.metrics",
@@ -27,6 +29,9 @@ _EXPORTS = {
     "importance_auroc": "setlearn.metrics",
     "importance_average_precision": "setlearn.metrics",
     "check_bags": "setlearn.bags",
+    "bags_from_frame": "setlearn.bags",
+    "bags_from_anndata": "setlearn.bags",
+    "instance_values_to_frame": "setlearn.bags",
     "assess": "setlearn.assessment",
     "save_model": "setlearn._persistence",
     "load_model": "setlearn._persistence",

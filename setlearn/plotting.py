@@ -48,16 +48,19 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, label
     rows : pandas.DataFrame
         One row per model, with a ``config_id`` column and ``metric``.
     metric : str, default="iauc_roc"
+        The column to plot (``"iauc_pr"`` for the average precision).
     threshold : float or None, default=0.65
         Draws the line below which an explanation counts as bad.
     labels : mapping of str to str, default=None
         Tick label of each ``config_id`` (the id itself when missing), e.g.
         from :func:`configuration_label`.
     ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -99,7 +102,9 @@ def accuracy_iauc_counts(rows, *, accuracy="valid_accuracy", metric="iauc_roc", 
     rows : pandas.DataFrame
         One row per model.
     accuracy : str, default="valid_accuracy"
+        The accuracy column (x axis).
     metric : str, default="iauc_roc"
+        The importance metric column (y axis).
     bins : int, default=10
         Bins per axis: accuracy over [0.5, 1] (lower accuracies count in the
         first bin), iAUC over [0, 1]. Each bin holds its left edge.
@@ -109,6 +114,7 @@ def accuracy_iauc_counts(rows, *, accuracy="valid_accuracy", metric="iauc_roc", 
     counts : ndarray of int, shape (bins, bins)
         ``counts[i, j]``: models in accuracy bin ``i`` and iAUC bin ``j``.
     accuracy_edges, metric_edges : ndarray of shape (bins + 1,)
+        The bin edges of each axis.
 
     Examples
     --------
@@ -127,7 +133,7 @@ def accuracy_iauc_counts(rows, *, accuracy="valid_accuracy", metric="iauc_roc", 
 
 
 def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc", bins=10, good=0.9, ax=None):
-    """Models per cell of accuracy against iAUC: do accurate models explain well?
+    """Draw models per cell of accuracy against iAUC: do accurate models explain well.
 
     Every non-empty cell shows its count; the shading is logarithmic, so that one
     crowded cell does not wash out the cells of one or two models. There is no
@@ -138,7 +144,9 @@ def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc",
     rows : pandas.DataFrame
         One row per model.
     accuracy : str, default="valid_accuracy"
+        The accuracy column (x axis).
     metric : str, default="iauc_roc"
+        The importance metric column (y axis).
     bins : int, default=10
         Bins per axis (see :func:`accuracy_iauc_counts`).
     good : float or None, default=0.9
@@ -146,10 +154,12 @@ def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc",
         vertical line and below the horizontal one look accurate but explain
         worse than ``good`` (silent failures).
     ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -192,6 +202,7 @@ def wilson_interval(successes, n, *, z=1.96):
     successes, n : array-like of int
         Successes and trials (n > 0).
     z : float, default=1.96
+        Standard-normal quantile of the confidence level (1.96 for 95 %).
 
     Returns
     -------
@@ -232,10 +243,12 @@ def plot_bad_vs_ensemble_size(curve, *, ymax=None, ax=None):
     ymax : float, default=None
         Top of the y axis, to give several panels one scale (from the data when None).
     ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -305,6 +318,7 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
     sort : bool, default=True
         Order the images by decreasing attention.
     ncols : int, default=10
+        Images per row of the grid.
     key : bool, default=True
         Write a key under the images: what the red frame and the numbers mean,
         the uniform weight 1/n to compare them with, and how many images are shown.
@@ -314,6 +328,7 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure drawn on.
 
     Examples
     --------

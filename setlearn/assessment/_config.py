@@ -24,7 +24,19 @@ _ABBREVIATIONS = {"hidden_size": "h", "attention_size": "a", "featurizer_depth":
 
 
 class ConfigError(ValueError):
-    """An assessment configuration, or an output folder, that cannot be used."""
+    """An assessment configuration, or an output folder, that cannot be used.
+
+    A subclass of ``ValueError``; its message says what to change.
+
+    Examples
+    --------
+    >>> from setlearn.assessment import ConfigError, load_config
+    >>> try:
+    ...     load_config("smoke", {"n_retrain": 0})
+    ... except ConfigError as error:
+    ...     print(type(error).__name__)
+    ConfigError
+    """
 
 
 # Tracebacks name the public path, where users import it from.
@@ -36,6 +48,11 @@ ConfigError.__module__ = "setlearn.assessment"
 
 def preset_names():
     """Names of the bundled presets.
+
+    Returns
+    -------
+    names : list of str
+        The presets :func:`assess` and :func:`load_config` accept.
 
     Examples
     --------
@@ -227,6 +244,7 @@ def load_config(preset="quick", config=None):
     Returns
     -------
     config : dict
+        The complete, validated configuration.
 
     Raises
     ------

@@ -198,7 +198,9 @@ def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
 class AssessmentResult:
     """What :func:`assess` produced.
 
-    Attributes
+    Its fields are attributes of the returned object.
+
+    Parameters
     ----------
     out : pathlib.Path
         The output folder.
@@ -216,16 +218,24 @@ class AssessmentResult:
         ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (Table 2),
         ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``.
     figures : dict of str to pathlib.Path
+        Every figure written, by name.
     report : pathlib.Path or None
-        ``report.md``; ``report.html`` beside it is the same report with the
-        figures embedded, readable from any folder.
+        ``report.md`` (``None`` until the run is complete); ``report.html`` beside
+        it is the same report with the figures embedded, readable from any folder.
     n_new_models : int
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
+        Seconds this call took.
     preset : str or None
         The preset the configuration started from (the report lists the overrides).
     captions : dict of str to str
         One caption per figure, as in the report.
+
+    Examples
+    --------
+    >>> import setlearn
+    >>> result = setlearn.assess("smoke", out="results/smoke", verbose=False)  # doctest: +SKIP
+    >>> result.models.groupby("stage").size()  # doctest: +SKIP
     """
 
     out: Path
@@ -243,7 +253,14 @@ class AssessmentResult:
     captions: dict = dataclasses.field(default_factory=dict)
 
     def summary(self):
-        """A few lines for the terminal: where the report is and the headline numbers."""
+        """A few lines for the terminal: where the report is and the headline numbers.
+
+        Returns
+        -------
+        summary : str
+            One line per task with its iAUC-ROC and bad-explanation shares,
+            beside the study's numbers.
+        """
         lines = [f"setlearn assess: {len(self.models)} models ({self.n_new_models} trained now) "
                  f"in {self.elapsed_s:.0f} s -> {self.out}"]
         if not self.complete:
@@ -303,6 +320,7 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
     Returns
     -------
     result : AssessmentResult
+        The rows, tables, figures and report of the run.
 
     Examples
     --------

@@ -36,6 +36,7 @@ def top_configurations(models, top_k):
     models : pandas.DataFrame
         Rows of ``models.csv``.
     top_k : int
+        How many configurations to keep per task.
 
     Returns
     -------
@@ -80,7 +81,9 @@ def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
     models : pandas.DataFrame
         Rows of ``models.csv``; only ``stage == "retrain"`` rows are used.
     bad_iauc : float, default=0.65
+        A run is bad when its iAUC-ROC is strictly below this.
     bad_run_fraction : float, default=0.1
+        A configuration is bad when at least this share of its runs is bad.
 
     Returns
     -------
@@ -114,7 +117,7 @@ def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
 
 @validate_params({"models": _ROWS}, prefer_skip_nested_validation=True)
 def table_accuracy_vs_iauc(models):
-    """Table 2: does validation accuracy tell a good explanation from a bad one?
+    """Table 2: whether validation accuracy tells a good explanation from a bad one.
 
     Per retrained configuration: Spearman's rho between validation accuracy and
     iAUC-ROC over its repeats, and Delta-iAUC, the spread (max - min) of iAUC-ROC
@@ -174,6 +177,7 @@ def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
     models, ensembles : pandas.DataFrame
         Rows of ``models.csv`` and ``ensembles.csv``.
     bad_iauc : float, default=0.65
+        An explanation is bad when its iAUC-ROC is at most this (the study's rule).
 
     Returns
     -------
@@ -257,7 +261,10 @@ def table_silent_failures(models, *, accuracy=0.9, iauc=0.9):
     ----------
     models : pandas.DataFrame
         Rows of ``models.csv``; only retrained models are counted.
-    accuracy, iauc : float, default=0.9
+    accuracy : float, default=0.9
+        A model looks good when its validation accuracy is at least this.
+    iauc : float, default=0.9
+        Its explanation is good when its iAUC-ROC is at least this.
 
     Returns
     -------

@@ -11,10 +11,16 @@ Every estimator and scorer of setlearn validates its input with :func:`check_bag
 (and per-instance values such as importance labels with
 :func:`check_instance_values`), so the same mistake gets the same message
 everywhere.
+
+Bags from the tables users hold: :func:`bags_from_frame` (a long DataFrame,
+one row per instance) and :func:`bags_from_anndata` (cells of an AnnData,
+grouped by an ``obs`` column); :func:`instance_values_to_frame` puts
+per-instance values such as attention back on the rows they came from.
 """
 
 from ._validation import bag_sizes, check_bag_labels, check_bags, check_instance_values
 from ._padding import PaddedBags, size_bucketed_batches
+from ._convert import bags_from_anndata, bags_from_frame, instance_values_to_frame
 
 __all__ = [
     "check_bags",
@@ -23,4 +29,7 @@ __all__ = [
     "bag_sizes",
     "PaddedBags",
     "size_bucketed_batches",
+    "bags_from_frame",
+    "bags_from_anndata",
+    "instance_values_to_frame",
 ]

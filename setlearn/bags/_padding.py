@@ -102,9 +102,14 @@ class PaddedBags:
     def batch(self, indices):
         """Padded instances and mask of the bags ``indices``.
 
+        Parameters
+        ----------
+        indices : array-like of int
+            Positions of the bags of the batch.
+
         Returns
         -------
-        x : torch.Tensor of shape (n_bags, max_size, *instance_shape)
+        x : torch.Tensor of shape (n_bags, max_size, \\*instance_shape)
             Padding positions hold finite filler values (zeros or a repeat of
             the bag's last instance); they are masked out, and finite values
             keep every product with a zero weight at 0.

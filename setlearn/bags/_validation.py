@@ -43,7 +43,7 @@ def _as_bag_list(X, name):
         raise ValueError(f"{name} must be a collection of bags, got {type(X).__name__}. {_LAYOUT_HINT}") from None
 
 
-def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimator"):
+def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimator", ensure_all_finite=True):
     """Validate a data set of bags and return it as a list of float32 arrays.
 
     Parameters
@@ -57,6 +57,9 @@ def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimato
         How the input is called in error messages.
     estimator_name : str, default="the estimator"
         How the estimator that fixed ``instance_shape`` is called in error messages.
+    ensure_all_finite : bool, default=True
+        Reject NaN and infinity. ``False`` lets them through, for
+        preprocessing that imputes missing values.
 
     Returns
     -------
@@ -67,7 +70,8 @@ def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimato
     ------
     ValueError
         If there are no bags, a bag is empty, not numeric, has fewer than 2
-        dimensions, contains NaN or infinity, or if instance shapes differ.
+        dimensions, contains NaN or infinity (unless ``ensure_all_finite=False``),
+        or if instance shapes differ.
 
     Examples
     --------
@@ -86,15 +90,15 @@ def check_bags(X, *, instance_shape=None, name="X", estimator_name="the estimato
     # float32's range gets its own error from _as_float32_bag, not a RuntimeWarning.
     with np.errstate(over="ignore"):
         for i, bag in enumerate(raw):
-            bags.append(_checked_bag(bag, i, name, instance_shape, expected, estimator_name))
+            bags.append(_checked_bag(bag, i, name, instance_shape, expected, estimator_name, ensure_all_finite))
             expected = bags[-1].shape[1:] if expected is None else expected
     return bags
 
 
-def _checked_bag(bag, i, name, instance_shape, expected, estimator_name):
+def _checked_bag(bag, i, name, instance_shape, expected, estimator_name, ensure_all_finite=True):
     """Bag ``i`` of ``name`` as C-contiguous float32, checked against the instance shape
     ``expected`` (that of bag 0, or ``instance_shape`` when given; None for bag 0)."""
-    arr = _as_float32_bag(bag, f"Bag {i} of {name}")
+    arr = _as_float32_bag(bag, f"Bag {i} of {name}", ensure_all_finite)
     if arr.ndim < 2:
         raise ValueError(
             f"Bag {i} of {name} has shape {arr.shape}; a bag needs shape (n_instances, "
@@ -136,7 +140,7 @@ def _checked_bag(bag, i, name, instance_shape, expected, estimator_name):
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _as_float32_bag(bag, where):
+def _as_float32_bag(bag, where, ensure_all_finite=True):
     """One bag as a float32 array, refusing what a cast would silently change.
 
     A plain cast would drop imaginary parts, parse numeric strings, and turn
@@ -163,10 +167,11 @@ def _as_float32_bag(bag, where):
                 f"(+-{_FLOAT32_MAX:.3g}), in which setlearn computes. Rescale the features "
                 f"(e.g. with sklearn.preprocessing.StandardScaler on the stacked instances)."
             )
-        raise ValueError(
-            f"{where} contains NaN or infinity. Impute or drop the non-finite values (e.g. "
-            f"with sklearn.impute.SimpleImputer on the stacked instances) first."
-        )
+        if ensure_all_finite:
+            raise ValueError(
+                f"{where} contains NaN or infinity. Impute or drop the non-finite values first, "
+                f"e.g. with InstanceTransformer(SimpleImputer()) in a pipeline."
+            )
     return arr
 
 
@@ -203,6 +208,7 @@ def check_bag_labels(y, n_bags, *, name="y"):
     Returns
     -------
     y : ndarray of shape (n_bags,)
+        The labels as a 1-D array.
 
     Examples
     --------
@@ -225,7 +231,25 @@ def check_bag_labels(y, n_bags, *, name="y"):
 
 
 def bag_sizes(bags):
-    """Number of instances of every bag, as an int64 array."""
+    """Number of instances of every bag.
+
+    Parameters
+    ----------
+    bags : sequence of array-like
+        The bags (anything with a length per bag).
+
+    Returns
+    -------
+    sizes : ndarray of int64 of shape (n_bags,)
+        ``len(bag)`` for every bag.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.bags import bag_sizes
+    >>> bag_sizes([np.zeros((3, 2)), np.zeros((1, 2))]).tolist()
+    [3, 1]
+    """
     return np.fromiter((len(b) for b in bags), dtype=np.int64, count=len(bags))
 
 
@@ -247,6 +271,7 @@ def check_instance_values(values, sizes, *, name="values"):
     Returns
     -------
     values : list of ndarray of dtype float64
+        One validated 1-D array per bag.
 
     Examples
     --------

@@ -14,7 +14,7 @@ Two makers share one sampling code path:
   :func:`make_bags_from`.
 
 :func:`load_pbmc_cells` loads a real pool, 700 single cells with cell types
-(optional extra ``setlearn[cells]``); :func:`cell_type_populations` maps two
+(optional extra ``cells``: ``pip install -c constraints.txt ".[cells]"``); :func:`cell_type_populations` maps two
 cell types to populations 1 and 2.
 
 How a bag is made (see ``docs/datasets.md``):

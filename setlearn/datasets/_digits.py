@@ -26,7 +26,7 @@ def _digits():
 
 
 def load_digits_pool(pool="all", *, population_digits=(3, 9)):
-    """scikit-learn's bundled 8x8 digits as a labelled instance pool.
+    """Load scikit-learn's bundled 8x8 digits as a labelled instance pool.
 
     Parameters
     ----------
@@ -43,6 +43,7 @@ def load_digits_pool(pool="all", *, population_digits=(3, 9)):
     images : ndarray of float32 of shape (n_images, 8, 8)
         Pixel intensities scaled to [0, 1].
     populations : ndarray of int of shape (n_images,)
+        The population of every image: 1 and 2 for ``population_digits``, else 0.
 
     Examples
     --------

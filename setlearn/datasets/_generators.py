@@ -133,7 +133,7 @@ def make_bags_from(
 
     Parameters
     ----------
-    instances : array-like of shape (n_instances, *instance_shape)
+    instances : array-like of shape (n_instances, \\*instance_shape)
         The pool (feature vectors, images, cells, ...).
     populations : array-like of int of shape (n_instances,)
         Population of every instance: 0 (never matters), 1 or 2. Instances of
@@ -188,7 +188,7 @@ def make_bags_from(
 
     Returns
     -------
-    X : list of ndarray of float32, each of shape (n_instances, *instance_shape)
+    X : list of ndarray of float32, each of shape (n_instances, \\*instance_shape)
         The bags.
     y : ndarray of int of shape (n_bags,)
         Bag labels, 1 = positive.
@@ -302,8 +302,18 @@ def make_bags(
         ``(8, 8)``, values in [0, 1]) from scikit-learn's bundled digits, digit
         3 = population 1, digit 9 = population 2, others population 0, drawn
         with replacement from the ``pool``.
-    n_bags, bag_size, probabilities, witness_rate, positive_fraction, k
-        See :func:`make_bags_from`.
+    n_bags : int, default=1000
+        Number of bags; as in :func:`make_bags_from`.
+    bag_size : int or (int, int), default=250
+        Instances per bag, or an inclusive range; as in :func:`make_bags_from`.
+    probabilities : array-like of float, default=None
+        Population rates; as in :func:`make_bags_from`.
+    witness_rate : float in (0, 1], default=None
+        Exact share of important instances; as in :func:`make_bags_from`.
+    positive_fraction : float in [0, 1], default=0.5
+        Share of positive bags; as in :func:`make_bags_from`.
+    k : int, default=None
+        Threshold of the ``"threshold"`` problem; as in :func:`make_bags_from`.
     means : array-like of shape (n_populations, n_features), default=None
         Gaussian only. ``None``: the study's 4-feature means, (0,0,0,0),
         (1,1,1,1), (-1,1,1,1) for populations 0, 1, 2.
@@ -315,7 +325,9 @@ def make_bags(
         ``pool="train"`` and test bags with ``pool="test"``, and give them
         different ``random_state`` values.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default=None
+        Seeds the pool and the bags; as in :func:`make_bags_from`.
     return_populations : bool, default=False
+        Also return the population of every instance.
 
     Returns
     -------

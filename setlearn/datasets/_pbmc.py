@@ -14,7 +14,8 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 _PBMC_FILE = ("datasets", "10x_pbmc68k_reduced.h5ad")
 _PBMC_LABELS = "bulk_labels"
 _PBMC_REPRESENTATIONS = ("pca", "genes")
-_CELLS_EXTRA = 'pip install "setlearn[cells]"'
+# From a checkout: setlearn is not on PyPI.
+_CELLS_EXTRA = 'pip install -c constraints.txt ".[cells]"'
 
 
 def _pbmc_path_in_scanpy():
@@ -26,8 +27,10 @@ def _pbmc_path_in_scanpy():
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
             "load_pbmc_cells() without a path reads the data file bundled with scanpy, which is "
-            f"not installed. Install it with {_CELLS_EXTRA} (scanpy supplies the data file, h5py "
-            "reads it), or pass path= to a copy of 10x_pbmc68k_reduced.h5ad."
+            "not installed. Pass path= to a copy of 10x_pbmc68k_reduced.h5ad: it is inside "
+            "scanpy's wheel, which 'pip download scanpy==1.11.5 --no-deps' fetches without "
+            "scanpy's dependencies (docs/datasets.md shows the commands). Reading it needs h5py: "
+            f"{_CELLS_EXTRA}."
         )
     candidates = [Path(location, *_PBMC_FILE) for location in spec.submodule_search_locations]
     for candidate in candidates:
@@ -151,8 +154,10 @@ def load_pbmc_cells(path=None, *, representation="pca"):
     they are labels, not measurements, and some cells are mislabelled.
 
     The file is read with h5py alone (neither scanpy nor anndata is
-    imported), which works offline. Install both with
-    ``pip install "setlearn[cells]"``.
+    imported), which works offline. From a checkout, install h5py with
+    ``pip install -c constraints.txt ".[cells]"``; the file itself is in
+    scanpy's wheel, which ``pip download scanpy==1.11.5 --no-deps`` fetches
+    without scanpy's dependencies (see the datasets guide).
 
     Parameters
     ----------
@@ -183,6 +188,7 @@ def load_pbmc_cells(path=None, *, representation="pca"):
         cell_names : ndarray of str of shape (n_cells,) or None
             The cell barcodes.
         representation : str
+            ``"pca"`` or ``"genes"``, as asked.
         DESCR : str
             A description, with the number of cells of every type.
 
@@ -282,6 +288,7 @@ def cell_type_populations(cell_type, population_1, population_2=None):
     Returns
     -------
     populations : ndarray of int of shape (n_cells,)
+        The population (0, 1 or 2) of every cell.
 
     Raises
     ------

@@ -27,6 +27,12 @@ class Composition:
     below : dict
         ``{population: bound}``: the count must be smaller than the bound;
         the bound may be ``"k"``.
+
+    Examples
+    --------
+    >>> from setlearn.datasets import PROBLEMS
+    >>> [c.name for c in PROBLEMS["and"].negative]
+    ['only 1', 'only 2', 'neither']
     """
 
     name: str
@@ -58,6 +64,13 @@ class Problem:
         How positive and negative bags are built.
     k : int or None
         The count threshold, for problems whose rule uses one.
+
+    Examples
+    --------
+    >>> from setlearn.datasets import PROBLEMS
+    >>> xor = PROBLEMS["xor"]
+    >>> xor.important, xor.label([[5, 1, 0], [5, 1, 1], [5, 0, 1]]).tolist()
+    ((1, 2), [1, 0, 1])
     """
 
     name: str
@@ -70,7 +83,18 @@ class Problem:
     k: int = None
 
     def label(self, counts):
-        """Bag labels (int 0/1) from per-population counts of shape ``(n_bags, 3)``."""
+        """Bag labels from per-population counts.
+
+        Parameters
+        ----------
+        counts : array-like of int of shape (n_bags, n_populations)
+            How many instances of populations 0, 1 (and 2) every bag holds.
+
+        Returns
+        -------
+        labels : ndarray of int64 of shape (n_bags,)
+            1 for positive bags, 0 for negative ones.
+        """
         counts = np.atleast_2d(np.asarray(counts))
         if counts.shape[1] < _N_POP:
             counts = np.pad(counts, ((0, 0), (0, _N_POP - counts.shape[1])))
@@ -78,13 +102,20 @@ class Problem:
 
     @property
     def uses_k(self):
+        """Whether the compositions of this problem depend on the threshold ``k``."""
         return any("k" in c.at_least.values() or "k" in c.below.values() for c in self.positive + self.negative)
 
     def _bound(self, value):
         return self.k if value == "k" else int(value)
 
     def min_bag_size(self):
-        """Smallest bag every composition of this problem fits into."""
+        """Smallest bag every composition of this problem fits into.
+
+        Returns
+        -------
+        size : int
+            The largest sum of minimum counts over the compositions.
+        """
         return max(sum(self._bound(v) for v in c.at_least.values()) for c in self.positive + self.negative)
 
 

@@ -11,7 +11,22 @@ COMBINATION_RULES = ("mean", "median", "vote")
 
 
 class AttentionDisagreementWarning(UserWarning):
-    """The members of an ensemble rank the instances of the bags very differently."""
+    """The members of an ensemble rank the instances of the bags very differently.
+
+    Issued by :meth:`AttentionEnsemble.explain` when the mean pairwise
+    agreement of the members falls below ``agreement_threshold``: a sign,
+    without any ground truth, that the explanation deserves less trust.
+
+    Examples
+    --------
+    Turn the warning into an error, e.g. in a pipeline that must not publish
+    doubtful explanations:
+
+    >>> import warnings
+    >>> from setlearn import AttentionDisagreementWarning
+    >>> warnings.simplefilter("error", AttentionDisagreementWarning)
+    >>> warnings.resetwarnings()
+    """
 
 
 def combine_attention(member_attentions, rule="mean"):

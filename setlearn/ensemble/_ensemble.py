@@ -291,12 +291,35 @@ class AttentionEnsemble(BaseBagClassifier):
         return self._record_fit(classes, instance_shape, estimators_=members)
 
     def predict_proba(self, X):
-        """Mean of the members' class probabilities, shape ``(n_bags, n_classes)``."""
+        """Mean of the members' class probabilities for every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, n_classes)
+            Probability of every class (columns in the order of ``classes_``).
+        """
         bags = self._checked_bags(X)
         return np.mean([m.predict_proba(bags) for m in self.estimators_], axis=0)
 
     def explain_members(self, X):
-        """Every member's attention: a list over members of lists of per-bag arrays."""
+        """Every member's attention over the instances of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        member_attentions : list of list of ndarray
+            For every member (in the order of ``estimators_``), one 1-D array
+            of attention per bag.
+        """
         bags = self._checked_bags(X)
         return [m.explain(bags) for m in self.estimators_]
 
@@ -305,6 +328,17 @@ class AttentionEnsemble(BaseBagClassifier):
 
         Warns with :class:`AttentionDisagreementWarning` when the members'
         rankings agree less than ``agreement_threshold`` on average.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        attention : list of ndarray
+            One 1-D array per bag, of that bag's length, combined from the
+            members' attention by the ``combine`` rule.
         """
         member_attentions = self.explain_members(X)
         if self.agreement_threshold is not None and len(self.estimators_) > 1:
@@ -325,6 +359,11 @@ class AttentionEnsemble(BaseBagClassifier):
     def attention_agreement(self, X):
         """How much the members agree on the ranking of every bag's instances.
 
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
         Returns
         -------
         agreement : ndarray of shape (n_bags,)
@@ -338,6 +377,11 @@ class AttentionEnsemble(BaseBagClassifier):
 
     def member_agreement(self, X):
         """How much each member agrees with the others, averaged over the bags.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
 
         Returns
         -------

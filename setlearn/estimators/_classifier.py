@@ -177,6 +177,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         Returns
         -------
         self : AttentionMILClassifier
+            The fitted classifier.
         """
         self._check_no_fit_params(fit_params)
         bags, y_encoded, classes = validate_training_bags(X, y)
@@ -184,7 +185,18 @@ class AttentionMILClassifier(BaseBagClassifier):
         return self._set_fitted(net, classes, bags[0].shape[1:])
 
     def predict_proba(self, X):
-        """Class probabilities of every bag, shape ``(n_bags, n_classes)``."""
+        """Class probabilities of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, n_classes)
+            Probability of every class (columns in the order of ``classes_``).
+        """
         logits, _ = self._forward(X)
         return _softmax(logits[0])
 

@@ -76,7 +76,9 @@ _ROUTING_RECIPE = (
 class ImportanceScoreDetails:
     """What an importance score was computed from (``return_details=True``).
 
-    Attributes
+    Its fields are attributes of the returned object.
+
+    Parameters
     ----------
     score : float
         The score, as returned with ``return_details=False``.

@@ -3,6 +3,7 @@
 
 import sklearn
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints, validate_params
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..bags import bag_sizes, check_instance_values
@@ -20,7 +21,9 @@ class ImportanceScorer:
 
     Called as ``scorer(estimator, X, y, importance=importance)``: it scores
     ``estimator.explain(X)`` (one 1-D array of attention per bag) against
-    ``importance``; any estimator with ``explain`` works, ensembles included.
+    ``importance``; any estimator with ``explain`` works, ensembles included,
+    and so does a :class:`~sklearn.pipeline.Pipeline` whose last step has
+    ``explain`` (its other steps transform ``X`` first).
     Unless ``pos_label`` is given, the positive bags are those of label 1,
     for classifiers whose ``classes_`` are 0/1 or -1/1; other labels need
     ``pos_label``. The scorer requests
@@ -29,8 +32,26 @@ class ImportanceScorer:
     Parameters
     ----------
     metric : {"auroc", "average_precision"}, default="auroc"
-    pos_label, bags, average
-        As in :func:`importance_auroc_score`.
+        :func:`importance_auroc_score` or
+        :func:`importance_average_precision_score`.
+    pos_label : int, float, bool or str, default=None
+        The label of the positive bags; as in :func:`importance_auroc_score`.
+    bags : {"positive", "all"}, default="positive"
+        Which bags are scored; as in :func:`importance_auroc_score`.
+    average : {"bag", "pooled"}, default="bag"
+        How bags are combined; as in :func:`importance_auroc_score`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.metrics import ImportanceScorer
+    >>> class FixedAttention:  # any fitted object with explain(X) and classes_
+    ...     classes_ = np.array([0, 1])
+    ...     def explain(self, X):
+    ...         return [np.array([0.7, 0.2, 0.1])]
+    >>> scorer = ImportanceScorer("auroc")
+    >>> scorer(FixedAttention(), [np.zeros((3, 2))], [1], importance=[[1, 0, 0]])
+    1.0
     """
 
     def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag"):
@@ -77,15 +98,10 @@ class ImportanceScorer:
                           "estimator's fit instead).")
             raise ValueError(f"{self!r} needs the per-instance importance labels. {reason} "
                              f"{_ROUTING_RECIPE}")
-        explain = getattr(estimator, "explain", None)
-        if not callable(explain):
-            raise TypeError(
-                f"{type(estimator).__name__} has no explain(X) method; importance scorers need "
-                f"an estimator whose explain(X) returns one 1-D array of attention per bag."
-            )
+        explain, X_explained = _explainer(estimator, X)
         sizes = bag_sizes(X)
         importance = check_instance_values(importance, sizes, name="importance")
-        attention = explain(X)
+        attention = explain(X_explained)
         return _importance_score(
             self.metric, importance, attention, y=y, pos_label=self.pos_label, bags=self.bags,
             average=self.average, return_details=False, classes=getattr(estimator, "classes_", None),
@@ -98,6 +114,7 @@ class ImportanceScorer:
         Returns
         -------
         routing : sklearn.utils.metadata_routing.MetadataRequest
+            The request of ``importance`` by ``score``.
         """
         request = MetadataRequest(owner=self)
         request.score.add_request(param="importance", alias=True)
@@ -118,6 +135,26 @@ class ImportanceScorer:
             if getattr(self, name) != default
         )
         return f"make_importance_scorer({self.metric!r}{options})"
+
+
+def _explainer(estimator, X):
+    """``explain`` of the estimator, and the bags it must see.
+
+    For a Pipeline whose last step explains (such as
+    ``make_pipeline(InstanceTransformer(...), AttentionMILClassifier())``), the
+    preceding steps transform ``X`` first, as ``Pipeline.predict`` does.
+    """
+    explain = getattr(estimator, "explain", None)
+    if callable(explain):
+        return explain, X
+    if isinstance(estimator, Pipeline) and callable(getattr(estimator[-1], "explain", None)):
+        preceding = estimator[:-1]
+        return estimator[-1].explain, preceding.transform(X) if len(preceding) else X
+    raise TypeError(
+        f"{type(estimator).__name__} has no explain(X) method; importance scorers need "
+        f"an estimator whose explain(X) returns one 1-D array of attention per bag (or a "
+        f"Pipeline whose last step has one)."
+    )
 
 
 @validate_params(_SCORER_CONSTRAINTS, prefer_skip_nested_validation=True)

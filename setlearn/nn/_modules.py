@@ -51,7 +51,12 @@ class StackedLinear(nn.Module):
 
     Parameters
     ----------
-    n_members, in_features, out_features : int
+    n_members : int
+        Number of independent layers (members).
+    in_features : int
+        Width of the input of every member.
+    out_features : int
+        Width of the output of every member.
     seeds : sequence of int
         One seed per member for the initial weights.
     shared_input : bool, default=False
@@ -88,7 +93,18 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
     def select(self, member):
-        """A one-member copy of this layer holding member ``member``'s weights."""
+        """A one-member copy of this layer holding member ``member``'s weights.
+
+        Parameters
+        ----------
+        member : int
+            Position of the member to copy.
+
+        Returns
+        -------
+        layer : StackedLinear
+            A layer with ``n_members=1``.
+        """
         layer = copy.deepcopy(self)
         layer.weight = nn.Parameter(self.weight.detach()[member : member + 1].clone())
         layer.bias = nn.Parameter(self.bias.detach()[member : member + 1].clone())
@@ -110,6 +126,26 @@ class MLPFeaturizer(nn.Module):
     """Per-instance multilayer perceptron: ``depth`` linear+ReLU layers.
 
     Maps instances of shape ``(M, n_features)`` to ``(E, M, hidden_size)``.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of members ``E``.
+    n_features : int
+        Features per instance.
+    hidden_size : int
+        Width of every layer.
+    depth : int
+        Number of linear+ReLU layers.
+    seeds : sequence of int
+        One seed per member for the initial weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from setlearn.nn import MLPFeaturizer
+    >>> MLPFeaturizer(2, 4, 8, 1, seeds=[0, 1])(torch.zeros(5, 4)).shape
+    torch.Size([2, 5, 8])
     """
 
     def __init__(self, n_members, n_features, hidden_size, depth, *, seeds):
@@ -128,6 +164,26 @@ class CNNFeaturizer(nn.Module):
     ``depth`` blocks of 3x3 convolution (8, 16, 32, ... channels), ReLU and
     2x2 max pooling (while the image is larger than 1x1), then a linear layer
     to ``hidden_size`` and ReLU. Members are stacked as convolution groups.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of members ``E``.
+    image_shape : tuple of int
+        ``(H, W)`` or ``(C, H, W)``.
+    hidden_size : int
+        Width of the output of every member.
+    depth : int
+        Number of convolution blocks.
+    seeds : sequence of int
+        One seed per member for the initial weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from setlearn.nn import CNNFeaturizer
+    >>> CNNFeaturizer(1, (8, 8), 16, 1, seeds=[0])(torch.zeros(5, 8, 8)).shape
+    torch.Size([1, 5, 16])
     """
 
     def __init__(self, n_members, image_shape, hidden_size, depth, *, seeds):
@@ -171,6 +227,25 @@ class ModuleFeaturizer(nn.Module):
     Each copy is re-initialised from its member's seed (through the
     ``reset_parameters`` methods of its submodules). The module must map a
     batch of instances ``(M, *instance_shape)`` to ``(M, out_features)``.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of copies (members).
+    module : torch.nn.Module
+        The per-instance module; it is copied, never modified.
+    instance_shape : tuple of int
+        Shape of one instance.
+    seeds : sequence of int
+        One seed per member for the initial weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from setlearn.nn import ModuleFeaturizer
+    >>> featurizer = ModuleFeaturizer(2, torch.nn.Linear(4, 3), (4,), seeds=[0, 1])
+    >>> featurizer.out_features, featurizer(torch.zeros(5, 4)).shape
+    (3, torch.Size([2, 5, 3]))
     """
 
     def __init__(self, n_members, module, instance_shape, *, seeds):
@@ -205,6 +280,28 @@ class AttentionPooling(nn.Module):
     ``a_m = softmax_m(w^T (tanh(V h_m) * sigmoid(U h_m)))`` (gated); padding
     positions get weight exactly 0, so the weights of a bag sum to 1 over its
     real instances.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of members ``E``.
+    in_features : int
+        Width ``H`` of the instance representations.
+    attention_size : int
+        Width of ``V`` (and ``U``).
+    kind : {"tanh", "gated"}, default="tanh"
+        The attention function.
+    seeds : sequence of int
+        One seed per member for the initial weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from setlearn.nn import AttentionPooling
+    >>> pooling = AttentionPooling(1, 8, 4, seeds=[0])
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> pooling(torch.zeros(1, 1, 3, 8), mask).tolist()
+    [[[0.5, 0.5, 0.0]]]
     """
 
     def __init__(self, n_members, in_features, attention_size, *, kind="tanh", seeds):
@@ -298,7 +395,7 @@ class AttentionMILNet(nn.Module):
 
         Parameters
         ----------
-        x : torch.Tensor of shape (B, N, *instance_shape)
+        x : torch.Tensor of shape (B, N, \\*instance_shape)
         mask : torch.BoolTensor of shape (B, N)
             True for real instances, False for padding.
         """
@@ -320,6 +417,16 @@ class AttentionMILNet(nn.Module):
 
         Used to hand each member of a jointly trained ensemble out as a model of
         its own; its outputs equal that member's outputs in the stacked network.
+
+        Parameters
+        ----------
+        member : int
+            Position of the member to copy.
+
+        Returns
+        -------
+        net : AttentionMILNet
+            A network with ``n_members=1``.
         """
         n_members = self.n_members
         single = copy.deepcopy(self)

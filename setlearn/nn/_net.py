@@ -25,6 +25,16 @@ class BagDataset(torch.utils.data.Dataset):
         Encoded labels of all bags (None at prediction time).
     indices : ndarray of int, default=None
         The bags of this subset; all bags when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.bags import PaddedBags
+    >>> from setlearn.nn import BagDataset
+    >>> bags = [np.zeros((2, 4), np.float32), np.ones((5, 4), np.float32)]
+    >>> dataset = BagDataset(PaddedBags(bags), y=np.array([0, 1]))
+    >>> [tuple(batch["x"].shape) for batch, y in dataset.batches(2)]
+    [(2, 5, 4)]
     """
 
     def __init__(self, data, y=None, indices=None):
@@ -40,16 +50,59 @@ class BagDataset(torch.utils.data.Dataset):
         return {"x": x[0], "mask": mask[0]}, (None if self.y is None else self.y[self.indices[i]])
 
     def subset(self, indices):
-        """The bags ``indices`` (positions within this subset)."""
+        """The bags ``indices`` (positions within this subset).
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Positions within this subset.
+
+        Returns
+        -------
+        subset : BagDataset
+            A dataset over the same padded bags.
+        """
         return BagDataset(self.data, self.y, self.indices[indices])
 
     def batches(self, batch_size, *, shuffle=False, random_state=None):
-        """Yield ``({"x": padded, "mask": mask}, y)`` batches of bags of similar size."""
+        """Batches of bags of similar size, as skorch consumes them.
+
+        Parameters
+        ----------
+        batch_size : int
+            Bags per batch.
+        shuffle : bool, default=False
+            Shuffle the bags within and the order of the size buckets.
+        random_state : numpy.random.Generator, int or None, default=None
+            The shuffling randomness.
+
+        Yields
+        ------
+        batch : tuple
+            ``({"x": padded, "mask": mask}, y)``; ``y`` is None at prediction time.
+        """
         for _, batch in self.positioned_batches(batch_size, shuffle=shuffle, random_state=random_state):
             yield batch
 
     def positioned_batches(self, batch_size, *, shuffle=False, random_state=None):
-        """Like :meth:`batches`, with each batch's positions in this subset first."""
+        """Like :meth:`batches`, with each batch's positions in this subset first.
+
+        Parameters
+        ----------
+        batch_size : int
+            Bags per batch.
+        shuffle : bool, default=False
+            Shuffle the bags within and the order of the size buckets.
+        random_state : numpy.random.Generator, int or None, default=None
+            The shuffling randomness.
+
+        Yields
+        ------
+        positions : ndarray of int
+            Positions of the batch's bags in this subset.
+        batch : tuple
+            ``({"x": padded, "mask": mask}, y)``.
+        """
         sizes = self.data.sizes[self.indices]
         for positions in size_bucketed_batches(sizes, batch_size, shuffle=shuffle, random_state=random_state):
             bags = self.indices[positions]
@@ -73,13 +126,31 @@ class _BatchIterator:
 
 
 class BagNet(NeuralNet):
-    """skorch net for :class:`~setlearn.nn.AttentionMILNet` on :class:`BagDataset`.
+    """The skorch net that trains :class:`~setlearn.nn.AttentionMILNet` on :class:`BagDataset`.
 
     Differences from :class:`skorch.NeuralNet`: batches come pre-padded from
     the dataset (no per-bag collation), the module returns ``(logits,
     attention)`` with a member axis, and the loss is the sum over members of
     each member's mean cross-entropy, so every member gets exactly the
     gradient it would get alone.
+
+    Parameters
+    ----------
+    *args : list
+        Positional arguments of :class:`skorch.NeuralNet` (the module).
+    shuffle_random_state : int or None, default=None
+        Seeds the order of the training batches.
+    **kwargs : dict
+        Keyword arguments of :class:`skorch.NeuralNet`.
+
+    Examples
+    --------
+    >>> from setlearn import AttentionMILClassifier, make_bags
+    >>> from setlearn.nn import BagNet
+    >>> X, y, _ = make_bags("mil", n_bags=20, bag_size=5, random_state=0)
+    >>> clf = AttentionMILClassifier(max_epochs=1, random_state=0).fit(X, y)
+    >>> isinstance(clf.net_, BagNet), len(clf.net_.history)
+    (True, 1)
     """
 
     def __init__(self, *args, shuffle_random_state=None, **kwargs):
@@ -135,9 +206,22 @@ class BagNet(NeuralNet):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     def forward_bags(self, dataset, batch_size=None):
-        """Logits ``(E, n_bags, C)`` and a list of per-bag attention arrays ``(E, n_i)``.
+        """Logits and attention of every bag, in the order of ``dataset``.
 
-        Outputs come back in the order of ``dataset``, with padding stripped.
+        Parameters
+        ----------
+        dataset : BagDataset
+            The bags.
+        batch_size : int, default=None
+            Bags per forward pass; ``None`` uses the net's ``batch_size``.
+
+        Returns
+        -------
+        logits : ndarray of shape (E, n_bags, n_classes)
+            Class logits of every member for every bag.
+        attention : list of ndarray
+            Per bag, the members' attention of shape ``(E, n_instances)``,
+            padding stripped.
         """
         batch_size = batch_size or self.batch_size
         sizes = dataset.data.sizes[dataset.indices]

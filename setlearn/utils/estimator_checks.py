@@ -67,7 +67,8 @@ def _seeded(estimator):
 
 
 def check_instance_order_invariance(estimator):
-    """Predictions do not depend on the order of a bag's instances or of the bags;
+    """Check that predictions ignore instance and bag order, and explanations follow it.
+
     ``explain`` follows the instances (equivariance).
 
     Parameters
@@ -78,6 +79,7 @@ def check_instance_order_invariance(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -101,7 +103,7 @@ def check_instance_order_invariance(estimator):
 
 
 def check_padding_invariance(estimator):
-    """A bag's outputs do not depend on the bags batched (and padded) with it.
+    """Check that a bag's outputs do not depend on the bags batched (and padded) with it.
 
     Parameters
     ----------
@@ -111,6 +113,7 @@ def check_padding_invariance(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -132,7 +135,9 @@ def check_padding_invariance(estimator):
 
 
 def check_explain_contract(estimator):
-    """``explain`` returns one non-negative float array per bag, of the bag's length, summing
+    """Check the ``explain`` contract and the errors of an unfitted estimator.
+
+    ``explain`` returns one non-negative float array per bag, of the bag's length, summing
     to 1; prediction and explanation methods of an unfitted estimator raise ``NotFittedError``.
 
     Parameters
@@ -143,6 +148,7 @@ def check_explain_contract(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -197,7 +203,7 @@ def _fitted_state(estimator):
 
 
 def check_fitted_state_only_after_success(estimator):
-    """Fitted attributes appear, and change, only when training succeeds.
+    """Check that fitted attributes appear, and change, only when training succeeds.
 
     A first fit interrupted (Ctrl-C) mid-training leaves the estimator unfitted;
     an interrupted refit on other labels and features leaves the previous fit
@@ -211,6 +217,7 @@ def check_fitted_state_only_after_success(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -244,8 +251,9 @@ def check_fitted_state_only_after_success(estimator):
 
 
 def check_reproducibility(estimator):
-    """The same ``random_state`` gives the same model, also when one object is refitted; another
-    ``random_state`` gives another.
+    """Check that ``random_state`` reproduces a model, also when one object is refitted.
+
+    Another ``random_state`` gives another model.
 
     Parameters
     ----------
@@ -255,6 +263,7 @@ def check_reproducibility(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -274,7 +283,9 @@ def check_reproducibility(estimator):
 
 
 def check_clone_and_pickle(estimator):
-    """``clone`` copies the parameters and no fitted state; a pickled fitted estimator predicts
+    """Check that ``clone`` and pickle work.
+
+    ``clone`` copies the parameters and no fitted state; a pickled fitted estimator predicts
     and explains exactly as the original.
 
     Parameters
@@ -285,6 +296,7 @@ def check_clone_and_pickle(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -335,6 +347,7 @@ def check_bag_estimator(estimator):
     Returns
     -------
     None
+        The check returns nothing when it passes and raises ``AssertionError`` otherwise.
 
     Examples
     --------
@@ -426,13 +439,16 @@ class RowsAsBags(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            One row per one-instance bag.
         y : array-like of shape (n_samples,)
+            One label per row.
         **fit_params : dict
             Passed to the estimator's ``fit``.
 
         Returns
         -------
         self : RowsAsBags
+            The fitted adapter.
         """
         estimator = clone(self.estimator).fit(_rows_as_bags(X), y, **fit_params)
         self.estimator_ = estimator
@@ -447,10 +463,12 @@ class RowsAsBags(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            One row per one-instance bag.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The predicted label of every row.
         """
         check_is_fitted(self)
         return self.estimator_.predict(_rows_as_bags(X))
@@ -461,10 +479,12 @@ class RowsAsBags(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            One row per one-instance bag.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            The class probabilities of every row.
         """
         check_is_fitted(self)
         return self.estimator_.predict_proba(_rows_as_bags(X))
@@ -489,8 +509,10 @@ a check that truly cannot hold for your estimator."""
 
 
 def parametrize_with_sklearn_checks(estimators):
-    """scikit-learn's ``parametrize_with_checks`` on ``RowsAsBags(estimator)`` for every estimator,
-    expecting only the failures of :data:`SKLEARN_CHECKS_THAT_CANNOT_APPLY`.
+    """Parametrize a test with scikit-learn's checks, run on rows as one-instance bags.
+
+    scikit-learn's ``parametrize_with_checks`` on ``RowsAsBags(estimator)`` for every
+    estimator, expecting only the failures of :data:`SKLEARN_CHECKS_THAT_CANNOT_APPLY`.
 
     Parameters
     ----------

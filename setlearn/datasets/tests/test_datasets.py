@@ -544,7 +544,8 @@ def test_load_pbmc_cells_without_scanpy_names_the_extra_and_path(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "scanpy" else real_find_spec(name, *a))
-    with pytest.raises(ImportError, match=r'scanpy.*not installed.*pip install "setlearn\[cells\]".*path='):
+    with pytest.raises(ImportError, match=r'scanpy.*not installed.*path=.*pip download scanpy.*--no-deps.*'
+                                          r'pip install -c constraints.txt "\.\[cells\]"'):
         load_pbmc_cells()
 
 
@@ -578,7 +579,7 @@ def test_load_pbmc_cells_without_h5py_names_the_extra(tmp_path, monkeypatch):
     from setlearn.datasets import load_pbmc_cells
 
     monkeypatch.setitem(sys.modules, "h5py", None)  # makes "import h5py" raise ImportError
-    with pytest.raises(ImportError, match=r'h5py.*pip install "setlearn\[cells\]"'):
+    with pytest.raises(ImportError, match=r'h5py.*pip install -c constraints.txt "\.\[cells\]"'):
         load_pbmc_cells(tmp_path / "cells.h5ad")
 
 

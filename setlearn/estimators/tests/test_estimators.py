@@ -1,10 +1,7 @@
-import pickle
 
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 
 from setlearn import AttentionMILClassifier
 from setlearn.estimators import BagDataset

@@ -547,3 +547,27 @@ def test_per_bag_scores_equal_sklearn_including_ties(ties):
         assert _bag_average_precision(truth, scores) == pytest.approx(average_precision_score(truth, scores), abs=1e-12)
         checked += 1
     assert checked > 400
+
+
+def test_scorer_explains_through_a_pipeline(routing):
+    """A Pipeline has no explain: the scorer asks its last step, on X transformed by the others."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from setlearn.preprocessing import InstanceTransformer
+
+    X, y, importance = make_data(n_bags=30, seed=4)
+    est = FakeAttentionClassifier(quality=1.0).fit(X, y)
+    plain = importance_auroc(est, X, y, importance=importance)
+    # Negating every instance inverts the fake attention: the score must flip, which it
+    # only does when the scorer explains the transformed bags, not the raw ones.
+    flipped = make_pipeline(InstanceTransformer(FunctionTransformer(np.negative)),
+                            FakeAttentionClassifier(quality=1.0)).fit(X, y)
+    assert importance_auroc(flipped, X, y, importance=importance) == pytest.approx(1 - plain)
+    assert importance_auroc(make_pipeline(est), X, y, importance=importance) == plain
+    scores = cross_val_score(make_pipeline(InstanceTransformer(FunctionTransformer()), est), X, y,
+                             cv=3, scoring=importance_auroc, params={"importance": importance},
+                             error_score="raise")
+    assert np.all(scores > 0.5)
+    with pytest.raises(TypeError, match="no explain.*or a Pipeline whose last step has one"):
+        importance_auroc(make_pipeline(LogisticRegression()), X, y, importance=importance)

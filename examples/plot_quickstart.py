@@ -1,11 +1,13 @@
-"""Quickstart: train on bags, read the attention, score it with scikit-learn.
+"""
+Quickstart: train on bags, read the attention, score it with scikit-learn
+=========================================================================
 
 Builds the study's Gaussian MIL problem, fits an AttentionMILClassifier,
 cross-validates bag accuracy and attention quality (iAUC-ROC) side by side,
 and fits an ensemble whose members' agreement is a warning that needs no
 ground truth.
 
-Run: ``python examples/quickstart.py`` (about 10 seconds).
+Run: ``python examples/plot_quickstart.py`` (about 10 seconds).
 """
 
 import numpy as np
