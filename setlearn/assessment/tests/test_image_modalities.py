@@ -82,7 +82,7 @@ def test_mnist_without_the_extra_is_a_config_error(monkeypatch):
 
 def test_study_mnist_preset_is_the_study_protocol_on_mnist_scaled_down():
     study, paper = load_config("study-mnist"), load_config("paper")
-    assert study["modalities"] == ["mnist"] and study["problems"] == ["mil", "and", "xor"]
+    assert study["modalities"] == ["mnist"] and set(study["problems"]) <= {"mil", "and", "xor"}
     # The study's optimiser; only the sizes are reduced, and the grid is drawn from the study's MNIST grid.
     assert {k: study["estimator_params"][k] for k in ("batch_size", "lr", "weight_decay")} == \
         {k: paper["estimator_params"][k] for k in ("batch_size", "lr", "weight_decay")}
