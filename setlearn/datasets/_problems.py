@@ -192,4 +192,4 @@ PROBLEMS = {
 }
 """Registered problems by name. Add one with ``PROBLEMS["name"] = Problem(...)``."""
 
-MODALITIES = ("gaussian", "digits")
+MODALITIES = ("gaussian", "digits", "mnist")

