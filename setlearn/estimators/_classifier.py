@@ -39,11 +39,16 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
     featurizer : {"auto", "mlp", "cnn"} or torch.nn.Module, default="auto"
         ``"auto"`` uses an MLP for vector instances and a small CNN for images
         (instances of shape ``(H, W)`` or ``(C, H, W)``). A module must map
-        ``(M, *instance_shape)`` to ``(M, out_features)``; it is copied and
-        re-initialised from ``random_state`` through the ``reset_parameters``
-        methods of its submodules (as torch's layers have), so parameters
-        without one keep their values and randomness inside ``forward``
-        (e.g. dropout) follows torch's global generator.
+        ``(M, *instance_shape)`` to ``(M, out_features)``; it is copied,
+        put in training mode, and re-initialised from ``random_state``
+        through the ``reset_parameters`` methods of its submodules (as
+        torch's layers have). A trainable parameter of a submodule without
+        one is refused with a ``ValueError`` (it would start alike in every
+        member); freeze it or add the method. Only real instances reach it,
+        never padding. Each distinct instance of a training step is
+        featurized once, unless the module holds BatchNorm or dropout layers:
+        then every real instance is (randomness inside ``forward`` follows
+        torch's global generator).
     max_epochs : int, default=100
         Training epochs (the study used 500).
     batch_size : int, default=100

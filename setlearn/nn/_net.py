@@ -1,6 +1,5 @@
 """Training bags through skorch: the dataset, the batch iterator and the net."""
 
-
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
@@ -15,7 +14,7 @@ from ._modules import AttentionMILNet
 
 
 class BagDataset(torch.utils.data.Dataset):
-    """A subset of padded bags with their encoded labels, as skorch sees the data.
+    """A subset of stored bags with their encoded labels, as skorch sees the data.
 
     Parameters
     ----------
@@ -36,15 +35,22 @@ class BagDataset(torch.utils.data.Dataset):
         return len(self.indices)
 
     def __getitem__(self, i):
-        x, mask = self.data.batch(self.indices[i : i + 1])
-        return {"x": x[0], "mask": mask[0]}, (None if self.y is None else self.y[self.indices[i]])
+        x, mask, index = self.data.batch(self.indices[i : i + 1])
+        padded = x[0] if index is None else x[index[0]]
+        return {"x": padded, "mask": mask[0]}, (None if self.y is None else self.y[self.indices[i]])
 
     def subset(self, indices):
         """The bags ``indices`` (positions within this subset)."""
         return BagDataset(self.data, self.y, self.indices[indices])
 
     def batches(self, batch_size, *, shuffle=False, random_state=None):
-        """Yield ``({"x": padded, "mask": mask}, y)`` batches of bags of similar size."""
+        """Yield ``({"x": x, "mask": mask[, "index": index]}, y)`` batches of bags of similar size.
+
+        The inputs are those of :meth:`AttentionMILNet.forward
+        <setlearn.nn.AttentionMILNet.forward>` (see :meth:`PaddedBags.batch
+        <setlearn.bags.PaddedBags.batch>`); batches hold at most
+        ``batch_size`` bags.
+        """
         for _, batch in self.positioned_batches(batch_size, shuffle=shuffle, random_state=random_state):
             yield batch
 
@@ -53,9 +59,31 @@ class BagDataset(torch.utils.data.Dataset):
         sizes = self.data.sizes[self.indices]
         for positions in size_bucketed_batches(sizes, batch_size, shuffle=shuffle, random_state=random_state):
             bags = self.indices[positions]
-            x, mask = self.data.batch(bags)
+            x, mask, index = self.data.batch(bags)
+            inputs = {"x": x, "mask": mask} if index is None else {"x": x, "mask": mask, "index": index}
             y = None if self.y is None else torch.from_numpy(self.y[bags])
-            yield positions, ({"x": x, "mask": mask}, y)
+            yield positions, _Batch(inputs, y, len(bags))
+
+    def n_batches(self, batch_size):
+        """Number of batches of one pass (it does not depend on the shuffling)."""
+        return len(size_bucketed_batches(self.data.sizes[self.indices], batch_size))
+
+
+class _Batch:
+    """One batch, unpacked by skorch as ``inputs, y``.
+
+    Not a tuple: skorch counts a tuple batch's bags as the common length of
+    every input, and the instances ``x`` of a batch are not one per bag.
+    """
+
+    def __init__(self, inputs, y, n_bags):
+        self.inputs, self.y, self.n_bags = inputs, y, n_bags
+
+    def __iter__(self):
+        return iter((self.inputs, self.y))
+
+    def __len__(self):
+        return self.n_bags
 
 
 class _BatchIterator:
@@ -69,14 +97,14 @@ class _BatchIterator:
         return self.dataset.batches(self.batch_size, shuffle=self.shuffle, random_state=self.random_state)
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return self.dataset.n_batches(self.batch_size)
 
 
 class BagNet(NeuralNet):
     """skorch net for :class:`~setlearn.nn.AttentionMILNet` on :class:`BagDataset`.
 
-    Differences from :class:`skorch.NeuralNet`: batches come pre-padded from
-    the dataset (no per-bag collation), the module returns ``(logits,
+    Differences from :class:`skorch.NeuralNet`: batches come ready from the
+    dataset (no per-bag collation; see :meth:`BagDataset.batches`), the module returns ``(logits,
     attention)`` with a member axis, and the loss is the sum over members of
     each member's mean cross-entropy, so every member gets exactly the
     gradient it would get alone.
@@ -192,7 +220,9 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
         n_members=len(seeds),
         seeds=init_seeds,
     )
-    dataset = BagDataset(PaddedBags(bags), y_encoded)
+    # Each distinct instance is featurized once per step, unless the featurizer
+    # depends on the batch in training (BatchNorm, dropout): then every slot is.
+    dataset = BagDataset(PaddedBags(bags, distinct="auto" if module.per_instance else False), y_encoded)
     callbacks = []
     train_split = None
     if estimator.early_stopping:
