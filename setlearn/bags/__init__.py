@@ -14,7 +14,7 @@ everywhere.
 """
 
 from ._validation import bag_sizes, check_bag_labels, check_bags, check_instance_values
-from ._padding import PaddedBags, distinct_instances, size_bucketed_batches
+from ._padding import PaddedBags, distinct_instances, max_padded_elements, size_bucketed_batches
 
 __all__ = [
     "check_bags",
@@ -23,5 +23,6 @@ __all__ = [
     "bag_sizes",
     "PaddedBags",
     "size_bucketed_batches",
+    "max_padded_elements",
     "distinct_instances",
 ]

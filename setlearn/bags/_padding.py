@@ -1,6 +1,6 @@
 """Padded, size-bucketed storage of bags for batched training."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from ._validation import bag_sizes
@@ -10,28 +10,36 @@ from ._validation import bag_sizes
 # featurizer's work per step shrinks by at least half. Above it (Gaussian bags,
 # where every instance is distinct) the table would only add a gather.
 _DISTINCT_MAX_FRACTION = 0.5
+# Padded slots of a batch may be at most this multiple of its real instances.
+_PADDING_RATIO = 2.0
 # Elements hashed at once while looking for repeated instances (bounds the
 # temporary uint64 copy of a large bag to 2 MiB).
 _HASH_CHUNK = 2**18
 
 
-def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None):
+def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None, padding_ratio=_PADDING_RATIO):
     """Split bag indices into batches of bags of similar size.
 
     Bags are sorted by size (ties broken at random when shuffling) and cut into
-    consecutive batches, so padding inside a batch stays small; with
-    ``shuffle=True`` the order of the batches is random too.
+    consecutive batches of at most ``batch_size`` bags; a batch is also cut
+    early when padding its bags to the largest one would need more than
+    ``padding_ratio`` times its real instances, so one very large bag never
+    pads a whole batch of small ones to its size. With ``shuffle=True`` the
+    order of the batches is random too.
 
     Parameters
     ----------
     sizes : array-like of int
         Number of instances of every bag.
     batch_size : int
-        Bags per batch (the last batch may be smaller).
+        Most bags per batch.
     shuffle : bool, default=False
         Randomise which equally sized bags share a batch, and the batch order.
     random_state : numpy.random.Generator, int or None
         Randomness used when ``shuffle=True``.
+    padding_ratio : float, default=2.0
+        Most padded slots (bags x largest bag) per real instance of a batch;
+        a single bag always forms a batch.
 
     Returns
     -------
@@ -43,9 +51,13 @@ def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None
     >>> from setlearn.bags import size_bucketed_batches
     >>> size_bucketed_batches([5, 1, 4, 2], batch_size=2)
     [array([1, 3]), array([2, 0])]
+    >>> size_bucketed_batches([1, 1, 1, 50], batch_size=4)  # the large bag goes alone
+    [array([0, 1, 2]), array([3])]
     """
     if not isinstance(batch_size, Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if not isinstance(padding_ratio, Real) or not padding_ratio >= 1:
+        raise ValueError(f"padding_ratio must be a number >= 1, got {padding_ratio!r}.")
     sizes = np.asarray(sizes)
     if shuffle:
         rng = np.random.default_rng(random_state)
@@ -53,10 +65,52 @@ def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None
         order = order[np.argsort(sizes[order], kind="stable")]
     else:
         order = np.argsort(sizes, kind="stable")
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[start:stop] for start, stop in _batch_bounds(sizes[order], batch_size, padding_ratio)]
     if shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+def _batch_bounds(sorted_sizes, batch_size, padding_ratio):
+    """(start, stop) of every batch over ascending sizes, greedily as large as the limits allow."""
+    bounds, start, real = [], 0, 0
+    for i, size in enumerate(sorted_sizes.tolist()):
+        count = i - start + 1
+        # Sizes ascend, so the bag being added is the batch's widest.
+        if count > 1 and (count > batch_size or count * size > padding_ratio * (real + size)):
+            bounds.append((start, i))
+            start, real = i, 0
+        real += size
+    if len(sorted_sizes):
+        bounds.append((start, len(sorted_sizes)))
+    return bounds
+
+
+def max_padded_elements(sizes, batch_size):
+    """Largest number of padded instance slots (bags x widest bag) of one batch.
+
+    The memory a training step needs scales with it; the ensemble uses it to
+    decide how many members to stack.
+
+    Parameters
+    ----------
+    sizes : array-like of int
+        Number of instances of every bag.
+    batch_size : int
+        Most bags per batch.
+
+    Returns
+    -------
+    n_slots : int
+
+    Examples
+    --------
+    >>> from setlearn.bags import max_padded_elements
+    >>> max_padded_elements([10] * 99 + [50_000], batch_size=100)
+    50000
+    """
+    sizes = np.asarray(sizes)
+    return max(len(b) * int(sizes[b].max()) for b in size_bucketed_batches(sizes, batch_size))
 
 
 def distinct_instances(bags, *, max_fraction=_DISTINCT_MAX_FRACTION):

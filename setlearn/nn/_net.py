@@ -49,7 +49,8 @@ class BagDataset(torch.utils.data.Dataset):
         The inputs are those of :meth:`AttentionMILNet.forward
         <setlearn.nn.AttentionMILNet.forward>` (see :meth:`PaddedBags.batch
         <setlearn.bags.PaddedBags.batch>`); batches hold at most
-        ``batch_size`` bags.
+        ``batch_size`` bags and at most twice as many padded slots as
+        instances.
         """
         for _, batch in self.positioned_batches(batch_size, shuffle=shuffle, random_state=random_state):
             yield batch

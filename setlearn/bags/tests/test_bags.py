@@ -10,6 +10,7 @@ from setlearn.bags import (
     check_instance_values,
     size_bucketed_batches,
     distinct_instances,
+    max_padded_elements,
 )
 
 
@@ -145,3 +146,16 @@ def test_distinct_instances_never_merges_different_rows(monkeypatch):
     monkeypatch.undo()
     codes, table = distinct_instances([np.array([[0.0], [-0.0], [0.0]], np.float32)], max_fraction=1.0)
     assert len(table) == 2
+
+
+def test_batches_bound_padding_around_one_giant_bag():
+    """One 50,000-instance bag among small ones is batched alone, not padded into 99 small bags."""
+    sizes = np.array([10] * 1999 + [50_000])
+    batches = size_bucketed_batches(sizes, 100, shuffle=True, random_state=0)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(sizes)))
+    for batch in batches:
+        assert len(batch) <= 100
+        assert len(batch) * sizes[batch].max() <= 2 * sizes[batch].sum()
+    assert max_padded_elements(sizes, 100) == 50_000
+    # Bags of equal size keep full batches.
+    assert [len(b) for b in size_bucketed_batches([7] * 250, 100)] == [100, 100, 50]
