@@ -12,7 +12,7 @@ from torch import nn
 
 from ..bags import PaddedBags, check_bags
 from ..base import _ROUTING_HINT, _check_known_labels, _softmax, validate_training_bags
-from ..nn._net import BagDataset, fit_net
+from ..nn._net import BagDataset, fit_net, torch_threads
 
 
 class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
@@ -69,6 +69,15 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         Minimal improvement of the validation loss that resets the patience.
     device : str or torch.device, default="cpu"
         Where to train, e.g. ``"cuda"``.
+    n_threads : int or None, default=1
+        torch's intra-op threads during ``fit``, ``predict`` and ``explain``
+        (set around each call and restored after). One thread is the safe
+        default: these networks are small, and on a machine where another
+        process holds a core, torch's default of one thread per core made a
+        fit up to 10x slower (benchmarks/README.md). Run several models in
+        parallel instead (``AttentionEnsemble(n_jobs=...)``, ``setlearn assess
+        --n-jobs``). ``None`` keeps torch's own setting (all cores), which
+        can speed up a large CNN on an otherwise idle machine.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the batch order and the validation split.
     verbose : int, default=0
@@ -121,6 +130,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -143,6 +153,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        n_threads=1,
         random_state=None,
         verbose=0,
     ):
@@ -161,6 +172,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -259,4 +271,6 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
     def _forward(self, X):
         check_is_fitted(self, "net_")
         bags = check_bags(X, instance_shape=self.instance_shape_)
-        return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
+        with torch_threads(self.n_threads):
+            return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
+

@@ -1,5 +1,7 @@
 """Training bags through skorch: the dataset, the batch iterator and the net."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
@@ -240,8 +242,37 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
     net = make_net(
         estimator, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed), **quiet
     )
-    net.fit(dataset, y=None)
+    with torch_threads(estimator.n_threads):
+        net.fit(dataset, y=None)
     return net
+
+
+@contextmanager
+def torch_threads(n_threads):
+    """Run a block with torch's intra-op thread count set to ``n_threads``, then restore it.
+
+    ``None`` leaves torch's setting as it is (by default one thread per core).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from setlearn.nn._net import torch_threads
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def make_net(estimator, module, **kwargs):

@@ -153,3 +153,28 @@ def test_parameters_that_cannot_be_reinitialised_are_refused():
     # Frozen parameters may stay as given (e.g. a pretrained part).
     frozen = nn.Sequential(nn.Linear(4, 4), _RawParameter().requires_grad_(False))
     AttentionMILClassifier(featurizer=frozen, **FAST).fit(X, y)
+
+
+def test_n_threads_is_applied_around_fit_and_predict_and_restored():
+    seen = []
+
+    class ThreadProbe(nn.Linear):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return super().forward(x)
+
+    X, y = pool_bags(image_shape=(4,))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # as torch would on a machine with 2 cores
+    try:
+        clf = AttentionMILClassifier(featurizer=ThreadProbe(4, 4), **FAST).fit(X, y)
+        clf.predict(X)
+        assert set(seen[1:]) == {1}  # the default; seen[0] is the shape probe, outside fit
+        assert torch.get_num_threads() == 2
+        seen.clear()
+        clf.set_params(n_threads=None).predict(X)
+        assert set(seen) == {2}
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="n_threads"):
+        AttentionMILClassifier(n_threads=0).fit(X, y)
