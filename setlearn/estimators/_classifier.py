@@ -225,7 +225,9 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
             summing to 1.
         """
         _, attention = self._forward(X)
-        return [a[0].astype(np.float64) for a in attention]
+        # The float32 softmax of a bag of 100k+ instances sums to 1 only within
+        # about 1e-4; renormalising in float64 makes it exact to rounding.
+        return [_renormalised(a[0]) for a in attention]
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit)."""
@@ -274,3 +276,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         with torch_threads(self.n_threads):
             return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
 
+
+def _renormalised(weights):
+    weights = weights.astype(np.float64)
+    return weights / weights.sum()
