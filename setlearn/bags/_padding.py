@@ -17,7 +17,7 @@ _PADDING_RATIO = 2.0
 _HASH_CHUNK = 2**18
 
 
-def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None, padding_ratio=_PADDING_RATIO):
+def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None, padding_ratio=None):
     """Split bag indices into batches of bags of similar size.
 
     Bags are sorted by size (ties broken at random when shuffling) and cut into
@@ -37,9 +37,9 @@ def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None
         Randomise which equally sized bags share a batch, and the batch order.
     random_state : numpy.random.Generator, int or None
         Randomness used when ``shuffle=True``.
-    padding_ratio : float, default=2.0
-        Most padded slots (bags x largest bag) per real instance of a batch;
-        a single bag always forms a batch.
+    padding_ratio : float, default=None
+        Most padded slots (bags x largest bag) per real instance of a batch
+        (None: 2); a single bag always forms a batch.
 
     Returns
     -------
@@ -56,6 +56,8 @@ def size_bucketed_batches(sizes, batch_size, *, shuffle=False, random_state=None
     """
     if not isinstance(batch_size, Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if padding_ratio is None:
+        padding_ratio = _PADDING_RATIO
     if not isinstance(padding_ratio, Real) or not padding_ratio >= 1:
         raise ValueError(f"padding_ratio must be a number >= 1, got {padding_ratio!r}.")
     sizes = np.asarray(sizes)
