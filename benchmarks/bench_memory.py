@@ -19,16 +19,9 @@ import sys
 import numpy as np
 import torch
 
+from _memory import memory_mib  # benchmarks/_memory.py, beside this script
 from setlearn import AttentionMILClassifier
 from setlearn.bags import _padding
-
-
-def _memory_mib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def child(variant, step):
@@ -44,9 +37,9 @@ def child(variant, step):
     clf = AttentionMILClassifier(max_epochs=1, random_state=0)
     if step == "predict":
         clf.fit(bags[:-1], y[:-1])
-    before = _memory_mib("VmRSS")
+    before = memory_mib("VmRSS")
     clf.fit(bags, y) if step == "fit" else clf.predict_proba(bags)
-    print(json.dumps({"peak_added_mib": _memory_mib("VmHWM") - before}))
+    print(json.dumps({"peak_added_mib": memory_mib("VmHWM") - before}))
 
 
 def main():
