@@ -2,8 +2,13 @@
 
 Runs ``setlearn.assess`` with a custom configuration on the digits modality
 (scikit-learn's 8x8 digits; 3 = population 1, 9 = population 2), then shows
-Table 1 and one bag with the attention of the most accurate model. About a
-minute on two cores; rerunning it resumes (and here: finds everything done).
+Table 1 and where to find the bag figures: for each task, one test bag with the
+attention of an accurate model that explains well, and, when the run has one, of
+an accurate model that explains badly (a silent failure). In those figures a red
+frame marks an important instance (a 3 or a 9, known by construction) and the
+number above each image is its attention weight; a bag's weights sum to 1, and
+the key under the images gives the uniform weight 1/n to compare them with.
+About a minute on two cores; rerunning it resumes (and here: finds everything done).
 
     python examples/assess_digits.py
 """
@@ -31,5 +36,7 @@ config = {
 result = setlearn.assess("smoke", config=config, out="setlearn-results/example-digits", n_jobs=2)
 
 print(result.tables["top_configurations"][["problem", "n_bad_configurations", "mean_iauc_roc", "mean_test_accuracy"]])
-print("\nOne bag with its attention:", result.figures["digits_and_bag"])
-print("Everything else:", result.report)
+for name, path in result.figures.items():
+    if "_bag" in name:
+        print(f"\n{path}\n  {result.captions[name]}")
+print("\nEverything else:", result.report, "and, with the figures embedded,", result.report.with_suffix(".html"))

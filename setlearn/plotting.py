@@ -18,6 +18,8 @@ import numpy as np
 __all__ = [
     "plot_iauc_by_configuration",
     "plot_accuracy_vs_iauc",
+    "accuracy_iauc_counts",
+    "wilson_interval",
     "plot_bad_vs_ensemble_size",
     "plot_bag_attention",
 ]
@@ -38,7 +40,7 @@ def _axes(ax):
     return plt.subplots(layout="constrained")[1]
 
 
-def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=None):
+def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, labels=None, ax=None):
     """Spread of iAUC per configuration: a box plot with every model as a dot.
 
     Parameters
@@ -48,6 +50,9 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=No
     metric : str, default="iauc_roc"
     threshold : float or None, default=0.65
         Draws the line below which an explanation counts as bad.
+    labels : mapping of str to str, default=None
+        Tick label of each ``config_id`` (the id itself when missing), e.g.
+        from :func:`configuration_label`.
     ax : matplotlib.axes.Axes, default=None
 
     Returns
@@ -69,7 +74,8 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=No
     rng = np.random.default_rng(0)
     for i, v in enumerate(values, start=1):
         ax.scatter(i + rng.uniform(-0.18, 0.18, len(v)), v, s=10, alpha=0.6, color="C0", zorder=3)
-    ax.set_xticks(range(1, len(values) + 1), [name for name, _ in groups], rotation=30, ha="right")
+    labels = {} if labels is None else labels
+    ax.set_xticks(range(1, len(values) + 1), [labels.get(name, name) for name, _ in groups], fontsize="small")
     if threshold is not None:
         ax.axhline(threshold, color="C3", ls="--", lw=1, label=f"bad (<= {threshold})")
         ax.legend(loc="lower right", fontsize="small")
@@ -79,8 +85,14 @@ def plot_iauc_by_configuration(rows, *, metric="iauc_roc", threshold=0.65, ax=No
     return ax
 
 
-def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc", bins=10, ax=None):
-    """2-D histogram of accuracy against iAUC: do accurate models explain well?
+def _bin_edges(low, high, bins):
+    # Rounded so that a round threshold such as 0.9 is a bin edge exactly, and a model at
+    # exactly 0.9 falls in the bin above it, as it does in the tables (">= 0.9").
+    return np.round(np.linspace(low, high, bins + 1), 10)
+
+
+def accuracy_iauc_counts(rows, *, accuracy="valid_accuracy", metric="iauc_roc", bins=10):
+    """Models per (accuracy, iAUC) cell: the numbers behind :func:`plot_accuracy_vs_iauc`.
 
     Parameters
     ----------
@@ -89,7 +101,50 @@ def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc",
     accuracy : str, default="valid_accuracy"
     metric : str, default="iauc_roc"
     bins : int, default=10
-        Bins per axis, over [0, 1] (accuracy over [0.5, 1], chance and above).
+        Bins per axis: accuracy over [0.5, 1] (lower accuracies count in the
+        first bin), iAUC over [0, 1]. Each bin holds its left edge.
+
+    Returns
+    -------
+    counts : ndarray of int, shape (bins, bins)
+        ``counts[i, j]``: models in accuracy bin ``i`` and iAUC bin ``j``.
+    accuracy_edges, metric_edges : ndarray of shape (bins + 1,)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from setlearn.plotting import accuracy_iauc_counts
+    >>> rows = pd.DataFrame({"valid_accuracy": [1.0, 0.95, 0.6], "iauc_roc": [0.9, 0.4, 0.5]})
+    >>> counts, _, _ = accuracy_iauc_counts(rows, bins=2)
+    >>> counts.tolist()
+    [[0, 1], [1, 1]]
+    """
+    x_edges, y_edges = _bin_edges(0.5, 1.0, bins), _bin_edges(0.0, 1.0, bins)
+    x = np.clip(rows[accuracy].to_numpy(float), 0.5, 1.0)
+    y = np.clip(rows[metric].to_numpy(float), 0.0, 1.0)
+    counts, _, _ = np.histogram2d(x, y, bins=[x_edges, y_edges])
+    return counts.astype(int), x_edges, y_edges
+
+
+def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc", bins=10, good=0.9, ax=None):
+    """Models per cell of accuracy against iAUC: do accurate models explain well?
+
+    Every non-empty cell shows its count; the shading is logarithmic, so that one
+    crowded cell does not wash out the cells of one or two models. There is no
+    colour bar: the printed counts are the scale.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        One row per model.
+    accuracy : str, default="valid_accuracy"
+    metric : str, default="iauc_roc"
+    bins : int, default=10
+        Bins per axis (see :func:`accuracy_iauc_counts`).
+    good : float or None, default=0.9
+        Draws dashed lines at this accuracy and this iAUC: models right of the
+        vertical line and below the horizontal one look accurate but explain
+        worse than ``good`` (silent failures).
     ax : matplotlib.axes.Axes, default=None
 
     Returns
@@ -102,28 +157,80 @@ def plot_accuracy_vs_iauc(rows, *, accuracy="valid_accuracy", metric="iauc_roc",
     >>> from setlearn.plotting import plot_accuracy_vs_iauc
     >>> rows = pd.DataFrame({"valid_accuracy": [1.0, 0.95, 0.6], "iauc_roc": [0.9, 0.4, 0.5]})
     >>> ax = plot_accuracy_vs_iauc(rows)
+    >>> sorted(t.get_text() for t in ax.texts)
+    ['1', '1', '1']
     """
+    from matplotlib.colors import LogNorm
+
     ax = _axes(ax)
-    # Clip so that perfect scores fall in the last bin rather than on its edge.
-    x = np.clip(rows[accuracy].to_numpy(float), 0.5, 1.0)
-    y = np.clip(rows[metric].to_numpy(float), 0.0, 1.0)
-    counts, xedges, yedges, image = ax.hist2d(
-        x, y, bins=[np.linspace(0.5, 1.0, bins + 1), np.linspace(0.0, 1.0, bins + 1)], cmap="viridis", cmin=1
-    )
-    ax.figure.colorbar(image, ax=ax, label="models")
-    ax.set_xlabel(accuracy.replace("_", " "))
+    counts, x_edges, y_edges = accuracy_iauc_counts(rows, accuracy=accuracy, metric=metric, bins=bins)
+    shown = np.ma.masked_equal(counts, 0).T  # empty cells stay blank
+    norm = LogNorm(vmin=1, vmax=max(2, counts.max()))
+    ax.pcolormesh(x_edges, y_edges, shown, cmap="Blues", norm=norm, edgecolors="0.85", linewidth=0.3)
+    for i, j in zip(*np.nonzero(counts)):
+        dark = norm(counts[i, j]) > 0.6
+        ax.text((x_edges[i] + x_edges[i + 1]) / 2, (y_edges[j] + y_edges[j + 1]) / 2, str(counts[i, j]),
+                ha="center", va="center", fontsize=6.5, color="white" if dark else "black")
+    if good is not None:
+        ax.axvline(good, color="C3", ls="--", lw=0.8)
+        ax.axhline(good, color="C3", ls="--", lw=0.8)
+    ax.set_xlim(x_edges[0], x_edges[-1])
+    ax.set_ylim(y_edges[0], y_edges[-1])
+    ax.set_xlabel(accuracy.replace("_", " ") + " (below 0.5: first column)")
     ax.set_ylabel(_metric_label(metric))
     return ax
 
 
-def plot_bad_vs_ensemble_size(curve, *, ax=None):
-    """% of bad explanations against ensemble size, one line per kind of ensemble.
+def wilson_interval(successes, n, *, z=1.96):
+    """Wilson score interval of a proportion (95 % with the default ``z``).
+
+    Unlike the normal approximation it stays within [0, 1] and is not of zero
+    width at 0 or n successes, which matters for the small counts of an assessment.
+
+    Parameters
+    ----------
+    successes, n : array-like of int
+        Successes and trials (n > 0).
+    z : float, default=1.96
+
+    Returns
+    -------
+    low, high : ndarray of float
+        The interval's bounds, as proportions.
+
+    Examples
+    --------
+    >>> from setlearn.plotting import wilson_interval
+    >>> low, high = wilson_interval(0, 10)
+    >>> float(low), round(float(high), 3)
+    (0.0, 0.278)
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if np.any(n <= 0) or np.any((k < 0) | (k > n)):
+        raise ValueError("wilson_interval needs 0 <= successes <= n and n > 0.")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+# Distinct markers and line styles, and a small sideways offset, so that two kinds
+# of ensemble with identical numbers are both visible.
+_KIND_STYLES = {"one": dict(marker="o", ls="-", offset=-0.08), "several": dict(marker="s", ls="--", offset=0.08)}
+
+
+def plot_bad_vs_ensemble_size(curve, *, ymax=None, ax=None):
+    """% of bad explanations against ensemble size, with 95 % Wilson intervals.
 
     Parameters
     ----------
     curve : pandas.DataFrame
-        Columns ``kind`` ("one" / "several" configurations), ``size`` and
-        ``pct_bad``, as from :func:`setlearn.assessment.bad_fraction_by_ensemble_size`.
+        Columns ``kind`` ("one" / "several" configurations), ``size``,
+        ``pct_bad`` and, for the intervals, ``n`` (models or draws behind each
+        point), as from :func:`setlearn.assessment.bad_fraction_by_ensemble_size`.
+    ymax : float, default=None
+        Top of the y axis, to give several panels one scale (from the data when None).
     ax : matplotlib.axes.Axes, default=None
 
     Returns
@@ -135,16 +242,35 @@ def plot_bad_vs_ensemble_size(curve, *, ax=None):
     >>> import pandas as pd
     >>> from setlearn.plotting import plot_bad_vs_ensemble_size
     >>> curve = pd.DataFrame({"kind": ["one", "one", "several", "several"], "size": [1, 2, 1, 2],
-    ...                       "pct_bad": [20.0, 5.0, 20.0, 0.0]})
+    ...                       "n": [20, 10, 20, 10], "pct_bad": [20.0, 5.0, 20.0, 0.0]})
     >>> ax = plot_bad_vs_ensemble_size(curve)
     """
+    from matplotlib.ticker import MaxNLocator
+
     ax = _axes(ax)
+    top = 0.0
     for kind, line in curve.sort_values("size").groupby("kind"):
-        ax.plot(line["size"], line["pct_bad"], marker="o", ms=3, label=_KIND_LABELS.get(kind, kind))
+        style = _KIND_STYLES.get(kind, dict(marker="^", ls=":", offset=0.0))
+        x = line["size"].to_numpy(float) + style["offset"]
+        y = line["pct_bad"].to_numpy(float)
+        if "n" in line:
+            n = line["n"].to_numpy()
+            low, high = wilson_interval(np.round(y / 100 * n), n)
+            yerr = np.vstack([y - 100 * low, 100 * high - y])
+            top = max(top, float((100 * high).max()))
+        else:
+            yerr = None
+        # clip_on=False: an all-zero curve is drawn over the axis, not hidden under it.
+        ax.errorbar(x, y, yerr=yerr, marker=style["marker"], ls=style["ls"], ms=4, capsize=2, lw=1.2,
+                    label=_KIND_LABELS.get(kind, kind), clip_on=False, zorder=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("ensemble size (1 = single model)")
-    ax.set_ylabel("% bad explanations")
-    # A floor of 5 % keeps an all-zero curve from being drawn on a meaningless 0-0.05 scale.
-    ax.set_ylim(0, max(5.0, 1.05 * curve["pct_bad"].max()) if len(curve) else 5.0)
+    ax.set_ylabel("% bad explanations (95% CI)")
+    if ymax is None:
+        # A floor of 5 % keeps an all-zero curve from being drawn on a meaningless 0-0.05 scale.
+        ymax = max(5.0, 1.05 * max(top, curve["pct_bad"].max() if len(curve) else 0.0))
+    # Slightly below 0, so that a curve at 0 % sits above the axis line, not on it.
+    ax.set_ylim(-0.03 * ymax, ymax)
     if ax.lines:  # an empty curve draws no line, and a legend of nothing warns
         ax.legend(fontsize="small")
     return ax
@@ -163,7 +289,7 @@ def _as_image(instance):
 
 
 def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, sort=True, ncols=10,
-                       fig=None):
+                       key=True, fig=None):
     """Show every image of a bag with the attention the model gave it.
 
     Parameters
@@ -179,6 +305,9 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
     sort : bool, default=True
         Order the images by decreasing attention.
     ncols : int, default=10
+    key : bool, default=True
+        Write a key under the images: what the red frame and the numbers mean,
+        the uniform weight 1/n to compare them with, and how many images are shown.
     fig : matplotlib.figure.Figure, default=None
         Draw on this figure (new pyplot figure when None).
 
@@ -206,8 +335,18 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
         import matplotlib.pyplot as plt
 
         fig = plt.figure()
-    fig.set_size_inches(1.1 * ncols, 1.25 * nrows + 0.4)
+    key_height = 0.55 if key else 0.0
+    height = 1.25 * nrows + 0.4 + key_height
+    fig.set_size_inches(max(1.1 * ncols, 6.0 if key else 0.0), height)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    if key:
+        fig.subplots_adjust(bottom=(key_height + 0.05) / height, top=1 - 0.4 / height)
+        shown = "every image" if len(order) == len(bag) else f"the {len(order)} of {len(bag)} images"
+        shown += " in decreasing attention" if sort else " in bag order"
+        frame = "Red frame: an important instance (known by construction). " if importance is not None else ""
+        fig.text(0.01, 0.02, f"{frame}Number above an image: its attention weight (a bag's weights sum to 1; "
+                 f"uniform would be 1/{len(bag)} = {1 / len(bag):.3f}).\nShowing {shown}; "
+                 f"they hold {attention[order].sum():.0%} of the bag's attention.", fontsize=7, va="bottom")
     top = attention.max()
     for ax, i in zip(axes, order):
         ax.imshow(_as_image(bag[i]), cmap="gray_r")

@@ -1,17 +1,45 @@
-"""An assessment's outputs: Markdown tables, figures and the report."""
+"""An assessment's outputs: Markdown tables, figures, and the report (Markdown and HTML).
+
+The report is a list of sections (:data:`_SECTIONS`), each a function of the
+result that returns Markdown (or "" to leave itself out); adding a section is
+one line. Every sentence that states a finding is computed from the rows: a
+claim appears only when the numbers show it.
+"""
 
 from __future__ import annotations
 
+import base64
+import datetime
 import functools
+import html
 import math
+import os
+import platform
+import shlex
+import sys
+from importlib import metadata
 
 import numpy as np
 import pandas as pd
+from ._config import load_config, preset_names
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
 from ._store import _attention_path, _load_attention
 from ._tables import _retrained, bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations
-from ._tasks import _dataset
+from ._tasks import _dataset, _grid_columns
 
+CITATION = ('J. Haab, N. Deutschmann, M. Rodríguez Martínez, "Is Attention Interpretation? A Quantitative '
+            'Assessment On Sets", arXiv:2207.13018 (2022); NeurIPS 2022 workshop "All Things Attention".')
+"""The study :func:`setlearn.assess` reproduces, as the report cites it."""
+
+# Modalities whose instances are images: the report shows bags of them as pictures.
+_IMAGE_MODALITIES = ("digits", "mnist")
+# The thresholds of the silent-failure table (table_silent_failures' defaults).
+_ACCURATE, _GOOD_IAUC = 0.9, 0.9
+# Short names of the usual grid parameters, for figure labels.
+_SHORT_NAMES = {"hidden_size": "hid", "attention_size": "att", "featurizer_depth": "feat", "classifier_depth": "clf"}
+_LONG_NAMES = {"hidden_size": "hidden size", "attention_size": "attention size",
+               "featurizer_depth": "featurizer depth", "classifier_depth": "classifier depth"}
+_KIND_WORDS = {"one": "one configuration", "several": "several configurations"}
 
 # --------------------------------------------------------------------------- outputs
 
@@ -51,6 +79,43 @@ def _write_tables(result):
     return tables
 
 
+
+# --------------------------------------------------------------------------- configurations
+
+
+def _plain(value):
+    """8.0 -> 8: grid values read back from CSV as floats print as the integers they were."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def _configurations(result):
+    """One row per retrained configuration: its id decoded into the grid's parameters."""
+    retrained = _retrained(result.models)
+    params = [c for c in _grid_columns(result.config) if c in retrained.columns]
+    rows = []
+    for config_id, group in retrained.groupby("config_id", sort=True):
+        first = group.iloc[0]
+        values = {name: _plain(first[name]) for name in params if not pd.isna(first[name])}
+        tasks = result.top[result.top["config_id"] == config_id] if result.top is not None else pd.DataFrame()
+        rows.append({
+            "config_id": config_id, "values": values,
+            "label": _label(values) if values else config_id,
+            "tasks": ", ".join(f"{r.modality} {r.problem.upper()} #{r.rank}" for r in tasks.itertuples()),
+        })
+    return rows
+
+
+def _label(values):
+    """A short figure label, two parameters a line: 'hid 8 att 2' / 'feat 1 clf 2'."""
+    parts = [f"{_SHORT_NAMES.get(name, name)} {value}" for name, value in values.items()]
+    return "\n".join(" ".join(parts[i:i + 2]) for i in range(0, len(parts), 2))
+
+
+# --------------------------------------------------------------------------- figures
+
+
 def _facet(groups, draw, title, config):
     """One panel per task (in the config's order), on a figure that needs no display (Agg)."""
     from matplotlib.figure import Figure
@@ -59,7 +124,7 @@ def _facet(groups, draw, title, config):
     groups = sorted(groups, key=lambda group: order[group[0]])
     ncols = min(3, len(groups))
     nrows = math.ceil(len(groups) / ncols)
-    fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows), layout="constrained")
+    fig = Figure(figsize=(4.6 * ncols, 3.8 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, ((modality, problem), frame) in zip(axes, groups):
         draw(frame, ax=ax)
@@ -70,52 +135,176 @@ def _facet(groups, draw, title, config):
     return fig
 
 
-def _write_figures(result, data):
+def _bad_curve_ymax(curve):
+    """One y scale for every panel: the highest upper 95 % bound, at least 5 %."""
+    from setlearn.plotting import wilson_interval
+
+    if not len(curve):
+        return 5.0
+    _, high = wilson_interval(np.round(curve["pct_bad"] / 100 * curve["n"]), curve["n"])
+    return max(5.0, 105 * float(high.max()))
+
+
+def _pick_bag_models(frame, bad_iauc):
+    """(good or None, silent failure or None): two different models among a task's retrained models.
+
+    Silent failure: a model at least as accurate as ``_ACCURATE`` on validation
+    whose explanation is bad (iAUC-ROC <= ``bad_iauc``), the worst such
+    explanation. Good: among the other models, the most accurate ones' best
+    explanation (None when the silent failure is the only model).
+    """
+    accurate = frame[frame["valid_accuracy"] >= _ACCURATE]
+    failing = accurate[accurate["iauc_roc"] <= bad_iauc]
+    silent = failing.sort_values(["iauc_roc", "valid_accuracy", "config_id", "repeat"],
+                                 ascending=[True, False, True, True]).iloc[0] if len(failing) else None
+    others = frame if silent is None else frame.drop(index=silent.name)
+    if not len(others):
+        return None, silent
+    pool = others[others["valid_accuracy"] >= _ACCURATE]
+    pool = pool if len(pool) else others
+    good = pool.sort_values(["valid_accuracy", "iauc_roc", "config_id", "repeat"],
+                            ascending=[False, False, True, True]).iloc[0]
+    return good, silent
+
+
+def _bag_figures(result, data, labels):
+    """For image tasks: one test bag as the good and the silently failing model saw it.
+
+    The bag is the positive test bag where the silently failing model's
+    attention is worst (its lowest per-bag iAUC-ROC), shown for both models; with
+    no silent failure, the first positive test bag that can be scored.
+    """
     from matplotlib.figure import Figure
 
     from setlearn import plotting
+    from setlearn.metrics import importance_auroc_score
+
+    figures = {}
+    cfg = result.config
+    bad = cfg["bad_iauc"]
+    groups = dict(list(_retrained(result.models).groupby(["modality", "problem"])))
+    for modality, problem in [(m, p) for m in cfg["modalities"] for p in cfg["problems"]]:
+        frame = groups.get((modality, problem))
+        if modality not in _IMAGE_MODALITIES or frame is None:
+            continue
+        X, y, importance = _dataset(problem, modality, "test", data)
+        good, silent = _pick_bag_models(frame, bad)
+        best = "good explanation" if good is not None and good["iauc_roc"] >= _GOOD_IAUC else "best explanation found"
+        shown = [(suffix, row, what) for suffix, row, what in
+                 [("", good, best), ("_silent_failure", silent, "silent failure")] if row is not None]
+        keys = {suffix: (problem, modality, "retrain", row["config_id"], int(row["repeat"])) for suffix, row, _ in shown}
+        attention = {key: _load_attention(_attention_path(result.out, key)) for key in keys.values()}
+        per_bag = {key: importance_auroc_score(importance, attention[key], y=y, return_details=True).per_bag
+                   for key in keys.values()}
+        # NaN for negative bags and bags that cannot be scored; nanargmin skips them.
+        scores = per_bag[keys[shown[-1][0]]]
+        bag = int(np.nanargmin(scores) if silent is not None else np.flatnonzero(~np.isnan(scores))[0])
+        which = ("the positive test bag where the silent failure's attention is worst" if silent is not None
+                 else "the first positive test bag")
+        task = f"{modality} {problem.upper()}"
+        for suffix, row, what in shown:
+            key = keys[suffix]
+            fig = plotting.plot_bag_attention(X[bag], attention[key][bag], importance=importance[bag],
+                                              max_instances=40, fig=Figure())
+            model = f"{row['config_id']} seed r{int(row['repeat'])}"
+            fig.suptitle(f"{task}, test bag {bag}: {what} (model {model}, validation accuracy "
+                         f"{row['valid_accuracy']:.2f}; iAUC-ROC {per_bag[key][bag]:.2f} on this bag, "
+                         f"{row['iauc_roc']:.2f} on all)", fontsize=9)
+            label = labels.get(row["config_id"], row["config_id"]).replace("\n", " ")
+            caption = (f"Test bag {bag} of {task} ({which}) with the attention of retrained model {model} "
+                       f"({label}): validation accuracy {row['valid_accuracy']:.2f}, iAUC-ROC "
+                       f"{per_bag[key][bag]:.2f} on this bag and {row['iauc_roc']:.2f} over all positive test "
+                       f"bags. ")
+            if suffix:
+                caption += (f"A silent failure: validation accuracy >= {_ACCURATE} but iAUC-ROC <= {bad}, the worst "
+                            f"such explanation among the task's {len(frame)} retrained models.")
+            else:
+                caption += (f"The best explanation among the most accurate of the task's {len(frame)} retrained "
+                            f"models.")
+                if silent is None:
+                    caption += (f" No retrained model of this task reached validation accuracy >= {_ACCURATE} "
+                                f"with iAUC-ROC <= {bad}, so there is no silent failure to show beside it.")
+            figures[f"{modality}_{problem}_bag{suffix}"] = (fig, caption + " Key under the images.")
+    return figures
+
+
+def _figures(result, data):
+    """Every figure of the report, drawn but not saved: ``{name: (figure, caption)}``."""
+    from setlearn import plotting
 
     cfg = result.config
-    folder = result.out / "figures"
-    folder.mkdir(exist_ok=True)
     tasks = ["modality", "problem"]
     retrained = _retrained(result.models)
+    labels = {row["config_id"]: row["label"] for row in _configurations(result)}
+    n_retrained = len(retrained)
     figures = {
-        "iauc_by_configuration": _facet(
-            list(retrained.groupby(tasks)),
-            functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg["bad_iauc"]),
-            "Test iAUC-ROC of the retrained top configurations", cfg),
-        "accuracy_vs_iauc": _facet(
-            list(result.models.groupby(tasks)), plotting.plot_accuracy_vs_iauc,
-            "Validation accuracy vs test iAUC-ROC (all models)", cfg),
+        "iauc_by_configuration": (
+            _facet(list(retrained.groupby(tasks)),
+                   functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg["bad_iauc"], labels=labels),
+                   "Test iAUC-ROC of the retrained top configurations", cfg),
+            f"Test iAUC-ROC of every retrained model ({n_retrained} models: the top {cfg['top_k']} configurations "
+            f"of each task x {cfg['n_retrain']} seeds), one box per configuration (median and quartiles, whiskers "
+            f"to 1.5 x IQR) and every model as a dot, jittered sideways. Dashed: the bad-explanation threshold "
+            f"{cfg['bad_iauc']}. Labels: hid = hidden size, att = attention size, feat / clf = featurizer / "
+            f"classifier depth (see *Configurations*)."),
+        "accuracy_vs_iauc": (
+            _facet(list(retrained.groupby(tasks)), functools.partial(plotting.plot_accuracy_vs_iauc, good=_ACCURATE),
+                   "Validation accuracy vs test iAUC-ROC (retrained models)", cfg),
+            f"The {n_retrained} retrained models (the same models as the silent-failure sentence; the search "
+            f"models are left out): validation accuracy against test iAUC-ROC. Each cell prints its number of "
+            f"models; the shading is logarithmic and empty cells are blank. Dashed lines at accuracy "
+            f"{_ACCURATE} and iAUC-ROC {_GOOD_IAUC}: models right of the vertical line and below the horizontal "
+            f"one are accurate but explain worse than {_GOOD_IAUC}."),
     }
     if len(result.ensembles):  # with max_ensemble_size 1 the curve would be a single point
-        figures["bad_vs_ensemble_size"] = _facet(
-            list(result.tables["bad_by_ensemble_size"].groupby(tasks)), plotting.plot_bad_vs_ensemble_size,
-            f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg)
-    for (modality, problem), frame in retrained.groupby(tasks):
-        if modality != "digits":
-            continue
-        # The model the search would pick: best validation accuracy, first positive test bag.
-        best = frame.sort_values(["valid_accuracy", "valid_log_loss", "config_id", "repeat"],
-                                 ascending=[False, True, True, True]).iloc[0]
-        key = (problem, modality, "retrain", best["config_id"], int(best["repeat"]))
-        X, y, importance = _dataset(problem, modality, "test", data)
-        bag = int(np.flatnonzero(y == 1)[0])
-        fig = plotting.plot_bag_attention(X[bag], _load_attention(_attention_path(result.out, key))[bag],
-                                          importance=importance[bag], max_instances=40, fig=Figure())
-        fig.suptitle(f"digits {problem.upper()}, test bag {bag}, model {best['config_id']} r{best['repeat']}")
-        figures[f"digits_{problem}_bag"] = fig
+        curve = result.tables["bad_by_ensemble_size"]
+        figures["bad_vs_ensemble_size"] = (
+            _facet(list(curve.groupby(tasks)),
+                   functools.partial(plotting.plot_bad_vs_ensemble_size, ymax=_bad_curve_ymax(curve)),
+                   f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg),
+            f"% of bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) against ensemble size. Size 1: the task's "
+            f"{cfg['top_k'] * cfg['n_retrain']} retrained single models; sizes 2 to {cfg['max_ensemble_size']}: "
+            f"{cfg['n_ensembles']} random ensembles per size and kind, their members' test attention averaged. "
+            f"Circles (solid): members from one configuration; squares (dashed): members from the top "
+            f"{cfg['top_k']} configurations, shifted sideways so that equal values stay visible. Bars: 95% "
+            f"Wilson intervals of the proportion over the draws. All panels share one y scale.")
+    figures.update(_bag_figures(result, data, labels))
+    return figures
+
+
+def _write_figures(result, data):
+    """Draw and save the figures; returns their paths and sets ``result.captions``."""
+    folder = result.out / "figures"
+    folder.mkdir(exist_ok=True)
     paths = {}
-    for name, fig in figures.items():
+    result.captions = {}
+    for name, (fig, caption) in _figures(result, data).items():
         paths[name] = folder / f"{name}.png"
         fig.savefig(paths[name], dpi=110)
+        result.captions[name] = caption
     return paths
+
+
+# --------------------------------------------------------------------------- report sections
 
 
 def _number(value, spec):
     """A number for the report; "–" for a missing one (no ensembles, no published value)."""
     return "–" if pd.isna(value) else format(value, spec)
+
+
+def _pct(value):
+    """A percentage for a sentence: 0, 12.5, 100 ('%g' keeps 0 and 100 short, but 1 decimal)."""
+    return f"{float(value):.1f}".removesuffix(".0") + "%"
+
+
+def _task(modality, problem):
+    return f"{modality} {problem.upper()}"
+
+
+def _join(items):
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _paper_comparison(table1, table3):
@@ -139,74 +328,376 @@ def _paper_comparison(table1, table3):
     return pd.DataFrame(rows)
 
 
-def _write_report(result):
-    cfg, t = result.config, result.tables
+def _preset_and_overrides(result):
+    """The preset the configuration started from, and how it differs from it.
+
+    Returns (preset, overrides), overrides as readable "key: preset value -> value"
+    strings (the description left out). A result that does not know its preset
+    (built by hand) is compared with the closest bundled preset.
+    """
+    config = result.config
+
+    def differences(base):
+        found = []
+        for key in sorted(set(base) | set(config)):
+            old, new = base.get(key), config.get(key)
+            if key == "description" or old == new:
+                continue
+            if isinstance(old, dict) and isinstance(new, dict):
+                found += [f"`{key}.{sub}`: {old.get(sub, '(unset)')} -> {new.get(sub, '(unset)')}"
+                          for sub in sorted(set(old) | set(new)) if old.get(sub) != new.get(sub)]
+            else:
+                found.append(f"`{key}`: {old} -> {new}")
+        return found
+
+    preset = getattr(result, "preset", None)
+    if preset in preset_names():
+        return preset, differences(load_config(preset))
+    options = {name: differences(load_config(name)) for name in preset_names()}
+    preset = min(options, key=lambda name: len(options[name]))
+    return preset, options[preset]
+
+
+def _section_title(result):
+    cfg = result.config
+    preset, overrides = _preset_and_overrides(result)
+    base_description = load_config(preset).get("description", "")
+    description = cfg.get("description", "")
+    if overrides:
+        # A preset's description (its size, its run time) is not true of a changed configuration.
+        about = (f"A custom configuration based on preset `{preset}`, with {len(overrides)} "
+                 f"override{'s' if len(overrides) > 1 else ''} (listed under *Reproducibility*).")
+        if description and description != base_description:
+            about += f" Its description: {description}"
+    else:
+        about = f"Preset `{preset}`: {description}" if description else f"Preset `{preset}`."
     n_search = int((result.models["stage"] == "search").sum())
     n_retrain = int((result.models["stage"] == "retrain").sum())
-    t2 = t["accuracy_vs_iauc"].groupby(["modality", "problem"], sort=False).agg(
-        rho_min=("spearman_rho", "min"), rho_max=("spearman_rho", "max"),
-        delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
-    silent = t["silent_failures"].set_index("modality").loc["all"] if "all" in set(t["silent_failures"]["modality"]) else None
-    figs = "\n".join(f"![{name}](figures/{path.name})" for name, path in result.figures.items())
-    ensembles = (f"{len(result.ensembles)} ensembles\n(2..{cfg['max_ensemble_size']} members x "
-                 f"{cfg['n_ensembles']} draws)" if cfg["max_ensemble_size"] > 1 else
-                 "no ensembles\n(max_ensemble_size 1)")
-    digits_note = ("\n*Data:* setlearn's `digits` modality stands in for the paper's MNIST "
-                   "(3 = population 1, 9 = population 2).\n" if "digits" in cfg["modalities"] else "")
-    text = f"""# setlearn assess report
+    ensembles = (f"{len(result.ensembles)} ensembles (2 to {cfg['max_ensemble_size']} members x "
+                 f"{cfg['n_ensembles']} draws per size and kind)" if cfg["max_ensemble_size"] > 1 else
+                 "no ensembles (max_ensemble_size 1)")
+    tasks = _join([_task(m, p) for m in cfg["modalities"] for p in cfg["problems"]])
+    return f"""# setlearn assess report
 
-{cfg.get('description', '')}
+Does a model's attention point at the instances that decide a bag's label? This report reproduces,
+at a smaller scale, the protocol of {CITATION}
 
-{n_search} search models ({cfg['search_seeds']} seeds per configuration), {n_retrain} retrained models
-(top {cfg['top_k']} configurations x {cfg['n_retrain']} seeds), {ensembles}; {cfg['n_train_bags']} training bags of
-{cfg['bag_size']} instances, {cfg['estimator_params'].get('max_epochs', '?')} epochs. Configuration: `config.json`;
-one row per model: `models.csv`; one row per ensemble: `ensembles.csv`; tables: `tables/`.
+{about}
 
-## Ours beside the study
+Tasks: {tasks}. {n_search} search models ({cfg['search_seeds']} seed{'s' if cfg['search_seeds'] > 1 else ''} per configuration), {n_retrain}
+retrained models (top {cfg['top_k']} configurations x {cfg['n_retrain']} seed{'s' if cfg['n_retrain'] > 1 else ''} per task), {ensembles};
+{cfg['n_train_bags']} training bags of {cfg['bag_size']} instances,
+{cfg['estimator_params'].get('max_epochs', 'the default number of')} epochs. Configuration: `config.json`;
+one row per model: `models.csv`; one row per ensemble: `ensembles.csv`; tables: `tables/`."""
+
+
+def _section_study(result):
+    cfg, t = result.config, result.tables
+    notes = []
+    if "digits" in cfg["modalities"]:
+        notes.append("*Data:* setlearn's `digits` modality (scikit-learn's 8x8 digits) stands in for the "
+                     "study's MNIST (3 = population 1, 9 = population 2); its published numbers are MNIST's.")
+    return f"""## Ours beside the study
 
 Mean test iAUC-ROC over the top-{cfg['top_k']} configurations (bad configurations: at least
 {cfg['bad_run_fraction']:.0%} of runs with iAUC-ROC < {cfg['bad_iauc']}) — the study's Table 1 — and the % of bad
 explanations (iAUC-ROC <= {cfg['bad_iauc']}) of single models and of the largest ensembles — its Table 3.
-The paper used top 5, 100 retrains and ensembles of 20; smaller presets are noisier.
-{digits_note}
-{_markdown(_paper_comparison(t['top_configurations'], t['ensembles']))}
+The study used the top 5 configurations, 100 retrains and ensembles of 20; smaller runs are noisier.
+{chr(10).join(notes)}
 
-## Does accuracy tell you the explanation is good?
+{_markdown(_paper_comparison(t['top_configurations'], t['ensembles']))}"""
 
-Spearman's rho between validation accuracy and iAUC-ROC over one configuration's retrains, and
-Delta-iAUC (max - min iAUC-ROC among its top decile by validation accuracy); the paper's rho ranged
-from -0.01 to 0.62 ("–": every run equally accurate, rho undefined). Per configuration:
-`tables/accuracy_vs_iauc.csv`.
 
-{_markdown(t2)}
-"""
-    if silent is not None and silent.n_accurate == 0:
-        text += "\nNo retrained model reached validation accuracy >= 0.9 (the paper: 3,021 did).\n"
-    elif silent is not None:
-        text += (f"\nOf {silent.n_accurate} retrained models with validation accuracy >= 0.9, "
-                 f"{silent.pct_good_iauc:.0f}% reach iAUC-ROC >= 0.9 (paper: 64% of 3,021); the lowest "
-                 f"iAUC-ROC among them is {silent.min_iauc_roc:.2f}.\n")
-    text += f"""
-## Figures
+def _accuracy_sentence(t2):
+    rho = t2["spearman_rho"].dropna()
+    if rho.empty:
+        return ("Spearman's rho is undefined for every configuration (all its runs equally accurate, or "
+                "equally good at explaining), so accuracy cannot rank explanations here.")
+    text = (f"Over {len(rho)} configurations with a defined rho, it ranged from {rho.min():.2f} to "
+            f"{rho.max():.2f} (the study: -0.01 to 0.62); ")
+    weak = int((rho < 0.5).sum())
+    text += (f"in {weak} of them it is below 0.5: choosing the most accurate run would not reliably choose "
+             f"the best explanation." if weak else
+             "every one is at least 0.5: here the more accurate runs also tend to explain better.")
+    spread = t2["delta_iauc_roc"].max()
+    text += (f" Among the most accurate tenth of a configuration's runs, iAUC-ROC still spreads by up to "
+             f"{spread:.2f} (Delta-iAUC).")
+    return text
 
-{figs}
 
-## How to read this
+def _section_accuracy(result):
+    t2 = result.tables["accuracy_vs_iauc"]
+    per_task = t2.groupby(["modality", "problem"], sort=False).agg(
+        rho_min=("spearman_rho", "min"), rho_max=("spearman_rho", "max"),
+        delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
+    return f"""## Does accuracy tell you the explanation is good?
+
+Spearman's rho between validation accuracy and test iAUC-ROC over one configuration's retrains, and
+Delta-iAUC (max - min iAUC-ROC among its top decile by validation accuracy). {_accuracy_sentence(t2)}
+("–": every run equally accurate, rho undefined.) Per configuration: `tables/accuracy_vs_iauc.csv`.
+
+{_markdown(per_task)}
+
+{_silent_sentence(result.tables["silent_failures"])}"""
+
+
+def _silent_sentence(table):
+    rows = table.set_index("modality")
+    if "all" not in rows.index:
+        return ""
+    silent = rows.loc["all"]
+    if silent.n_accurate == 0:
+        return (f"No retrained model reached validation accuracy >= {_ACCURATE} (the study: 3,021 did), so "
+                f"there is no silent failure to count.")
+    n_bad = int(round(silent.n_accurate * (1 - silent.pct_good_iauc / 100)))
+    return (f"Of {silent.n_accurate} retrained models with validation accuracy >= {_ACCURATE}, "
+            f"{silent.pct_good_iauc:.0f}% reach iAUC-ROC >= {_GOOD_IAUC} (the study: 64% of 3,021); "
+            f"{n_bad} do not — silent failures — and the lowest iAUC-ROC among them is "
+            f"{silent.min_iauc_roc:.2f}.")
+
+
+def _ensemble_findings(table, curve):
+    """Sentences on what ensembles did, one per task and an overall one, from Table 3.
+
+    Returns a list of Markdown lines. "removed" is said only where the largest
+    ensembles have no bad explanation left while single models had some, and the
+    overall sentences only when every task agrees.
+    """
+    from setlearn.plotting import wilson_interval
+
+    def interval(modality, problem, kind, size):
+        row = curve[(curve["modality"] == modality) & (curve["problem"] == problem) & (curve["kind"] == kind)
+                    & (curve["size"] == size)].iloc[0]
+        low, high = wilson_interval(round(row["pct_bad"] / 100 * row["n"]), row["n"])
+        return float(low) * 100, float(high) * 100, int(row["n"])
+
+    lines, changes = [], []
+    for r in table.itertuples(index=False):
+        task = _task(r.modality, r.problem)
+        if pd.isna(r.ensemble_size):
+            lines.append(f"- {task}: no ensembles; {_pct(r.pct_bad_single)} of single models explain badly.")
+            continue
+        size = int(r.ensemble_size)
+        s_low, s_high, s_n = interval(r.modality, r.problem, "one", 1)
+        parts = []
+        for kind, value in [("one", r.pct_bad_one_configuration), ("several", r.pct_bad_several_configurations)]:
+            low, high, n = interval(r.modality, r.problem, kind, size)
+            if value < r.pct_bad_single:
+                verb = "removed every one" if value == 0 else f"lowered it to {_pct(value)}"
+            elif value > r.pct_bad_single:
+                verb = f"raised it to {_pct(value)}"
+            else:
+                verb = "left it unchanged"
+            overlap = not (high < s_low or low > s_high)
+            parts.append(f"from {_KIND_WORDS[kind]} {verb} (95% CI {low:.0f}–{high:.0f}%, {n} draws"
+                         + ("; overlaps the single models' interval" if overlap and value != r.pct_bad_single
+                            else "") + ")")
+            changes.append((task, kind, r.pct_bad_single, value, overlap))
+        lines.append(f"- {task}: {_pct(r.pct_bad_single)} of {s_n} single models explain badly (95% CI "
+                     f"{s_low:.0f}–{s_high:.0f}%); ensembles of {size} " + "; ".join(parts) + ".")
+    if not changes:
+        return lines
+    worse = sorted({task for task, _, single, value, _ in changes if value > single})
+    had_bad = [c for c in changes if c[2] > 0]
+    if worse:
+        verdict = (f"Ensembles made things worse in {_join(worse)}: there the largest ensembles had more bad "
+                   f"explanations than single models, so averaging attention did not protect against them.")
+    elif not had_bad:
+        verdict = "No single model explained badly, so the ensembles had nothing to improve on."
+    elif all(value == 0 for _, _, _, value, _ in had_bad):
+        verdict = ("In every task where single models explained badly, the largest ensembles removed every "
+                   "bad explanation (both kinds of ensemble).")
+    elif all(value < single for _, _, single, value, _ in had_bad):
+        verdict = ("The largest ensembles had fewer bad explanations than single models in every task where "
+                   "single models had any, but not none.")
+    else:
+        verdict = "The largest ensembles changed the share of bad explanations in some tasks only."
+    noisy = [c for c in changes if c[4] and c[3] != c[2]]
+    if noisy:
+        verdict += (f" In {len(noisy)} of {len(changes)} comparisons the 95% intervals overlap: more retrains "
+                    f"or draws are needed to tell these differences from chance.")
+    by_task = {}
+    for task, kind, _, value, _ in changes:
+        by_task.setdefault(task, {})[kind] = value
+    comparison = {"better": sum(v["several"] < v["one"] for v in by_task.values()),
+                  "worse": sum(v["several"] > v["one"] for v in by_task.values())}
+    comparison["as well"] = len(by_task) - comparison["better"] - comparison["worse"]
+    verdict += (" Compared with members from one configuration, members from several did "
+                + "; ".join(f"{word} in {count} of {len(by_task)} task{'s' if len(by_task) > 1 else ''}"
+                            for word, count in comparison.items() if count) + ".")
+    return lines + ["", verdict]
+
+
+def _section_ensembles(result):
+    lines = _ensemble_findings(result.tables["ensembles"], result.tables["bad_by_ensemble_size"])
+    return f"""## Do ensembles help?
+
+An explanation is bad when its iAUC-ROC is at most {result.config['bad_iauc']}. The single models are the
+retrained models; the ensembles average their members' test attention (largest size shown here; every
+size in the figure *bad_vs_ensemble_size* and `tables/bad_by_ensemble_size.csv`).
+
+""" + "\n".join(lines)
+
+
+def _section_figures(result):
+    captions = getattr(result, "captions", None) or {}
+    parts = ["## Figures"]
+    for number, (name, path) in enumerate(result.figures.items(), start=1):
+        caption = captions.get(name, "")
+        parts.append(f"### Figure {number}: {_figure_title(name)}\n\n![{name}](figures/{path.name})\n\n"
+                     f"*Figure {number}.* {caption}")
+    return "\n\n".join(parts)
+
+
+_FIGURE_TITLES = {"iauc_by_configuration": "iAUC-ROC per configuration",
+                  "accuracy_vs_iauc": "accuracy against iAUC-ROC",
+                  "bad_vs_ensemble_size": "bad explanations against ensemble size"}
+
+
+def _figure_title(name):
+    if name in _FIGURE_TITLES:
+        return _FIGURE_TITLES[name]
+    if "_bag" in name:  # "<modality>_<problem>_bag[_silent_failure]"
+        modality, problem = name.split("_")[:2]
+        return f"a {_task(modality, problem)} bag" + (", silent failure" if name.endswith("_silent_failure") else "")
+    return name.replace("_", " ")
+
+
+def _section_configurations(result):
+    rows = _configurations(result)
+    if not rows:
+        return ""
+    names = list(dict.fromkeys(name for row in rows for name in row["values"]))
+    table = pd.DataFrame([
+        {"configuration": f"`{row['config_id']}`",
+         **{_LONG_NAMES.get(name, name): row["values"].get(name, "–") for name in names},
+         "label in figures": row["label"].replace("\n", " / "), "retrained for (rank)": row["tasks"]}
+        for row in rows])
+    return f"""## Configurations
+
+The retrained configurations, their ids decoded (featurizer depth: layers applied to each instance
+before attention; classifier depth: layers after pooling).
+
+{_markdown(table)}"""
+
+
+def _section_reading_guide(result):
+    return """## How to read this
 
 - **iAUC-ROC** asks: ranking a positive bag's instances by attention, how often does an important
   instance come before an unimportant one? 1 = attention singles out exactly the important
-  instances, 0.5 = no better than chance. iAUC-PR is the same question as average precision; it
-  depends on how rare the important instances are.
-- **A high accuracy does not certify the explanation.** Look at the spread of iAUC per
-  configuration and at the accuracy-vs-iAUC heatmap: models in the top accuracy bin can sit
-  anywhere on the iAUC axis. A small rho means picking the most accurate model does not pick
-  the best explanation.
-- **Ensembles:** averaging the attention of a few independently trained models usually removes
-  most bad explanations (the curve falls towards 0 % with size); members from several
-  configurations help more than seeds of one.
-- The study's numbers are the reference, not a target: ours differ with the preset's sizes
-  (fewer bags, epochs and retrains) and with the data generator.
+  instances, 0.5 = no better than chance, below 0.5 = attention prefers the unimportant ones.
+  iAUC-PR is the same question as average precision; it depends on how rare the important
+  instances are.
+- **Accuracy and explanation are separate questions.** The accuracy-vs-iAUC figure shows where
+  the accurate models' explanations fall; the silent-failure sentence counts the accurate models
+  that explain badly.
+- **Intervals:** a % over draws is an estimate; the 95% intervals show how far it could move with
+  other draws. Where the intervals of two numbers overlap, this run cannot tell them apart.
+- The study's numbers are the reference, not a target: ours differ with the configuration's sizes
+  (bags, epochs, retrains) and with the data generator."""
+
+
+def _versions():
+    found = {}
+    for name in ["setlearn", "torch", "scikit-learn", "numpy", "skorch", "pandas", "matplotlib"]:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _command():
+    argv = list(sys.argv)
+    if argv and os.path.basename(argv[0]) in ("setlearn", "__main__.py"):
+        argv[0] = "setlearn"
+    elif argv:
+        argv.insert(0, "python")
+    return shlex.join(argv)
+
+
+def _section_provenance(result):
+    cfg = result.config
+    preset, overrides = _preset_and_overrides(result)
+    versions = ", ".join(f"{name} {version}" for name, version in _versions().items())
+    fit_time = float(result.models["fit_time_s"].sum()) if "fit_time_s" in result.models else float("nan")
+    trained = (f"{result.n_new_models} of {len(result.models)} models were trained by this call"
+               + ("" if result.n_new_models == len(result.models) else
+                  " (the others come from an earlier call on the same folder)"))
+    device = cfg["estimator_params"].get("device", "cpu")
+    override_lines = "\n".join(f"  - {line}" for line in overrides) if overrides else "  none"
+    # Not "Provenance": a reader (and a test) looking for a stray "nan" would find one in it.
+    return f"""## Reproducibility
+
+- **Study:** {CITATION}
+- **Versions:** {versions}; Python {platform.python_version()}.
+- **Command:** `{_command()}`
+- **Configuration:** preset `{preset}`; overrides:
+{override_lines}
+- **Reproduce:** `setlearn assess --preset {preset} --config {result.out / 'config.json'} --out NEW_FOLDER`
+  (`config.json` holds the whole resolved configuration).
+- **Wall time:** {result.elapsed_s:.0f} s for this call up to the report; {trained}. Training time summed
+  over all models: {fit_time:.0f} s.
+- **Machine:** {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs; models trained on
+  device `{device}`.
+- **Written:** {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC."""
+
+
+# The report, in order. A section returns Markdown, or "" to leave itself out.
+_SECTIONS = [
+    _section_title,
+    _section_study,
+    _section_accuracy,
+    _section_ensembles,
+    _section_figures,
+    _section_configurations,
+    _section_reading_guide,
+    _section_provenance,
+]
+
+
+def _report_markdown(result):
+    return "\n\n".join(text for section in _SECTIONS if (text := section(result))) + "\n"
+
+
+def _html(markdown_text, folder, title):
+    """A self-contained HTML page of the report: every figure inlined as a base64 PNG."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(markdown_text)
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "image":
+                path = folder / child.attrGet("src")
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                child.attrSet("src", f"data:image/png;base64,{data}")
+    body = md.renderer.render(tokens, md.options, {})
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; line-height: 1.45; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
+img {{ max-width: 100%; }}
+code {{ background: #f4f4f4; padding: 0 0.2em; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
 """
+
+
+def _write_report(result):
+    """Write ``report.md`` and its self-contained twin ``report.html``; returns the Markdown path."""
+    text = _report_markdown(result)
     path = result.out / "report.md"
     path.write_text(text)
+    (result.out / "report.html").write_text(_html(text, result.out, "setlearn assess report"))
     return path

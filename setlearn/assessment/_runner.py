@@ -44,12 +44,81 @@ def _ensemble_draws(config, top, retrained):
     return draws
 
 
+# Seconds between two plain-text progress lines (output not on a terminal).
+_PROGRESS_INTERVAL_S = 30.0
+
+
+class _TextProgress:
+    """Progress as plain lines for a log file: done, left, ETA, at most every ``interval`` s.
+
+    A terminal gets tqdm's bar; a log file would get a page of carriage returns
+    from it, so it gets one readable line per interval, and one at the end.
+    """
+
+    def __init__(self, total, done, desc, unit, file, interval=_PROGRESS_INTERVAL_S):
+        self.total, self.done, self.desc, self.unit = total, done, desc, unit
+        self.file, self.interval = file, interval
+        self.started = self.last = time.monotonic()
+        self.start_done = done
+        self.postfix = ""
+
+    def __enter__(self):
+        self._print()
+        return self
+
+    def __exit__(self, *exc):
+        if self.done > self.start_done:
+            self._print()
+        return False
+
+    def set_postfix_str(self, text, refresh=True):
+        self.postfix = text
+
+    def update(self, n=1):
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self._print(now)
+
+    def _print(self, now=None):
+        now = time.monotonic() if now is None else now
+        self.last = now
+        elapsed = now - self.started
+        new = self.done - self.start_done
+        left = self.total - self.done
+        if new and left:
+            eta = f", ETA {_duration(elapsed / new * left)}"
+        else:
+            eta = ""
+        postfix = f" (last: {self.postfix})" if self.postfix else ""
+        print(f"setlearn assess: {self.desc}: {self.done}/{self.total} {self.unit}s done, {left} left, "
+              f"{_duration(elapsed)} elapsed{eta}{postfix}", file=self.file, flush=True)
+
+
+def _duration(seconds):
+    """90 -> '1m30s'; for progress lines."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
 def _progress(total, done, desc, quiet):
+    """A progress reporter: tqdm's bar on a terminal, plain lines (see :class:`_TextProgress`) elsewhere."""
+
     from tqdm.auto import tqdm
 
-    # disable=None: tqdm shows the bar only when stderr is a terminal.
-    return tqdm(total=total, initial=done, desc=desc, unit="model" if desc != "ensembles" else "ensemble",
-                disable=True if quiet else None, dynamic_ncols=True, leave=True)
+    unit = "model" if desc != "ensembles" else "ensemble"
+    if quiet:
+        return tqdm(total=total, initial=done, disable=True)
+    stream = sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return _TextProgress(total, done, desc, unit, stream)
+    return tqdm(total=total, initial=done, desc=desc, unit=unit, file=stream, dynamic_ncols=True, leave=True)
 
 
 def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc):
@@ -148,9 +217,15 @@ class AssessmentResult:
         ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``.
     figures : dict of str to pathlib.Path
     report : pathlib.Path or None
+        ``report.md``; ``report.html`` beside it is the same report with the
+        figures embedded, readable from any folder.
     n_new_models : int
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
+    preset : str or None
+        The preset the configuration started from (the report lists the overrides).
+    captions : dict of str to str
+        One caption per figure, as in the report.
     """
 
     out: Path
@@ -164,6 +239,8 @@ class AssessmentResult:
     report: Path = None
     n_new_models: int = 0
     elapsed_s: float = 0.0
+    preset: str = None
+    captions: dict = dataclasses.field(default_factory=dict)
 
     def summary(self):
         """A few lines for the terminal: where the report is and the headline numbers."""
@@ -190,7 +267,7 @@ class AssessmentResult:
                          f"{silent.pct_good_iauc:.0f}% have iAUC-ROC >= 0.9 (paper: 64%).")
         else:
             lines.append("  No retrained model reached validation accuracy >= 0.9.")
-        lines.append(f"Report: {self.report}")
+        lines.append(f"Report: {self.report} (with the figures embedded: {self.report.with_suffix('.html')})")
         return "\n".join(lines)
 
 
@@ -281,13 +358,14 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
                            n_jobs=n_jobs, quiet=quiet)
 
     # Sorted by key: the files are in completion order, which parallel runs shuffle.
-    result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained,
+    result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained, preset=preset,
                               models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True))
     if complete:
         result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
         result.top = top
         result.tables = _write_tables(result)
         result.figures = _write_figures(result, data)
+        result.elapsed_s = time.perf_counter() - started  # for the report's provenance
         result.report = _write_report(result)
     result.elapsed_s = time.perf_counter() - started
     if verbose:

@@ -10,10 +10,12 @@ import pytest
 from matplotlib.figure import Figure
 
 from setlearn.plotting import (
+    accuracy_iauc_counts,
     plot_accuracy_vs_iauc,
     plot_bad_vs_ensemble_size,
     plot_bag_attention,
     plot_iauc_by_configuration,
+    wilson_interval,
 )
 
 
@@ -32,18 +34,69 @@ def test_iauc_by_configuration(rows, tmp_path):
     ax.figure.savefig(tmp_path / "box.png")
 
 
-def test_accuracy_vs_iauc_counts_every_model(rows):
+def test_iauc_by_configuration_uses_readable_labels(rows):
+    ax = plot_iauc_by_configuration(rows, labels={"h4-a2": "hid 4 att 2"}, ax=Figure().subplots())
+    # A label where one is given, the id where none is.
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hid 4 att 2", "h8-a8"]
+
+
+def test_accuracy_vs_iauc_prints_integer_counts_without_a_colour_bar(rows):
     ax = plot_accuracy_vs_iauc(rows, bins=5, ax=Figure().subplots())
-    counts = np.nan_to_num(ax.collections[0].get_array())
-    assert counts.sum() == len(rows)
+    printed = [t.get_text() for t in ax.texts]
+    assert all(text.isdigit() for text in printed)  # integers, never "2.0"
+    assert sum(map(int, printed)) == len(rows)
+    assert len(ax.figure.axes) == 1  # no colour bar: the printed counts are the scale
+    # Logarithmic shading: one crowded cell must not wash out a cell of one model.
+    assert type(ax.collections[0].norm).__name__ == "LogNorm"
 
 
-def test_bad_vs_ensemble_size():
-    curve = pd.DataFrame({"kind": ["one"] * 3 + ["several"] * 3, "size": [1, 2, 3] * 2,
-                          "pct_bad": [20.0, 10.0, 5.0, 20.0, 0.0, 0.0]})
+def test_accuracy_iauc_counts_put_a_threshold_value_above_the_edge():
+    # 0.9 exactly is "accurate" and "good" in the tables (>= 0.9): it must not fall in the cell below.
+    rows = pd.DataFrame({"valid_accuracy": [0.9, 0.85, 1.0, 0.3], "iauc_roc": [0.9, 0.2, 1.0, -0.1]})
+    counts, x_edges, y_edges = accuracy_iauc_counts(rows, bins=10)
+    assert counts.dtype.kind == "i" and counts.sum() == 4
+    assert counts[list(x_edges).index(0.9), list(y_edges).index(0.9)] == 1
+    assert counts[0, 0] == 1  # below 0.5 accuracy and below 0 iAUC: clipped into the first cell
+
+
+def test_wilson_interval_known_values():
+    low, high = wilson_interval([5, 0, 10], [10, 10, 10])
+    np.testing.assert_allclose(low, [0.2366, 0.0, 0.7225], atol=1e-4)
+    np.testing.assert_allclose(high, [0.7634, 0.2775, 1.0], atol=1e-4)
+    with pytest.raises(ValueError, match="0 <= successes <= n and n > 0"):
+        wilson_interval(3, 2)
+
+
+def _errorbars(ax):
+    return {container.get_label(): container for container in ax.containers}
+
+
+def test_bad_vs_ensemble_size_keeps_coinciding_and_zero_curves_visible():
+    curve = pd.DataFrame({"kind": ["one"] * 3 + ["several"] * 3, "size": [1, 2, 3] * 2, "n": [20, 10, 10] * 2,
+                          "pct_bad": [20.0, 0.0, 0.0, 20.0, 0.0, 0.0]})
     ax = plot_bad_vs_ensemble_size(curve, ax=Figure().subplots())
-    assert [line.get_label() for line in ax.lines] == ["one configuration", "several configurations"]
-    assert ax.lines[1].get_ydata().tolist() == [20.0, 0.0, 0.0]
+    bars = _errorbars(ax)
+    assert list(bars) == ["one configuration", "several configurations"]
+    one, several = (bars[k].lines[0] for k in bars)
+    # Identical numbers, drawn side by side with different markers and line styles.
+    assert one.get_ydata().tolist() == several.get_ydata().tolist() == [20.0, 0.0, 0.0]
+    assert np.all(np.asarray(one.get_xdata()) < np.asarray(several.get_xdata()))
+    assert one.get_marker() != several.get_marker() and one.get_linestyle() != several.get_linestyle()
+    # A curve at 0 % is above the bottom of the axes, not hidden on it.
+    assert ax.get_ylim()[0] < 0 and not one.get_clip_on()
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_bad_vs_ensemble_size_draws_95_percent_wilson_intervals():
+    curve = pd.DataFrame({"kind": ["one", "one"], "size": [1, 2], "n": [20, 10], "pct_bad": [25.0, 0.0]})
+    ax = plot_bad_vs_ensemble_size(curve, ymax=60, ax=Figure().subplots())
+    segments = _errorbars(ax)["one configuration"].lines[2][0].get_segments()
+    low, high = wilson_interval([5, 0], [20, 10])
+    np.testing.assert_allclose([s[:, 1].min() for s in segments], 100 * low)
+    np.testing.assert_allclose([s[:, 1].max() for s in segments], 100 * high)
+    assert ax.get_ylim()[1] == 60  # the shared scale, when given
 
 
 def test_bad_vs_ensemble_size_of_an_empty_curve_draws_an_empty_axes():
@@ -51,8 +104,8 @@ def test_bad_vs_ensemble_size_of_an_empty_curve_draws_an_empty_axes():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ax = plot_bad_vs_ensemble_size(pd.DataFrame(columns=["kind", "size", "pct_bad"]), ax=Figure().subplots())
-    assert len(ax.lines) == 0 and ax.get_legend() is None and ax.get_ylim() == (0.0, 5.0)
+        ax = plot_bad_vs_ensemble_size(pd.DataFrame(columns=["kind", "size", "n", "pct_bad"]), ax=Figure().subplots())
+    assert len(ax.lines) == 0 and ax.get_legend() is None and ax.get_ylim()[1] == 5.0
 
 
 def test_bag_attention_on_real_digits(tmp_path):
@@ -65,7 +118,16 @@ def test_bag_attention_on_real_digits(tmp_path):
     assert len(shown) == 8
     # Most attended first, and its weight in the title.
     assert shown[0].get_title() == f"{attention.max():.3f}"
+    # The key says what the frames and the numbers mean, against the uniform weight.
+    key = " ".join(t.get_text() for t in fig.texts)
+    assert "Red frame: an important instance" in key and "1/12 = 0.083" in key
+    assert "the 8 of 12 images in decreasing attention" in key
     fig.savefig(tmp_path / "bag.png")
+
+
+def test_bag_attention_key_can_be_left_out():
+    fig = plot_bag_attention(np.zeros((3, 8, 8)), np.full(3, 1 / 3), key=False, fig=Figure())
+    assert fig.texts == []
 
 
 def test_bag_attention_accepts_flat_and_channel_first_images():

@@ -1,0 +1,335 @@
+"""The assessment report: sentences follow the numbers, figures match the tables, provenance, HTML.
+
+Built from synthetic rows (no training), so every test takes a fraction of a second
+and every number in the report is known in advance.
+"""
+
+import base64
+import io
+import re
+import shutil
+from html.parser import HTMLParser
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from setlearn.assessment import AssessmentResult, _report, _runner, load_config, top_configurations
+from setlearn.assessment import table_ensembles, table_silent_failures
+from setlearn.assessment._store import _attention_path, _save_attention
+from setlearn.assessment._tasks import _Data
+
+CONFIGS = {"h4-a2-f1-c1": 2, "h4-a4-f1-c1": 4}  # config id -> attention size (smoke's Gaussian grid)
+N_RETRAIN = 10
+OVERRIDES = {"n_retrain": N_RETRAIN, "max_ensemble_size": 3, "n_ensembles": 10}
+
+
+def _models(retrain_iauc, valid_accuracy=1.0, modality="gaussian", problem="mil", n_retrain=N_RETRAIN):
+    """Search rows (2 seeds) and retrain rows; ``retrain_iauc``: config id -> n_retrain iAUC-ROC values."""
+    rows = []
+    for stage, repeats in [("search", 2), ("retrain", n_retrain)]:
+        for config_id, attention_size in CONFIGS.items():
+            for repeat in range(repeats):
+                iauc = retrain_iauc[config_id][repeat] if stage == "retrain" else 0.9
+                accuracy = valid_accuracy[config_id][repeat] if isinstance(valid_accuracy, dict) else valid_accuracy
+                rows.append({
+                    "problem": problem, "modality": modality, "stage": stage, "config_id": config_id,
+                    "hidden_size": 4, "attention_size": attention_size, "featurizer_depth": 1, "classifier_depth": 1,
+                    "repeat": repeat, "seed": repeat, "valid_accuracy": accuracy, "valid_log_loss": 0.1,
+                    "test_accuracy": 0.95, "test_bag_auc": 0.97, "iauc_roc": iauc, "iauc_pr": iauc,
+                    "fit_time_s": 1.5,
+                })
+    return pd.DataFrame(rows)
+
+
+def _ensembles(iauc_by_kind_and_size, modality="gaussian", problem="mil"):
+    """10 draws per (kind, size): ``iauc_by_kind_and_size[kind, size]`` -> 10 iAUC-ROC values."""
+    rows = []
+    for (kind, size), values in iauc_by_kind_and_size.items():
+        for draw, iauc in enumerate(values):
+            rows.append({"problem": problem, "modality": modality, "kind": kind, "size": size, "draw": draw,
+                         "config_id": "h4-a2-f1-c1" if kind == "one" else "several", "members": "",
+                         "iauc_roc": iauc, "iauc_pr": iauc})
+    return pd.DataFrame(rows)
+
+
+def _result(tmp_path, models, ensembles, *, preset="smoke", overrides=OVERRIDES, data=None):
+    config = load_config(preset, overrides)
+    result = AssessmentResult(out=tmp_path, config=config, complete=True, models=models, ensembles=ensembles,
+                              n_new_models=len(models), elapsed_s=12.0, preset=preset)
+    result.top = top_configurations(models, config["top_k"])
+    result.tables = _report._write_tables(result)
+    result.figures = _report._write_figures(result, data)
+    result.report = _report._write_report(result)
+    return result
+
+
+# Single models: 2 of 20 bad (10 %); "good" ensembles have none left, "bad" ensembles half.
+SINGLE = {"h4-a2-f1-c1": [0.5] + [0.95] * 9, "h4-a4-f1-c1": [0.6] + [0.92] * 9}
+CLEAN = {(kind, size): [0.95] * 10 for kind in ["one", "several"] for size in [2, 3]}
+WORSE = {(kind, size): [0.5] * 5 + [0.9] * 5 for kind in ["one", "several"] for size in [2, 3]}
+
+
+@pytest.fixture(scope="module")
+def worse(tmp_path_factory):
+    # Shared by the read-only tests: drawing and saving the figures is most of a test's time.
+    return _result(tmp_path_factory.mktemp("worse"), _models(SINGLE), _ensembles(WORSE))
+
+
+@pytest.fixture
+def clean(tmp_path):
+    return _result(tmp_path, _models(SINGLE), _ensembles(CLEAN))
+
+
+# --------------------------------------------------------------------------- sentences follow the numbers
+
+
+def test_ensembles_that_make_things_worse_are_never_said_to_remove_bad_explanations(worse):
+    text = worse.report.read_text()
+    assert "ensembles remove" not in text and "removed" not in text
+    assert "Ensembles made things worse in gaussian MIL" in text
+    assert "10% of 20 single models explain badly" in text
+    assert "from one configuration raised it to 50%" in text
+
+
+def test_ensembles_that_remove_every_bad_explanation_are_said_to(clean):
+    text = clean.report.read_text()
+    assert "the largest ensembles removed every bad explanation" in text
+    assert "made things worse" not in text
+    assert "from one configuration removed every one" in text
+    assert "members from several did as well in 1 of 1 task." in text
+
+
+def test_ensemble_sentences_quote_table_3_and_its_intervals(worse):
+    from setlearn.plotting import wilson_interval
+
+    row = table_ensembles(worse.models, worse.ensembles).iloc[0]
+    text = worse.report.read_text()
+    assert f"{row.pct_bad_single:.0f}% of 20 single models" in text
+    low, high = wilson_interval(2, 20)
+    assert f"(95% CI {100 * low:.0f}–{100 * high:.0f}%)" in text
+    low, high = wilson_interval(5, 10)
+    assert f"raised it to {row.pct_bad_one_configuration:.0f}% (95% CI {100 * low:.0f}–{100 * high:.0f}%, 10 draws" in text
+
+
+def test_no_bad_single_model_means_nothing_to_remove(tmp_path):
+    models = _models({cid: [0.95] * N_RETRAIN for cid in CONFIGS})
+    text = _result(tmp_path, models, _ensembles(CLEAN)).report.read_text()
+    assert "No single model explained badly" in text and "removed" not in text
+
+
+def test_silent_failure_sentence_counts_the_retrained_models(tmp_path):
+    accuracy = {cid: [1.0] * 5 + [0.7] * 5 for cid in CONFIGS}
+    result = _result(tmp_path, _models(SINGLE, valid_accuracy=accuracy), _ensembles(CLEAN))
+    silent = table_silent_failures(result.models).set_index("modality").loc["all"]
+    # The accurate runs are repeats 0-4, holding both 0.5 and 0.6: 8 of 10 good.
+    assert (silent.n_accurate, silent.pct_good_iauc) == (10, 80.0)
+    text = result.report.read_text()
+    assert "Of 10 retrained models with validation accuracy >= 0.9, 80% reach iAUC-ROC >= 0.9" in text
+    assert "2 do not — silent failures — and the lowest iAUC-ROC among them is 0.50" in text
+
+
+def test_accuracy_sentence_follows_rho(tmp_path):
+    # iAUC rises with accuracy in every configuration: rho = 1, no "would not reliably" claim.
+    accuracy = {cid: list(np.linspace(0.8, 1.0, N_RETRAIN)) for cid in CONFIGS}
+    iauc = {cid: list(np.linspace(0.5, 0.95, N_RETRAIN)) for cid in CONFIGS}
+    text = _result(tmp_path, _models(iauc, valid_accuracy=accuracy), _ensembles(CLEAN)).report.read_text()
+    assert "ranged from 1.00 to 1.00" in text and "every one is at least 0.5" in text
+    assert "would not reliably" not in text
+
+
+# --------------------------------------------------------------------------- figures match the tables
+
+
+def test_accuracy_figure_shows_the_retrained_models_of_the_silent_failure_table(tmp_path):
+    accuracy = {cid: [1.0] * 5 + [0.7] * 5 for cid in CONFIGS}
+    result = _result(tmp_path, _models(SINGLE, valid_accuracy=accuracy), _ensembles(CLEAN))
+    fig, caption = _report._figures(result, None)["accuracy_vs_iauc"]
+    ax = fig.axes[0]
+    cells = [(t.get_position(), int(t.get_text())) for t in ax.texts]
+    assert sum(n for _, n in cells) == N_RETRAIN * len(CONFIGS)  # retrained only, not the 4 search models
+    silent = table_silent_failures(result.models).set_index("modality").loc["all"]
+    accurate = sum(n for (x, _), n in cells if x >= 0.9)
+    good = sum(n for (x, y), n in cells if x >= 0.9 and y >= 0.9)
+    assert accurate == silent.n_accurate and 100 * good / accurate == silent.pct_good_iauc
+    assert "retrained models" in caption and "search models are left out" in caption
+
+
+def test_ensemble_figure_plots_the_ensemble_table(worse):
+    fig, caption = _report._figures(worse, None)["bad_vs_ensemble_size"]
+    curve = worse.tables["bad_by_ensemble_size"]
+    lines = {c.get_label(): c.lines[0] for c in fig.axes[0].containers}
+    for kind, label in [("one", "one configuration"), ("several", "several configurations")]:
+        expected = curve[curve["kind"] == kind].sort_values("size")["pct_bad"].tolist()
+        assert lines[label].get_ydata().tolist() == expected
+    assert "10 random ensembles per size and kind" in caption and "95% Wilson" in caption
+
+
+def test_configuration_figure_shows_every_retrained_model_under_its_label(worse):
+    fig, _ = _report._figures(worse, None)["iauc_by_configuration"]
+    ax = fig.axes[0]
+    retrained = worse.models[worse.models["stage"] == "retrain"]
+    for dots, (config_id, group) in zip(ax.collections, sorted(retrained.groupby("config_id"))):
+        assert sorted(dots.get_offsets()[:, 1]) == sorted(group["iauc_roc"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hid 4 att 2\nfeat 1 clf 1", "hid 4 att 4\nfeat 1 clf 1"]
+
+
+def test_every_figure_has_a_caption_in_the_report(worse):
+    text = worse.report.read_text()
+    for number, name in enumerate(worse.figures, start=1):
+        assert f"![{name}](figures/{name}.png)" in text
+        assert f"*Figure {number}.* {worse.captions[name]}" in text
+
+
+def test_bags_of_a_good_and_a_silently_failing_model_on_an_image_task(tmp_path):
+    accuracy = {cid: [1.0] * N_RETRAIN for cid in CONFIGS}
+    models = _models(SINGLE, valid_accuracy=accuracy, modality="digits")
+    data = _Data((20, 20, 20), 10, "{}", 0)
+    for row in models[models["stage"] == "retrain"].itertuples():
+        key = ("mil", "digits", "retrain", row.config_id, row.repeat)
+        (tmp_path / "attention").mkdir(exist_ok=True)
+        _save_attention(_attention_path(tmp_path, key), [np.full(10, 0.1)] * 20)
+    ensembles = _ensembles(CLEAN, modality="digits")
+    result = _result(tmp_path, models, ensembles, overrides={**OVERRIDES, "modalities": ["digits"]}, data=data)
+    assert {"digits_mil_bag", "digits_mil_bag_silent_failure"} <= set(result.figures)
+    # The silent failure is the accurate model with the worst explanation: h4-a2-f1-c1, repeat 0, iAUC 0.5.
+    silent_caption = result.captions["digits_mil_bag_silent_failure"]
+    assert "model h4-a2-f1-c1 seed r0" in silent_caption and "0.50 over all positive test bags" in silent_caption
+    assert "0.95 over all positive test bags" in result.captions["digits_mil_bag"]
+    # Both show the same bag: the one where the silent failure's attention is worst.
+    bag = re.search(r"Test bag (\d+) ", silent_caption).group(1)
+    assert f"Test bag {bag} " in result.captions["digits_mil_bag"]
+    assert "where the silent failure's attention is worst" in silent_caption
+
+
+def test_pick_bag_models_without_a_silent_failure():
+    models = _models(SINGLE, valid_accuracy=0.8)
+    good, silent = _report._pick_bag_models(models[models["stage"] == "retrain"], 0.65)
+    assert silent is None and good["iauc_roc"] == 0.95
+
+
+def test_pick_bag_models_never_shows_one_model_twice():
+    retrained = _models(SINGLE, n_retrain=1)
+    retrained = retrained[retrained["stage"] == "retrain"].iloc[:1]  # one accurate model, iAUC 0.5
+    good, silent = _report._pick_bag_models(retrained, 0.65)
+    assert good is None and silent["iauc_roc"] == 0.5
+    two = _models(SINGLE, n_retrain=2)
+    good, silent = _report._pick_bag_models(two[two["stage"] == "retrain"], 0.65)
+    assert (silent["config_id"], silent["repeat"]) == ("h4-a2-f1-c1", 0) and good["iauc_roc"] == 0.95
+
+
+# --------------------------------------------------------------------------- provenance and configuration
+
+
+def test_report_cites_the_study_and_records_provenance(worse):
+    from importlib import metadata
+
+    text = worse.report.read_text()
+    assert "Haab, N. Deutschmann, M. Rodríguez Martínez" in text and "arXiv:2207.13018 (2022)" in text
+    assert "All Things Attention" in text
+    for package in ["setlearn", "torch", "scikit-learn", "numpy"]:
+        assert f"{package} {metadata.version(package)}" in text
+    assert "**Command:** `" in text and "CPUs" in text and "device `cpu`" in text
+    assert "12 s for this call" in text and "Training time summed\n  over all models: 36 s" in text
+    assert "preset `smoke`" in text
+
+
+def test_a_custom_configuration_does_not_inherit_its_preset_description(tmp_path):
+    overrides = {**OVERRIDES, "top_k": 2, "grid": {"gaussian": {"hidden_size": [4], "attention_size": [2, 4],
+                                                    "featurizer_depth": [1], "classifier_depth": [1]}}}
+    result = _result(tmp_path, _models(SINGLE), _ensembles(CLEAN), preset="quick", overrides=overrides)
+    text = result.report.read_text()
+    assert load_config("quick")["description"] not in text
+    assert "A custom configuration based on preset `quick`" in text
+    assert "`n_retrain`: 20 -> 10" in text and "`max_ensemble_size`: 8 -> 3" in text
+
+
+def test_a_preset_run_shows_the_preset_description(tmp_path):
+    models = _models({cid: v[:3] for cid, v in SINGLE.items()}, n_retrain=3)
+    ensembles = _ensembles({(k, s): v[:3] for (k, s), v in CLEAN.items()})
+    text = _result(tmp_path, models, ensembles, overrides=None).report.read_text()
+    assert f"Preset `smoke`: {load_config('smoke')['description']}" in text
+    assert "overrides:\n  none" in text
+
+
+def test_configuration_ids_are_decoded(worse):
+    text = worse.report.read_text()
+    assert "| `h4-a2-f1-c1` | 4 | 2 | 1 | 1 | hid 4 att 2 / feat 1 clf 1 | gaussian MIL #" in text
+    assert "hidden size | attention size | featurizer depth | classifier depth" in text
+
+
+def test_report_sections_are_a_list(worse, monkeypatch):
+    # Adding a section is one line: the report is the sections' Markdown, in order.
+    monkeypatch.setattr(_report, "_SECTIONS", [*_report._SECTIONS, lambda result: "## Audit\n\nok"])
+    assert _report._report_markdown(worse).rstrip().endswith("## Audit\n\nok")
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+class _Images(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sources, self.tables = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.sources.append(dict(attrs)["src"])
+        self.tables += tag == "table"
+
+
+def test_html_report_is_self_contained(worse, tmp_path):
+    from PIL import Image
+
+    # Moved away from its figures/ folder, it must still show every figure.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    html = shutil.copy(worse.out / "report.html", elsewhere / "report.html")
+    parser = _Images()
+    parser.feed(open(html, encoding="utf-8").read())
+    assert len(parser.sources) == len(worse.figures) and parser.tables >= 3
+    for src, path in zip(parser.sources, worse.figures.values()):
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1], validate=True)
+        assert png == path.read_bytes()
+        with Image.open(io.BytesIO(png)) as image:
+            image.verify()
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_off_a_terminal_is_plain_lines(monkeypatch):
+    stream = io.StringIO()  # not a terminal
+    monkeypatch.setattr(_runner.sys, "stderr", stream)
+    monkeypatch.setattr(_runner, "_PROGRESS_INTERVAL_S", 0.0)
+    with _runner._progress(5, 1, "retrain", quiet=False) as bar:
+        for _ in range(3):
+            bar.update()
+    output = stream.getvalue()
+    assert "\r" not in output
+    lines = output.splitlines()
+    assert lines[0].startswith("setlearn assess: retrain: 1/5 models done, 4 left")
+    assert re.search(r"retrain: 4/5 models done, 1 left, \d+s elapsed, ETA \d+s", output)
+
+
+def test_progress_lines_wait_for_the_interval(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(_runner.sys, "stderr", stream)
+    with _runner._progress(100, 0, "search", quiet=False) as bar:
+        for _ in range(50):
+            bar.update()
+    # A line at the start and one at the end, none in between (the interval is 30 s).
+    assert len(stream.getvalue().splitlines()) == 2
+
+
+def test_quiet_progress_prints_nothing(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(_runner.sys, "stderr", stream)
+    with _runner._progress(3, 0, "search", quiet=True) as bar:
+        bar.update()
+    assert stream.getvalue() == ""
