@@ -19,7 +19,7 @@ per-instance values such as attention back on the rows they came from.
 """
 
 from ._validation import bag_sizes, check_bag_labels, check_bags, check_instance_values
-from ._padding import PaddedBags, size_bucketed_batches
+from ._padding import PaddedBags, distinct_instances, max_padded_elements, size_bucketed_batches
 from ._convert import bags_from_anndata, bags_from_frame, instance_values_to_frame
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "bag_sizes",
     "PaddedBags",
     "size_bucketed_batches",
+    "max_padded_elements",
+    "distinct_instances",
     "bags_from_frame",
     "bags_from_anndata",
     "instance_values_to_frame",

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ..bags import bag_sizes, max_padded_elements
 from ..base import BaseBagClassifier, validate_training_bags
 from ..estimators import AttentionMILClassifier
 from ..nn._net import fit_net, make_net
@@ -30,8 +31,8 @@ def _members_per_module(estimator, bags):
     width = estimator.hidden_size
     if not isinstance(estimator.featurizer, nn.Module) and len(instance_shape) > 1 and estimator.featurizer != "mlp":
         width = 8 * int(np.prod(instance_shape[-2:]))  # the CNN's first feature map
-    mean_size = float(np.mean([len(b) for b in bags]))
-    per_member = min(estimator.batch_size, len(bags)) * mean_size * width
+    # The widest step's padded slots, batched exactly as training batches them.
+    per_member = max_padded_elements(bag_sizes(bags), estimator.batch_size) * width
     return max(1, int(_STACK_BUDGET // per_member))
 
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..bags import PaddedBags
 from ..base import BaseBagClassifier, _softmax, validate_training_bags
-from ..nn._net import BagDataset, fit_net
+from ..nn._net import BagDataset, fit_net, torch_threads
 
 
 class AttentionMILClassifier(BaseBagClassifier):
@@ -39,11 +39,16 @@ class AttentionMILClassifier(BaseBagClassifier):
     featurizer : {"auto", "mlp", "cnn"} or torch.nn.Module, default="auto"
         ``"auto"`` uses an MLP for vector instances and a small CNN for images
         (instances of shape ``(H, W)`` or ``(C, H, W)``). A module must map
-        ``(M, *instance_shape)`` to ``(M, out_features)``; it is copied and
-        re-initialised from ``random_state`` through the ``reset_parameters``
-        methods of its submodules (as torch's layers have), so parameters
-        without one keep their values and randomness inside ``forward``
-        (e.g. dropout) follows torch's global generator.
+        ``(M, *instance_shape)`` to ``(M, out_features)``; it is copied,
+        put in training mode, and re-initialised from ``random_state``
+        through the ``reset_parameters`` methods of its submodules (as
+        torch's layers have). A trainable parameter of a submodule without
+        one is refused with a ``ValueError`` (it would start alike in every
+        member); freeze it or add the method. Only real instances reach it,
+        never padding. Each distinct instance of a training step is
+        featurized once, unless the module holds BatchNorm or dropout layers:
+        then every real instance is (randomness inside ``forward`` follows
+        torch's global generator).
     max_epochs : int, default=100
         Training epochs (the study used 500).
     batch_size : int, default=100
@@ -64,6 +69,15 @@ class AttentionMILClassifier(BaseBagClassifier):
         Minimal improvement of the validation loss that resets the patience.
     device : str or torch.device, default="cpu"
         Where to train, e.g. ``"cuda"``.
+    n_threads : int or None, default=1
+        torch's intra-op threads during ``fit``, ``predict`` and ``explain``
+        (set around each call and restored after). One thread is the safe
+        default: these networks are small, and on a machine where another
+        process holds a core, torch's default of one thread per core made a
+        fit up to 10x slower (benchmarks/README.md). Run several models in
+        parallel instead (``AttentionEnsemble(n_jobs=...)``, ``setlearn assess
+        --n-jobs``). ``None`` keeps torch's own setting (all cores), which
+        can speed up a large CNN on an otherwise idle machine.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the batch order and the validation split.
     verbose : int, default=0
@@ -116,6 +130,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -138,6 +153,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        n_threads=1,
         random_state=None,
         verbose=0,
     ):
@@ -156,6 +172,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -215,7 +232,9 @@ class AttentionMILClassifier(BaseBagClassifier):
             summing to 1.
         """
         _, attention = self._forward(X)
-        return [a[0].astype(np.float64) for a in attention]
+        # The float32 softmax of a bag of 100k+ instances sums to 1 only within
+        # about 1e-4; renormalising in float64 makes it exact to rounding.
+        return [_renormalised(a[0]) for a in attention]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -234,4 +253,10 @@ class AttentionMILClassifier(BaseBagClassifier):
     def _forward(self, X):
         check_is_fitted(self, "net_")
         bags = self._checked_bags(X)
-        return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
+        with torch_threads(self.n_threads):
+            return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
+
+
+def _renormalised(weights):
+    weights = weights.astype(np.float64)
+    return weights / weights.sum()

@@ -221,11 +221,18 @@ class CNNFeaturizer(nn.Module):
         return torch.relu(self.head(h))
 
 
+# Layers whose output for an instance depends on the rest of the batch or on
+# randomness drawn per slot while training; see AttentionMILNet.per_instance.
+_BATCH_DEPENDENT_LAYERS = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)
+
+
 class ModuleFeaturizer(nn.Module):
     """A user-supplied per-instance torch module, one copy per member.
 
     Each copy is re-initialised from its member's seed (through the
-    ``reset_parameters`` methods of its submodules). The module must map a
+    ``reset_parameters`` methods of its submodules) and put in training mode,
+    so its dropout and BatchNorm layers follow the network's ``train()`` and
+    ``eval()`` whatever mode the module was passed in. The module must map a
     batch of instances ``(M, *instance_shape)`` to ``(M, out_features)``.
 
     Parameters
@@ -239,6 +246,13 @@ class ModuleFeaturizer(nn.Module):
     seeds : sequence of int
         One seed per member for the initial weights.
 
+    Raises
+    ------
+    ValueError
+        If a trainable parameter belongs to a submodule without
+        ``reset_parameters``: it could not be re-initialised, and every
+        member would start from the same values.
+
     Examples
     --------
     >>> import torch
@@ -250,9 +264,24 @@ class ModuleFeaturizer(nn.Module):
 
     def __init__(self, n_members, module, instance_shape, *, seeds):
         super().__init__()
+        stuck = [
+            f"{owner}.{name}" if owner else name
+            for owner, sub in module.named_modules()
+            if not hasattr(sub, "reset_parameters")
+            for name, param in sub.named_parameters(recurse=False)
+            if param.requires_grad
+        ]
+        if stuck:
+            raise ValueError(
+                f"The featurizer module's parameter(s) {', '.join(stuck)} belong to a module without a "
+                f"reset_parameters() method, so they cannot be re-initialised from random_state and every "
+                f"ensemble member would start from the same values. Give that module a reset_parameters() "
+                f"that initialises them (setlearn calls it under each member's seed), or freeze them with "
+                f"requires_grad_(False)."
+            )
         copies = []
         for seed in seeds:
-            member = copy.deepcopy(module)
+            member = copy.deepcopy(module).train()
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(seed))
                 for sub in member.modules():
@@ -261,7 +290,8 @@ class ModuleFeaturizer(nn.Module):
             copies.append(member)
         self.members = nn.ModuleList(copies)
         with torch.no_grad():
-            probe = copies[0](torch.zeros(2, *instance_shape))
+            probe = copies[0].eval()(torch.zeros(2, *instance_shape))
+            copies[0].train()
         if probe.ndim != 2 or probe.shape[0] != 2:
             raise ValueError(
                 f"The featurizer module must map instances of shape (M, *{tuple(instance_shape)}) to "
@@ -390,20 +420,37 @@ class AttentionMILNet(nn.Module):
         sizes = [n_hidden] * classifier_depth + [n_classes]
         self.classifier = _mlp(n_members, sizes, [s + 53 for s in seeds], shared_input=False, final_activation=False)
 
-    def forward(self, x, mask):
-        """Logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` of padded bags.
+    def forward(self, x, mask, index=None):
+        """Logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` of a batch of bags.
+
+        Only real instances are featurized (padding never reaches the
+        featurizer, so e.g. BatchNorm statistics see real instances only), and
+        with ``index`` each row of ``x`` once, however many slots it fills.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (B, N, \\*instance_shape)
+        x : torch.Tensor
+            Padded bags ``(B, N, *instance_shape)`` when ``index`` is None;
+            otherwise the batch's instances ``(U, *instance_shape)``.
         mask : torch.BoolTensor of shape (B, N)
             True for real instances, False for padding.
+        index : torch.LongTensor of shape (B, N), default=None
+            Row of ``x`` that fills every slot (see :meth:`PaddedBags.batch
+            <setlearn.bags.PaddedBags.batch>`); padding slots may point anywhere.
         """
         n_bags, n_instances = mask.shape
-        instances = x.reshape(n_bags * n_instances, *self.instance_shape)
-        if isinstance(self.featurizer, MLPFeaturizer):
-            instances = instances.reshape(n_bags * n_instances, -1)
-        h = self.featurizer(instances).view(self.n_members, n_bags, n_instances, -1)
+        if index is None and bool(mask.all()):
+            # Bags of equal size: every slot is a real instance.
+            h = self._featurize(x.reshape(n_bags * n_instances, *self.instance_shape))
+        else:
+            if index is None:
+                # Gather the real instances through the mask; padding slots
+                # then read row 0, a real instance that the mask excludes.
+                x = x[mask]
+                index = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
+                index[mask] = torch.arange(len(x), device=mask.device)
+            h = torch.index_select(self._featurize(x), 1, index.reshape(-1))
+        h = h.view(self.n_members, n_bags, n_instances, -1)
         attention = self.pooling(h, mask)
         n_hidden = h.shape[-1]
         pooled = torch.bmm(
@@ -411,6 +458,23 @@ class AttentionMILNet(nn.Module):
         ).view(self.n_members, n_bags, n_hidden)
         logits = self.classifier(pooled)
         return logits, attention
+
+    @property
+    def per_instance(self):
+        """Whether, in training mode too, the featurizer maps each instance alone.
+
+        False when a user featurizer holds BatchNorm or dropout layers: their
+        output depends on the batch, or on randomness drawn per slot, so
+        training must featurize every real slot rather than each distinct
+        instance once.
+        """
+        return not any(isinstance(m, _BATCH_DEPENDENT_LAYERS) for m in self.featurizer.modules())
+
+    def _featurize(self, instances):
+        """Features ``(E, M, H)`` of instances ``(M, *instance_shape)``."""
+        if isinstance(self.featurizer, MLPFeaturizer):
+            instances = instances.reshape(len(instances), -1)
+        return self.featurizer(instances)
 
     def select(self, member):
         """A one-member network holding member ``member``'s weights.

@@ -1,5 +1,6 @@
 """Training bags through skorch: the dataset, the batch iterator and the net."""
 
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from ._modules import AttentionMILNet
 
 
 class BagDataset(torch.utils.data.Dataset):
-    """A subset of padded bags with their encoded labels, as skorch sees the data.
+    """A subset of stored bags with their encoded labels, as skorch sees the data.
 
     Parameters
     ----------
@@ -33,8 +34,9 @@ class BagDataset(torch.utils.data.Dataset):
     >>> from setlearn.nn import BagDataset
     >>> bags = [np.zeros((2, 4), np.float32), np.ones((5, 4), np.float32)]
     >>> dataset = BagDataset(PaddedBags(bags), y=np.array([0, 1]))
-    >>> [tuple(batch["x"].shape) for batch, y in dataset.batches(2)]
-    [(2, 5, 4)]
+    >>> # The bags repeat two distinct instances: x holds them once, the mask the slots.
+    >>> [(tuple(batch["x"].shape), tuple(batch["mask"].shape)) for batch, y in dataset.batches(2)]
+    [((2, 4), (2, 5))]
     """
 
     def __init__(self, data, y=None, indices=None):
@@ -46,8 +48,9 @@ class BagDataset(torch.utils.data.Dataset):
         return len(self.indices)
 
     def __getitem__(self, i):
-        x, mask = self.data.batch(self.indices[i : i + 1])
-        return {"x": x[0], "mask": mask[0]}, (None if self.y is None else self.y[self.indices[i]])
+        x, mask, index = self.data.batch(self.indices[i : i + 1])
+        padded = x[0] if index is None else x[index[0]]
+        return {"x": padded, "mask": mask[0]}, (None if self.y is None else self.y[self.indices[i]])
 
     def subset(self, indices):
         """The bags ``indices`` (positions within this subset).
@@ -67,6 +70,12 @@ class BagDataset(torch.utils.data.Dataset):
     def batches(self, batch_size, *, shuffle=False, random_state=None):
         """Batches of bags of similar size, as skorch consumes them.
 
+        The inputs are those of :meth:`AttentionMILNet.forward
+        <setlearn.nn.AttentionMILNet.forward>` (see :meth:`PaddedBags.batch
+        <setlearn.bags.PaddedBags.batch>`); batches hold at most
+        ``batch_size`` bags and at most twice as many padded slots as
+        instances.
+
         Parameters
         ----------
         batch_size : int
@@ -79,7 +88,8 @@ class BagDataset(torch.utils.data.Dataset):
         Yields
         ------
         batch : tuple
-            ``({"x": padded, "mask": mask}, y)``; ``y`` is None at prediction time.
+            ``({"x": x, "mask": mask[, "index": index]}, y)``; ``y`` is None at
+            prediction time.
         """
         for _, batch in self.positioned_batches(batch_size, shuffle=shuffle, random_state=random_state):
             yield batch
@@ -106,9 +116,31 @@ class BagDataset(torch.utils.data.Dataset):
         sizes = self.data.sizes[self.indices]
         for positions in size_bucketed_batches(sizes, batch_size, shuffle=shuffle, random_state=random_state):
             bags = self.indices[positions]
-            x, mask = self.data.batch(bags)
+            x, mask, index = self.data.batch(bags)
+            inputs = {"x": x, "mask": mask} if index is None else {"x": x, "mask": mask, "index": index}
             y = None if self.y is None else torch.from_numpy(self.y[bags])
-            yield positions, ({"x": x, "mask": mask}, y)
+            yield positions, _Batch(inputs, y, len(bags))
+
+    def n_batches(self, batch_size):
+        """Number of batches of one pass (it does not depend on the shuffling)."""
+        return len(size_bucketed_batches(self.data.sizes[self.indices], batch_size))
+
+
+class _Batch:
+    """One batch, unpacked by skorch as ``inputs, y``.
+
+    Not a tuple: skorch counts a tuple batch's bags as the common length of
+    every input, and the instances ``x`` of a batch are not one per bag.
+    """
+
+    def __init__(self, inputs, y, n_bags):
+        self.inputs, self.y, self.n_bags = inputs, y, n_bags
+
+    def __iter__(self):
+        return iter((self.inputs, self.y))
+
+    def __len__(self):
+        return self.n_bags
 
 
 class _BatchIterator:
@@ -122,14 +154,14 @@ class _BatchIterator:
         return self.dataset.batches(self.batch_size, shuffle=self.shuffle, random_state=self.random_state)
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return self.dataset.n_batches(self.batch_size)
 
 
 class BagNet(NeuralNet):
     """The skorch net that trains :class:`~setlearn.nn.AttentionMILNet` on :class:`BagDataset`.
 
-    Differences from :class:`skorch.NeuralNet`: batches come pre-padded from
-    the dataset (no per-bag collation), the module returns ``(logits,
+    Differences from :class:`skorch.NeuralNet`: batches come ready from the
+    dataset (no per-bag collation; see :meth:`BagDataset.batches`), the module returns ``(logits,
     attention)`` with a member axis, and the loss is the sum over members of
     each member's mean cross-entropy, so every member gets exactly the
     gradient it would get alone.
@@ -280,7 +312,9 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
     init_seeds = [int(np.random.RandomState(s).randint(np.iinfo(np.int32).max)) for s in seeds]
     shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=2)
     module = build_module(estimator, bags[0].shape[1:], n_classes, seeds=init_seeds)
-    dataset = BagDataset(PaddedBags(bags), y_encoded)
+    # Each distinct instance is featurized once per step, unless the featurizer
+    # depends on the batch in training (BatchNorm, dropout): then every slot is.
+    dataset = BagDataset(PaddedBags(bags, distinct="auto" if module.per_instance else False), y_encoded)
     callbacks = []
     train_split = None
     if estimator.early_stopping:
@@ -297,8 +331,37 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
     net = make_net(
         estimator, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed), **quiet
     )
-    net.fit(dataset, y=None)
+    with torch_threads(estimator.n_threads):
+        net.fit(dataset, y=None)
     return net
+
+
+@contextmanager
+def torch_threads(n_threads):
+    """Run a block with torch's intra-op thread count set to ``n_threads``, then restore it.
+
+    ``None`` leaves torch's setting as it is (by default one thread per core).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from setlearn.nn._net import torch_threads
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def make_net(estimator, module, **kwargs):

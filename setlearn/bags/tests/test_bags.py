@@ -9,6 +9,8 @@ from setlearn.bags import (
     check_bags,
     check_instance_values,
     size_bucketed_batches,
+    distinct_instances,
+    max_padded_elements,
 )
 
 
@@ -92,17 +94,80 @@ def test_size_bucketed_batches_cover_all_bags_once_and_group_sizes():
         size_bucketed_batches(sizes, 0)
 
 
-@pytest.mark.parametrize("sizes", [(4, 4, 4), (1, 2, 50)])  # padded and flat storage
-def test_padded_bags_batches_hold_the_bags(sizes):
+def _slots(x, index):
+    """The padded bags ``(B, N, ...)`` a batch stands for, whatever its storage."""
+    return x if index is None else x[index]
+
+
+@pytest.mark.parametrize(
+    "sizes, distinct, storage",
+    [((4, 4, 4), False, "padded"), ((1, 2, 50), False, "flat"), ((1, 2, 50), True, "distinct")],
+)
+def test_padded_bags_batches_hold_the_bags(sizes, distinct, storage):
     rng = np.random.default_rng(0)
     bags = [rng.normal(size=(n, 3)).astype(np.float32) for n in sizes]
-    data = PaddedBags(bags)
-    x, mask = data.batch(np.array([2, 0]))
-    assert x.shape == (2, max(sizes[2], sizes[0]), 3)
+    data = PaddedBags(bags, distinct=distinct)
+    x, mask, index = data.batch(np.array([2, 0]))
+    assert (index is None) == (storage == "padded")
+    assert (data.n_distinct is not None) == (storage == "distinct")
+    slots = _slots(x, index)
+    assert slots.shape == (2, max(sizes[2], sizes[0]), 3)
     for row, bag in zip(range(2), (bags[2], bags[0])):
         assert mask[row].sum() == len(bag)
-        assert torch.equal(x[row, : len(bag)], torch.from_numpy(bag))
-        assert torch.isfinite(x[row]).all()
+        assert torch.equal(slots[row, : len(bag)], torch.from_numpy(bag))
+        assert torch.isfinite(slots[row]).all()
+    # Only real instances travel: no padding rows in the flat and table layouts.
+    if storage != "padded":
+        assert len(x) == sizes[2] + sizes[0]
+
+
+def test_bags_from_a_pool_are_stored_once_per_distinct_instance():
+    rng = np.random.default_rng(0)
+    pool = rng.normal(size=(30, 5, 5)).astype(np.float32)
+    draws = [rng.integers(0, 30, size=n) for n in rng.integers(20, 60, size=40)]
+    bags = [pool[d] for d in draws]
+    data = PaddedBags(bags)
+    assert data.n_distinct == len(np.unique(np.concatenate(draws)))
+    assert tuple(data.instances.shape) == (data.n_distinct, 5, 5)  # no copy per slot
+    x, mask, index = data.batch(np.array([3, 7, 11]))
+    # Each distinct instance of the batch comes once, and the slots still hold the bags.
+    assert len(x) == len(np.unique(np.concatenate([draws[i] for i in (3, 7, 11)])))
+    slots = _slots(x, index)
+    for row, i in enumerate((3, 7, 11)):
+        assert torch.equal(slots[row, : len(bags[i])], torch.from_numpy(bags[i]))
+    # Nearly every instance distinct (Gaussian bags): no table.
+    gaussian = [rng.normal(size=(n, 5)).astype(np.float32) for n in (10, 10, 12)]
+    assert PaddedBags(gaussian).n_distinct is None
+
+
+def test_distinct_instances_never_merges_different_rows(monkeypatch):
+    """A hash collision is caught by the comparison of every bag with its table rows."""
+    from setlearn.bags import _padding
+
+    rng = np.random.default_rng(0)
+    bags = [rng.integers(0, 3, size=(50, 2)).astype(np.float32) for _ in range(4)]
+    codes, table = distinct_instances(bags)
+    np.testing.assert_array_equal(table[codes], np.concatenate(bags))
+    # Force every row onto one hash: the check must refuse the merge.
+    monkeypatch.setattr(_padding, "_row_hashes", lambda bag, multipliers: np.zeros(len(bag), np.uint64))
+    assert distinct_instances(bags) == (None, None)
+    # -0.0 and 0.0 compare equal as numbers but are kept apart, bytes decide.
+    monkeypatch.undo()
+    codes, table = distinct_instances([np.array([[0.0], [-0.0], [0.0]], np.float32)], max_fraction=1.0)
+    assert len(table) == 2
+
+
+def test_batches_bound_padding_around_one_giant_bag():
+    """One 50,000-instance bag among small ones is batched alone, not padded into 99 small bags."""
+    sizes = np.array([10] * 1999 + [50_000])
+    batches = size_bucketed_batches(sizes, 100, shuffle=True, random_state=0)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(sizes)))
+    for batch in batches:
+        assert len(batch) <= 100
+        assert len(batch) * sizes[batch].max() <= 2 * sizes[batch].sum()
+    assert max_padded_elements(sizes, 100) == 50_000
+    # Bags of equal size keep full batches.
+    assert [len(b) for b in size_bucketed_batches([7] * 250, 100)] == [100, 100, 50]
 
 
 def test_scipy_dok_sparse_input_gets_the_sparse_error():

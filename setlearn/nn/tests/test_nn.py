@@ -1,0 +1,180 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from setlearn import AttentionEnsemble, AttentionMILClassifier
+from setlearn.bags import PaddedBags
+from setlearn.bags import _padding
+from setlearn.nn import AttentionMILNet, BagDataset
+
+FAST = dict(hidden_size=8, attention_size=4, max_epochs=4, batch_size=8, random_state=0)
+
+
+def pool_bags(n_bags=32, image_shape=(6, 6), pool_size=25, sizes=(5, 9, 14), random_state=0):
+    """Bags drawn from a finite pool of instances; positive bags hold a bright pool item."""
+    rng = np.random.default_rng(random_state)
+    pool = rng.normal(size=(pool_size, *image_shape)).astype(np.float32)
+    pool[:5] += 2.0  # the pool's "important" items
+    X, y = [], np.arange(n_bags) % 2
+    for label in y:
+        draws = rng.integers(5, pool_size, size=int(rng.choice(sizes)))
+        if label:
+            draws[0] = rng.integers(0, 5)
+        X.append(pool[draws])
+    return X, y
+
+
+def _fit_both_ways(monkeypatch, make, X, y):
+    """The same fit with every slot featurized (today's path) and with each distinct instance once."""
+    monkeypatch.setattr(_padding, "_DISTINCT_MAX_FRACTION", 0.0)
+    per_slot = make().fit(X, y)
+    assert PaddedBags(X).n_distinct is None
+    monkeypatch.setattr(_padding, "_DISTINCT_MAX_FRACTION", 1.0)
+    distinct = make().fit(X, y)
+    assert PaddedBags(X).n_distinct is not None
+    return per_slot, distinct
+
+
+@pytest.mark.parametrize("featurizer", ["cnn", "mlp"])
+def test_featurizing_each_distinct_instance_once_changes_nothing(monkeypatch, featurizer):
+    X, y = pool_bags()
+    make = lambda: AttentionMILClassifier(featurizer=featurizer, **FAST)  # noqa: E731
+    per_slot, distinct = _fit_both_ways(monkeypatch, make, X, y)
+    for p, q in zip(per_slot.net_.module_.parameters(), distinct.net_.module_.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), atol=1e-5)
+    # Prediction reads either storage alike (the table is in use here, as set above).
+    np.testing.assert_allclose(distinct.predict_proba(X), per_slot.predict_proba(X), atol=1e-5)
+    for a, b in zip(distinct.explain(X), per_slot.explain(X)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    monkeypatch.setattr(_padding, "_DISTINCT_MAX_FRACTION", 0.0)
+    np.testing.assert_allclose(distinct.predict_proba(X), per_slot.predict_proba(X), atol=1e-5)
+
+
+def test_stacked_ensemble_members_share_the_distinct_featurization(monkeypatch):
+    X, y = pool_bags()
+    make = lambda: AttentionEnsemble(  # noqa: E731
+        AttentionMILClassifier(featurizer="cnn", **FAST), n_estimators=3, agreement_threshold=None, random_state=0
+    )
+    per_slot, distinct = _fit_both_ways(monkeypatch, make, X, y)
+    np.testing.assert_allclose(distinct.predict_proba(X), per_slot.predict_proba(X), atol=1e-5)
+    for a, b in zip(distinct.explain(X), per_slot.explain(X)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_order_and_padding_invariance_with_the_table():
+    X, y = pool_bags()
+    clf = AttentionMILClassifier(featurizer="cnn", **FAST).fit(X, y)
+    rng = np.random.default_rng(1)
+    perms = [rng.permutation(len(bag)) for bag in X]
+    for a, a_shuffled, p in zip(clf.explain(X), clf.explain([b[p] for b, p in zip(X, perms)]), perms):
+        np.testing.assert_allclose(a_shuffled, a[p], atol=1e-6)
+    # A bag alone, or batched with a large bag from the same pool, gives the same output.
+    large = np.concatenate(X[:20])
+    alone = clf.net_.forward_bags(BagDataset(PaddedBags([X[1]], distinct=True)))
+    batched = clf.net_.forward_bags(BagDataset(PaddedBags([X[1], large], distinct=True)))
+    np.testing.assert_allclose(batched[0][:, 0], alone[0][:, 0], atol=1e-6)
+    np.testing.assert_allclose(batched[1][0], alone[1][0], atol=1e-6)
+
+
+class _Recorder(nn.Module):
+    """A per-instance featurizer that records how many rows each call receives."""
+
+    rows = []
+
+    def __init__(self, n_features=36, extra=None):
+        super().__init__()
+        self.linear = nn.Linear(n_features, 8)
+        self.extra = extra if extra is not None else nn.Identity()
+
+    def forward(self, x):
+        _Recorder.rows.append(len(x))
+        return torch.relu(self.extra(self.linear(x.reshape(len(x), -1))))
+
+
+def test_batch_dependent_featurizers_see_every_real_slot_in_training():
+    """BatchNorm or dropout in a user featurizer: training featurizes each real slot, never padding."""
+    X, y = pool_bags()
+    n_slots = sum(len(b) for b in X)
+    for extra, per_instance in [(None, True), (nn.BatchNorm1d(8), False), (nn.Dropout(0.2), False)]:
+        _Recorder.rows = []
+        clf = AttentionMILClassifier(featurizer=_Recorder(extra=extra), **{**FAST, "max_epochs": 1})
+        clf.fit(X, y)
+        assert clf.net_.module_.per_instance is per_instance
+        training_rows = sum(_Recorder.rows[1:])  # the first call is the shape probe
+        if per_instance:
+            assert training_rows < n_slots  # each distinct instance of a step once
+        else:
+            assert training_rows == n_slots  # every real instance, no padding
+
+
+def test_batchnorm_statistics_ignore_padding():
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(3.0, 1.0, size=(n, 4)).astype(np.float32) for n in (2, 9, 5)]
+    featurizer = nn.Sequential(nn.BatchNorm1d(4, momentum=1.0), nn.Linear(4, 3))
+    net = AttentionMILNet((4,), 2, hidden_size=3, attention_size=2, featurizer_depth=1, classifier_depth=1,
+                          featurizer=featurizer, seeds=[0]).train()
+    x, mask, index = PaddedBags(bags, distinct=False).batch(np.arange(3))
+    assert index is None  # padded storage: zeros fill the short bags
+    net(x, mask)
+    batchnorm = net.featurizer.members[0][0]
+    # momentum=1 keeps the last batch's statistics: those of the real instances only.
+    np.testing.assert_allclose(batchnorm.running_mean.numpy(), np.concatenate(bags).mean(axis=0), rtol=1e-5)
+
+
+def test_a_featurizer_passed_in_eval_mode_trains_with_dropout():
+    featurizer = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.5)).eval()
+    net = AttentionMILNet((4,), 2, hidden_size=3, attention_size=2, featurizer_depth=1, classifier_depth=1,
+                          featurizer=featurizer, seeds=[0])
+    x, mask = torch.ones(1, 50, 4), torch.ones(1, 50, dtype=torch.bool)
+    torch.manual_seed(0)
+    _, first = net.train()(x, mask)
+    _, second = net(x, mask)
+    assert not torch.equal(first, second)  # dropout is on while training
+    _, a = net.eval()(x, mask)
+    _, b = net(x, mask)
+    assert torch.equal(a, b)
+    assert not featurizer.training  # the user's module is untouched
+
+
+class _RawParameter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(4))
+
+    def forward(self, x):
+        return x * self.scale
+
+
+def test_parameters_that_cannot_be_reinitialised_are_refused():
+    X, y = pool_bags(image_shape=(4,))
+    with pytest.raises(ValueError, match=r"parameter\(s\) 1.scale .*reset_parameters"):
+        AttentionMILClassifier(featurizer=nn.Sequential(nn.Linear(4, 4), _RawParameter()), **FAST).fit(X, y)
+    # Frozen parameters may stay as given (e.g. a pretrained part).
+    frozen = nn.Sequential(nn.Linear(4, 4), _RawParameter().requires_grad_(False))
+    AttentionMILClassifier(featurizer=frozen, **FAST).fit(X, y)
+
+
+def test_n_threads_is_applied_around_fit_and_predict_and_restored():
+    seen = []
+
+    class ThreadProbe(nn.Linear):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return super().forward(x)
+
+    X, y = pool_bags(image_shape=(4,))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # as torch would on a machine with 2 cores
+    try:
+        clf = AttentionMILClassifier(featurizer=ThreadProbe(4, 4), **FAST).fit(X, y)
+        clf.predict(X)
+        assert set(seen[1:]) == {1}  # the default; seen[0] is the shape probe, outside fit
+        assert torch.get_num_threads() == 2
+        seen.clear()
+        clf.set_params(n_threads=None).predict(X)
+        assert set(seen) == {2}
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="n_threads"):
+        AttentionMILClassifier(n_threads=0).fit(X, y)
