@@ -63,8 +63,10 @@ def _load_member(payload, classes, instance_shape):
 
 
 def save_model(model, path):
-    """Save a fitted :class:`~setlearn.AttentionMILClassifier` or :class:`~setlearn.AttentionEnsemble`
-    to one file that loading cannot turn into code execution.
+    """Save a fitted estimator to one file that loading cannot turn into code execution.
+
+    The estimator is a fitted :class:`~setlearn.AttentionMILClassifier` or
+    :class:`~setlearn.AttentionEnsemble`.
 
     Parameters
     ----------
@@ -78,6 +80,7 @@ def save_model(model, path):
     Returns
     -------
     None
+        The model is written to ``path``.
 
     Examples
     --------

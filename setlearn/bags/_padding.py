@@ -104,6 +104,7 @@ def max_padded_elements(sizes, batch_size):
     Returns
     -------
     n_slots : int
+        Bags times the widest bag, for the largest batch.
 
     Examples
     --------

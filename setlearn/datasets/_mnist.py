@@ -79,6 +79,7 @@ def load_mnist_pool(pool="all", *, population_digits=(3, 9), path=None):
     images : ndarray of float32 of shape (n_images, 28, 28)
         Pixel intensities scaled to [0, 1].
     populations : ndarray of int of shape (n_images,)
+        Population of every image: 1 and 2 for ``population_digits``, 0 otherwise.
 
     Raises
     ------

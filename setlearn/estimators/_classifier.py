@@ -70,7 +70,7 @@ class AttentionMILClassifier(BaseBagClassifier):
     device : str or torch.device, default="cpu"
         Where to train, e.g. ``"cuda"``.
     n_threads : int or None, default=1
-        torch's intra-op threads during ``fit``, ``predict`` and ``explain``
+        Number of torch's intra-op threads during ``fit``, ``predict`` and ``explain``
         (set around each call and restored after). One thread is the safe
         default: these networks are small, and on a machine where another
         process holds a core, torch's default of one thread per core made a

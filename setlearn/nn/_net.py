@@ -122,7 +122,18 @@ class BagDataset(torch.utils.data.Dataset):
             yield positions, _Batch(inputs, y, len(bags))
 
     def n_batches(self, batch_size):
-        """Number of batches of one pass (it does not depend on the shuffling)."""
+        """Number of batches of one pass (it does not depend on the shuffling).
+
+        Parameters
+        ----------
+        batch_size : int
+            Most bags per batch.
+
+        Returns
+        -------
+        n_batches : int
+            Batches of one pass over the dataset's bags.
+        """
         return len(size_bucketed_batches(self.data.sizes[self.indices], batch_size))
 
 
