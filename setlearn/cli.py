@@ -12,6 +12,7 @@ Examples
 
 import argparse
 import json
+import logging
 import sys
 import warnings
 
@@ -70,6 +71,13 @@ def _one_line_warnings(show_others):
 def _assess(args):
     from setlearn.assessment import AssessmentWarning, ClusterError, ConfigError, assess, load_config
 
+    if args.scheduler:
+        try:
+            import distributed  # noqa: F401  (configures its loggers on import; quieted after)
+        except ImportError:
+            pass  # assess says how to install it
+        # distributed logs a lost scheduler as a multi-line ERROR; the one-line error below says it.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", AssessmentWarning)

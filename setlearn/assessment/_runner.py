@@ -154,8 +154,8 @@ def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
 # Long enough for a scheduler across a network, short enough that a typo fails fast.
 _CONNECT_TIMEOUT_S = 5
 # What decides a model's numbers: a worker with other versions would mix them into the rows.
-_CHECKED_PACKAGES = {"setlearn": "setlearn", "torch": "torch", "scikit-learn": "sklearn", "numpy": "numpy",
-                     "skorch": "skorch"}
+# Distribution names: distributed reads them with importlib.metadata.version.
+_CHECKED_PACKAGES = ("setlearn", "torch", "scikit-learn", "numpy", "skorch")
 
 
 def _version_mismatches(versions):
@@ -166,10 +166,10 @@ def _version_mismatches(versions):
     mine = versions["client"]["packages"]
     problems = []
     for worker, info in sorted(versions.get("workers", {}).items()):
-        for name, module in _CHECKED_PACKAGES.items():
-            theirs = info["packages"].get(module)
-            if theirs != mine.get(module):
-                problems.append(f"{worker} has {name} {theirs or '(not installed)'}, this machine {mine.get(module)}")
+        for name in _CHECKED_PACKAGES:
+            theirs = info["packages"].get(name)
+            if theirs != mine.get(name):
+                problems.append(f"{worker} has {name} {theirs or '(not installed)'}, this machine {mine.get(name)}")
     return problems
 
 
@@ -190,7 +190,7 @@ def _connect(scheduler):
                           f"({type(exc).__name__}: {exc}). Check the address and that the scheduler "
                           f"runs.") from None
     with client:
-        mismatches = _version_mismatches(client.get_versions(packages=list(_CHECKED_PACKAGES.values())))
+        mismatches = _version_mismatches(client.get_versions(packages=list(_CHECKED_PACKAGES)))
         if mismatches:
             raise ConfigError(f"The Dask workers at {scheduler} run other versions than this machine: "
                               f"{'; '.join(mismatches)}. Install the same versions everywhere.")
@@ -341,8 +341,11 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
                                   started=started)
         except Exception as exc:
             if scheduler is not None and client.status != "running":
+                # One line: distributed's messages run over several.
+                reason = " ".join(str(exc).split())
+                reason = reason if len(reason) <= 160 else reason[:157] + "..."
                 raise ClusterError(
-                    f"Lost the Dask scheduler at {scheduler} ({type(exc).__name__}: {exc}). Every finished "
+                    f"Lost the Dask scheduler at {scheduler} ({type(exc).__name__}: {reason}). Every finished "
                     f"model is saved in {out}; run the same command against a running scheduler to continue."
                 ) from None
             raise

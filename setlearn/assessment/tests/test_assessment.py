@@ -661,7 +661,7 @@ def test_an_unreachable_scheduler_fails_fast_before_any_folder(tmp_path):
 
 
 def test_workers_with_other_versions_are_named():
-    mine = {"setlearn": "0.1", "torch": "2.13.0", "sklearn": "1.9.1", "numpy": "2.4.6", "skorch": "1.4.0"}
+    mine = {"setlearn": "0.1", "torch": "2.13.0", "scikit-learn": "1.9.1", "numpy": "2.4.6", "skorch": "1.4.0"}
     versions = {"client": {"packages": mine},
                 "workers": {"tcp://127.0.0.1:1": {"packages": mine},
                             "tcp://127.0.0.1:2": {"packages": {**mine, "torch": "2.12.0", "setlearn": None}}}}
