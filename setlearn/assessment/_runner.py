@@ -64,7 +64,10 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
         todo = todo[:budget]
     if not todo:
         return 0
-    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+    # batch_size="auto" (joblib's default, kept on purpose): small models are grouped into one
+    # task until a task lasts a fraction of a second. A Dask task costs 5-20 ms of scheduling
+    # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
+    results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
         delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain")
         for t in todo
     )

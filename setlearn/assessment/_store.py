@@ -240,8 +240,8 @@ def _folder_lock(out):
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(out / _LOCK_NAME, blocking=False, thread_local=False)
-        lock.acquire()
+        lock = FileLock(out / _LOCK_NAME)
+        lock.acquire(timeout=0)  # never wait: a second run must fail at once
     except Timeout:
         try:
             holder = json.loads((out / _HOLDER_NAME).read_text())

@@ -193,3 +193,27 @@ def test_kill_9_leaves_no_worker_behind(tmp_path):
                 child.kill()
         if run.poll() is None:
             run.kill()
+
+
+def test_an_unreachable_scheduler_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from setlearn.assessment.tests._cluster import free_port
+
+    out = tmp_path / "run"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    args = ["assess", "--preset", "smoke", "--config", _tiny_config(tmp_path), "--out", str(out),
+            "--scheduler", address, "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"setlearn assess: error: Cannot reach the Dask scheduler at '{address}'")
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_a_lost_cluster_exits_1_with_one_line(monkeypatch, capsys, tmp_path):
+    def lost(*args, **kwargs):
+        raise assessment.ClusterError("Lost the Dask scheduler at tcp://127.0.0.1:1 (CommClosedError).")
+
+    monkeypatch.setattr(assessment, "assess", lost)
+    assert main(["assess", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == ("setlearn assess: error: Lost the Dask scheduler at tcp://127.0.0.1:1 "
+                                       "(CommClosedError).\n")
