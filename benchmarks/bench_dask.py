@@ -12,7 +12,7 @@ time (``batch_size=1``) and with joblib's automatic batching (what ``assess`` us
 
 Usage::
 
-    python benchmarks/bench_dask.py [--epochs 20] [--repeats 1]
+    python benchmarks/bench_dask.py [--epochs 20] [--rounds 2]
 """
 
 import argparse
@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import setlearn
@@ -80,48 +81,48 @@ def _overhead(address, n_tasks=300):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=1, help="best of this many runs per setting")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="every setting runs once per round, rounds interleaved; the best is kept")
     args = parser.parse_args()
     config = {**CONFIG, "estimator_params": {"max_epochs": args.epochs}}
     scratch = tempfile.mkdtemp(prefix="bench-dask-")
+    from distributed import Client
     from joblib import Parallel, delayed
 
-    def best(**run):
-        times = [_time_assess(config, scratch, **run) for _ in range(args.repeats)]
-        return min(times)
+    times, fits = {}, []
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+        # Started and warmed up before any timing, like clusters that already run.
+        clusters = {n: stack.enter_context(ProcessCluster(n, scratch)) for n in (1, 2, 4)}
+        for cluster in clusters.values():
+            with Client(cluster.address) as client:
+                client.run(_warm_up)
+        # One untimed run: the first assess of a process pays one-time imports (matplotlib, ...).
+        _time_assess(config, scratch, n_jobs=1)
+        settings = [("n_jobs=1 (baseline, first)", {"n_jobs": 1})]
+        settings += [(f"n_jobs={n} (loky processes)", {"n_jobs": n}) for n in (2, 4)]
+        settings += [(f"dask, {n} worker process(es) x 1 thread", {"scheduler": c.address})
+                     for n, c in clusters.items()]
+        settings += [("n_jobs=1 (baseline, last)", {"n_jobs": 1})]
+        for _ in range(args.rounds):
+            for name, run in settings:
+                if run.get("n_jobs", 1) > 1:
+                    Parallel(n_jobs=run["n_jobs"])(delayed(_warm_up)() for _ in range(run["n_jobs"]))
+                elapsed, fit = _time_assess(config, scratch, **run)
+                times[name] = min(times.get(name, elapsed), elapsed)
+                fits.append(fit)
+        overhead = _overhead(clusters[2].address)
 
-    rows = []
-    try:
-        baseline_first, fit = best(n_jobs=1)
-        rows.append(("n_jobs=1 (baseline, first)", baseline_first))
-        for n_jobs in (2, 4):
-            Parallel(n_jobs=n_jobs)(delayed(_warm_up)() for _ in range(n_jobs))
-            rows.append((f"n_jobs={n_jobs} (loky processes)", best(n_jobs=n_jobs)[0]))
-        overhead = None
-        for n_workers in (1, 2, 4):
-            with ProcessCluster(n_workers, scratch) as cluster:
-                from distributed import Client
-
-                with Client(cluster.address) as client:
-                    client.run(_warm_up)
-                rows.append((f"dask, {n_workers} worker process(es) x 1 thread", best(scheduler=cluster.address)[0]))
-                if n_workers == 2:
-                    overhead = _overhead(cluster.address)
-        baseline_last, _ = best(n_jobs=1)
-        rows.append(("n_jobs=1 (baseline, last)", baseline_last))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-    baseline = (baseline_first + baseline_last) / 2
-    print(f"{N_MODELS} models of {args.epochs} epochs (median fit {fit:.2f} s) + 8 ensembles; "
-          f"python {sys.version.split()[0]}")
+    first, last = times["n_jobs=1 (baseline, first)"], times["n_jobs=1 (baseline, last)"]
+    baseline = (first + last) / 2
+    print(f"{N_MODELS} models of {args.epochs} epochs (median fit {sorted(fits)[len(fits) // 2]:.2f} s) "
+          f"+ 8 ensembles; best of {args.rounds} interleaved rounds; python {sys.version.split()[0]}")
     print(f"{'setting':<45} {'time (s)':>9} {'speed-up':>9}")
-    for name, elapsed in rows:
+    for name, elapsed in times.items():
         print(f"{name:<45} {elapsed:>9.1f} {baseline / elapsed:>9.2f}")
-    print(f"baseline drift: last / first = {baseline_last / baseline_first:.2f}")
-    if overhead:
-        print(f"per-task overhead, 2 workers, no-op task: {overhead[1]:.1f} ms one task at a time, "
-              f"{overhead['auto']:.1f} ms with joblib's automatic batching")
+    print(f"baseline drift: last / first = {last / first:.2f}")
+    print(f"per-task overhead, 2 workers, no-op task: {overhead[1]:.1f} ms one task at a time, "
+          f"{overhead['auto']:.1f} ms with joblib's automatic batching")
 
 
 if __name__ == "__main__":

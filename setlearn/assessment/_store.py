@@ -31,7 +31,7 @@ _ENSEMBLE_KINDS = ("one", "several")
 
 # --------------------------------------------------------------------------- storage
 
-# What every stored cell must hold; a column not named here (a grid parameter) must be non-empty.
+# What every stored cell must hold; a column not named here (a grid parameter) may hold anything.
 MODEL_TYPES = {
     "problem": "str", "modality": "str", "stage": ("search", "retrain"), "config_id": "str",
     "repeat": "int", "seed": "int", **{name: "float" for name in _MODEL_METRICS if name != "seed"},
@@ -67,6 +67,9 @@ def _atomic_write(path, write):
 
 def _check_cell(column, kind, value):
     """Why ``value`` cannot be a stored ``column`` cell, or None when it can."""
+    if kind == "any":
+        # A grid parameter of one modality only is empty in the rows of the other.
+        return None
     if value == "":
         return f"{column} is empty"
     if isinstance(kind, tuple):

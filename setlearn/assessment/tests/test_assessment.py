@@ -238,6 +238,15 @@ def test_row_store_drops_a_partial_last_line(tmp_path):
         _store._RowStore(path, ["a", "c"], ["a"])
 
 
+def test_row_store_accepts_grid_cells_a_modality_lacks(tmp_path):
+    # Grids of two modalities may differ: the other modality's parameter is an empty cell.
+    path = tmp_path / "rows.csv"
+    path.write_text("a,lr,x\n1,,0.5\n2,0.1,0.5\n")
+    store = _store._RowStore(path, ["a", "lr", "x"], ["a"], {"a": "int", "x": "float"})
+    assert store.keys == {(1,), (2,)}
+    assert store.frame()["lr"].isna().tolist() == [True, False]
+
+
 def test_ensemble_draws_are_reproducible_and_distinct():
     config = load_config("smoke", {"n_retrain": 5, "max_ensemble_size": 4, "n_ensembles": 6})
     top = {("mil", "gaussian"): ["x", "y"]}
