@@ -28,6 +28,8 @@ _EXPORTS = {
     "importance_average_precision": "setlearn.metrics",
     "check_bags": "setlearn.bags",
     "assess": "setlearn.assessment",
+    "save_model": "setlearn._persistence",
+    "load_model": "setlearn._persistence",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,8 +1,14 @@
-"""What the estimators of setlearn share: label handling and input checks."""
+"""What the estimators of setlearn share: label handling, input checks and the estimator shell.
 
+This module does not import torch, so that it can be shared by the parts of
+setlearn that must stay light (the dataset makers, the assessment's config).
+"""
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, InvalidParameterError, make_constraint
+from sklearn.utils.validation import check_is_fitted
 
 from .bags import check_bag_labels, check_bags
 
@@ -15,6 +21,51 @@ _ROUTING_HINT = (
 )
 
 
+def check_param(name, value, constraints, *, error=InvalidParameterError):
+    """Check one value against scikit-learn parameter constraints.
+
+    The one mechanism behind setlearn's checks of single values outside
+    ``validate_params``-decorated functions (e.g. the fields of an assessment
+    config). Booleans never satisfy a numeric constraint, although Python
+    counts them as integers: ``n_bags=True`` is a mistake, not a 1.
+
+    Parameters
+    ----------
+    name : str
+        How the value is called in the error message.
+    value : object
+        The value to check.
+    constraints : list
+        scikit-learn constraints, as in ``_parameter_constraints`` (e.g.
+        ``[Interval(Integral, 1, None, closed="left")]``); any one may hold.
+    error : type of Exception, default=InvalidParameterError
+        The exception raised (a ``ValueError`` subclass).
+
+    Returns
+    -------
+    value : object
+        ``value`` unchanged.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from sklearn.utils._param_validation import Interval
+    >>> from setlearn.base import check_param
+    >>> check_param("top_k", 3, [Interval(Integral, 1, None, closed="left")])
+    3
+    >>> check_param("top_k", 0, [Interval(Integral, 1, None, closed="left")])
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: top_k must be an int in the range [1, inf), got 0.
+    """
+    constraints = [make_constraint(c) for c in constraints]
+    numeric_only = all(isinstance(c, Interval) for c in constraints)
+    if not (isinstance(value, bool) and numeric_only) and any(c.is_satisfied_by(value) for c in constraints):
+        return value
+    described = " or ".join(str(c) for c in constraints if not getattr(c, "hidden", False))
+    raise error(f"{name} must be {described}, got {value!r}.")
+
+
 def validate_training_bags(X, y):
     """Validated bags, encoded labels and classes for training a classifier on bags."""
     bags = check_bags(X)
@@ -22,8 +73,8 @@ def validate_training_bags(X, y):
     encoder = LabelEncoder().fit(y)
     if len(encoder.classes_) < 2:
         raise ValueError(
-            f"y holds a single class ({encoder.classes_[0]!r}); a classifier needs bags of at "
-            f"least two classes."
+            f"y holds a single class ({encoder.classes_[0]!r}): one class is not enough, a "
+            f"classifier needs bags of at least two classes."
         )
     return bags, encoder.transform(y).astype(np.int64), encoder.classes_
 
@@ -44,3 +95,88 @@ def _check_known_labels(y, classes):
         )
 
 
+class BaseBagClassifier(ClassifierMixin, BaseEstimator):
+    """The shell shared by :class:`~setlearn.AttentionMILClassifier` and
+    :class:`~setlearn.AttentionEnsemble`: classifiers whose samples are bags.
+
+    Subclasses train in ``fit`` (decorated with scikit-learn's ``_fit_context``,
+    which validates ``_parameter_constraints``), then hand every fitted
+    attribute to :meth:`_record_fit` at once, so that a fit that fails or is
+    interrupted leaves the estimator as it was. They implement
+    ``predict_proba`` and ``explain``.
+
+    Examples
+    --------
+    >>> from setlearn import AttentionEnsemble, AttentionMILClassifier
+    >>> from setlearn.base import BaseBagClassifier
+    >>> issubclass(AttentionMILClassifier, BaseBagClassifier), issubclass(AttentionEnsemble, BaseBagClassifier)
+    (True, True)
+    """
+
+    def predict(self, X):
+        """Predicted class label of every bag.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags, with the instance shape seen during fit.
+
+        Returns
+        -------
+        y : ndarray of shape (n_bags,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit).
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags.
+        y : array-like of shape (n_bags,)
+            True labels, among the classes seen during fit.
+        sample_weight : array-like of shape (n_bags,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        _check_known_labels(y, self.classes_)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X is a collection of bags; a numeric array must be 3-D (n_bags,
+        # n_instances, n_features). scikit-learn's common checks, which feed
+        # 2-D arrays, run through setlearn.utils.estimator_checks.RowsAsBags.
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.poor_score = True
+        return tags
+
+    @staticmethod
+    def _check_no_fit_params(fit_params):
+        """Turn metadata meant for a scorer, which reaches fit when routing is off, into an error."""
+        if fit_params:
+            names = ", ".join(sorted(fit_params))
+            if "importance" in fit_params:
+                raise ValueError(f"fit() got unexpected argument(s) {names}. {_ROUTING_HINT}")
+            raise ValueError(f"fit() got unexpected argument(s) {names}; it takes only X and y.")
+
+    def _record_fit(self, classes, instance_shape, **fitted):
+        """Set every fitted attribute at once, after training succeeded."""
+        self.classes_ = classes
+        self.instance_shape_ = tuple(instance_shape)
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        if len(self.instance_shape_) == 1:
+            self.n_features_in_ = self.instance_shape_[0]
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        return self
+
+    def _checked_bags(self, X):
+        check_is_fitted(self)
+        return check_bags(X, instance_shape=self.instance_shape_, estimator_name=type(self).__name__)

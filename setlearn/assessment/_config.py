@@ -6,12 +6,14 @@ import difflib
 import inspect
 import json
 import tomllib
+from numbers import Integral, Real
 from pathlib import Path
 
+from sklearn.utils._param_validation import Interval
+
+from setlearn.base import check_param
 
 
-PROBLEMS = ("mil", "and", "xor", "threshold")
-MODALITIES = ("gaussian", "digits")
 _SPLITS = ("train", "valid", "test")
 # Parameters the study itself sets on every model; a config must not override them.
 _RESERVED_ESTIMATOR_PARAMS = ("random_state", "verbose")
@@ -70,15 +72,25 @@ def _unknown(what, name, choices):
 
 
 def _check_int(where, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where} must be an integer, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ConfigError(f"{where} must be at least {minimum}, got {value}.")
+    check_param(where, value, [Interval(Integral, minimum, None, closed="left")], error=ConfigError)
 
 
 def _check_fraction(where, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(f"{where} must be a number between 0 and 1, got {value!r}.")
+    check_param(where, value, [Interval(Real, 0, 1, closed="both")], error=ConfigError)
+
+
+def _problems():
+    """Names of the problems registered in setlearn.datasets.PROBLEMS, read when a config is
+    validated, so that a problem a user registers is accepted."""
+    from setlearn.datasets import PROBLEMS
+
+    return tuple(PROBLEMS)
+
+
+def _modalities():
+    from setlearn.datasets import MODALITIES
+
+    return tuple(MODALITIES)
 
 
 def _check_names(where, value, choices, what):
@@ -98,8 +110,8 @@ def _check_mapping(where, value):
 
 _FIELDS = {
     "description": lambda w, v: isinstance(v, str) or _raise(ConfigError(f"{w} must be a string.")),
-    "problems": lambda w, v: _check_names(w, v, PROBLEMS, "problem"),
-    "modalities": lambda w, v: _check_names(w, v, MODALITIES, "modality"),
+    "problems": lambda w, v: _check_names(w, v, _problems(), "problem"),
+    "modalities": lambda w, v: _check_names(w, v, _modalities(), "modality"),
     "n_train_bags": lambda w, v: _check_int(w, v, 2),
     "n_valid_bags": lambda w, v: _check_int(w, v, 2),
     "n_test_bags": lambda w, v: _check_int(w, v, 2),
@@ -174,8 +186,8 @@ def _validate(config):
         if name not in tunable:
             raise _unknown("estimator parameter (in estimator_params)", name, tunable)
     for modality, grid in config["grid"].items():
-        if modality not in MODALITIES:
-            raise _unknown("modality (in grid)", modality, MODALITIES)
+        if modality not in _modalities():
+            raise _unknown("modality (in grid)", modality, _modalities())
         _check_mapping(f"grid.{modality}", grid)
         if not grid:
             raise ConfigError(f"grid.{modality} is empty; give at least one parameter with a list of values.")

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, validate_params
+
 from ._store import _ENSEMBLE_KINDS
+
+# The tables read user CSVs too: their arguments are checked with
+# scikit-learn's validate_params, which names the argument and what it accepts.
+_ROWS = [pd.DataFrame]
+_SHARE = [Interval(Real, 0, 1, closed="both")]
 
 
 # --------------------------------------------------------------------------- tables
 
 
+@validate_params({"models": _ROWS, "top_k": [Interval(Integral, 1, None, closed="left")]},
+                 prefer_skip_nested_validation=True)
 def top_configurations(models, top_k):
     """The ``top_k`` configurations of every task, ranked on the search rows.
 
@@ -57,6 +67,8 @@ def _retrained(models):
     return models[models["stage"] == "retrain"]
 
 
+@validate_params({"models": _ROWS, "bad_iauc": _SHARE, "bad_run_fraction": _SHARE},
+                 prefer_skip_nested_validation=True)
 def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
     """Table 1: mean test iAUC over the retrained top configurations, and how many are bad.
 
@@ -100,6 +112,7 @@ def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
     return table.reset_index()
 
 
+@validate_params({"models": _ROWS}, prefer_skip_nested_validation=True)
 def table_accuracy_vs_iauc(models):
     """Table 2: does validation accuracy tell a good explanation from a bad one?
 
@@ -148,6 +161,7 @@ def table_accuracy_vs_iauc(models):
     return table.astype({"n_models": int, "n_top_decile": int})
 
 
+@validate_params({"models": _ROWS, "ensembles": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
 def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
     """% of bad explanations (iAUC-ROC <= ``bad_iauc``) against ensemble size.
 
@@ -189,6 +203,7 @@ def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
     return curve.reset_index().astype({"size": int})
 
 
+@validate_params({"models": _ROWS, "ensembles": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
 def table_ensembles(models, ensembles, *, bad_iauc=0.65):
     """Table 3: % bad explanations of single models vs the largest ensembles.
 
@@ -234,6 +249,7 @@ def table_ensembles(models, ensembles, *, bad_iauc=0.65):
                          "pct_bad_several_configurations"]].rename_axis(columns=None)
 
 
+@validate_params({"models": _ROWS, "accuracy": _SHARE, "iauc": _SHARE}, prefer_skip_nested_validation=True)
 def table_silent_failures(models, *, accuracy=0.9, iauc=0.9):
     """How often a model that looks good (validation accuracy) explains badly.
 

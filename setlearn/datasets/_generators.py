@@ -1,11 +1,26 @@
 """Bag makers: compose bags from a labelled pool, or from a built-in modality."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
+
 from ._digits import load_digits_pool
-from ._problems import MODALITIES, _N_POP
-from ._validation import _check_bag_size, _check_int, _check_pool, _check_probabilities, _check_problem, _check_rng, _population_rates
+from ._problems import MODALITIES, Problem, _N_POP
+from ._validation import _check_bag_size, _check_pool, _check_probabilities, _check_problem, _check_rng, _population_rates
+
+
+# Types and ranges of the makers' arguments, checked by scikit-learn's
+# validate_params; what depends on the problem (bag_size, probabilities,
+# witness_rate, k for counting problems) is checked by hand, with the fix.
+_MAKER_CONSTRAINTS = {
+    "problem": [str, Problem],
+    "n_bags": [Interval(Integral, 1, None, closed="left")],
+    "positive_fraction": [Interval(Real, 0, 1, closed="both")],
+    "k": [Interval(Integral, 1, None, closed="left"), None],
+    "random_state": [None, Integral, np.random.Generator, np.random.RandomState, np.random.SeedSequence],
+    "return_populations": ["boolean"],
+}
 
 
 # The study's Gaussian populations (4 features).
@@ -95,6 +110,10 @@ def _fill(counts, sizes, pool_index, replace_, rng):
     return flat_idx, flat_pop
 
 
+@validate_params(
+    {"instances": ["array-like"], "populations": ["array-like"], "replace": ["boolean"], **_MAKER_CONSTRAINTS},
+    prefer_skip_nested_validation=True,
+)
 def make_bags_from(
     instances,
     populations,
@@ -200,12 +219,9 @@ def make_bags_from(
     """
     instances, pops = _check_pool(instances, populations)
     problem = _check_problem(problem, k)
-    n_bags = _check_int(n_bags, "n_bags", 1)
     bag_size = _check_bag_size(bag_size, problem)
     probabilities = _check_probabilities(probabilities, problem)
     rates = _population_rates(problem, probabilities, witness_rate)
-    if isinstance(positive_fraction, bool) or not isinstance(positive_fraction, Real) or not 0 <= positive_fraction <= 1:
-        raise ValueError(f"positive_fraction must be a number in [0, 1], got {positive_fraction!r}.")
     rng = _check_rng(random_state)
 
     y, sizes, counts = _compose(problem, n_bags, bag_size, rates, witness_rate is not None, positive_fraction, rng)
@@ -251,6 +267,7 @@ def _gaussian_pool(problem, means, sigma, n_per_population, rng):
     return instances.astype(np.float32), np.repeat(np.arange(n_pop), n_per_population)
 
 
+@validate_params({"modality": [str], **_MAKER_CONSTRAINTS}, prefer_skip_nested_validation=True)
 def make_bags(
     problem="mil",
     modality="gaussian",
@@ -324,11 +341,10 @@ def make_bags(
                 "pool only applies to modality 'digits'; Gaussian instances are always fresh, so "
                 "draw train and test bags with different random_state values instead."
             )
-        n_bags_ = _check_int(n_bags, "n_bags", 1)
         low, high = _check_bag_size(bag_size, problem)
         # One fresh instance per slot a bag could need: sampling this pool
         # without replacement is the same as drawing every instance anew.
-        instances, populations = _gaussian_pool(problem, means, sigma, n_bags_ * high, rng)
+        instances, populations = _gaussian_pool(problem, means, sigma, n_bags * high, rng)
         replace_ = False
     elif modality == "digits":
         if means is not None or sigma is not None:

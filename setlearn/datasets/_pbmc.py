@@ -1,7 +1,10 @@
 """Real single cells: scanpy's bundled PBMC file, read with h5py."""
 
 
+import os
+
 import numpy as np
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 
 # --------------------------------------------------------------------------- single cells
@@ -84,7 +87,15 @@ def _h5ad_categorical(f, column):
         categories = f[f"uns/{column}_categories"][()]
     labels = np.append(_h5_strings(categories), "")
     codes = np.asarray(codes, dtype=np.int64)
-    return labels[np.where(codes < 0, len(labels) - 1, codes)]
+    n_categories = len(labels) - 1
+    bad = (codes < -1) | (codes >= n_categories)
+    if bad.any():
+        raise ValueError(
+            f"obs[{column!r}] is corrupt: {int(bad.sum())} category codes lie outside -1 (missing) .. "
+            f"{n_categories - 1} (the {n_categories} categories), e.g. {codes[bad][:3].tolist()}. "
+            f"Re-export the file, or replace it with a fresh copy."
+        )
+    return labels[np.where(codes < 0, n_categories, codes)]
 
 
 def _h5ad_matrix(node):
@@ -99,7 +110,17 @@ def _h5ad_matrix(node):
         raise ValueError(f"Cannot read the matrix {node.name!r}: expected a dense or CSR matrix, got {fmt!r}.")
     from scipy.sparse import csr_matrix
 
-    return csr_matrix((node["data"][()], node["indices"][()], node["indptr"][()]), shape=shape).toarray()
+    try:
+        matrix = csr_matrix((node["data"][()], node["indices"][()], node["indptr"][()]), shape=shape)
+        # scipy's constructor checks only the array lengths; out-of-range column
+        # indices would make toarray() write outside its buffer (a segfault).
+        matrix.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"The sparse matrix {node.name!r} is corrupt ({exc}). Re-export the file, or replace it "
+            f"with a fresh copy."
+        ) from None
+    return matrix.toarray()
 
 
 def _h5ad_pca(f):
@@ -111,6 +132,10 @@ def _h5ad_pca(f):
     return obsm["X_pca"] if "X_pca" in (obsm.dtype.names or ()) else None  # compound dataset
 
 
+@validate_params(
+    {"path": [str, os.PathLike, None], "representation": [StrOptions(set(_PBMC_REPRESENTATIONS))]},
+    prefer_skip_nested_validation=True,
+)
 def load_pbmc_cells(path=None, *, representation="pca"):
     """700 human blood cells (PBMCs) with their cell types, as a pool for :func:`make_bags_from`.
 
@@ -187,10 +212,6 @@ def load_pbmc_cells(path=None, *, representation="pca"):
     >>> X, y, importance = make_bags_from(cells.data, populations, "mil", n_bags=100,
     ...                                   bag_size=20, random_state=0)  # doctest: +SKIP
     """
-    import os
-
-    if representation not in _PBMC_REPRESENTATIONS:
-        raise ValueError(f"representation must be one of {_PBMC_REPRESENTATIONS}, got {representation!r}.")
     try:
         import h5py
     except ImportError as error:

@@ -40,16 +40,8 @@ def _check_problem(problem, k):
     if k is not None:
         if not problem.uses_k:
             raise ValueError(f"k is only used by counting problems such as 'threshold', not by {problem.name!r}; leave k=None.")
-        if not isinstance(k, Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be an integer >= 1 (the number of population-1 instances a positive bag needs), got {k!r}.")
         problem = replace(problem, k=int(k))
     return problem
-
-
-def _check_int(value, name, minimum):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _check_bag_size(bag_size, problem):

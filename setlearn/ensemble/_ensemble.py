@@ -1,20 +1,18 @@
 """AttentionEnsemble: many attention models, one prediction and one explanation."""
 
 import warnings
-from itertools import groupby
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import _fit_context, clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..bags import check_bags
-from ..base import _ROUTING_HINT, _check_known_labels, validate_training_bags
+from ..base import BaseBagClassifier, validate_training_bags
 from ..estimators import AttentionMILClassifier
 from ..nn._net import fit_net, make_net
 from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, _bag_agreement, combine_attention, pairwise_agreement
@@ -48,7 +46,47 @@ def _fit_group(estimator, bags, y_encoded, n_classes, seeds):
     return members
 
 
-class AttentionEnsemble(ClassifierMixin, BaseEstimator):
+def _same_params(a, b):
+    """Whether two parameter values are the same setting.
+
+    Compared by value where the type defines it and by identity otherwise: two
+    distinct torch modules are two featurizers even when they print alike.
+    """
+    if a is b:
+        return True
+    if type(a) is not type(b) or isinstance(a, nn.Module):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays, whose == is element-wise
+        return False
+
+
+def _same_configuration(a, b):
+    params_a, params_b = a.get_params(deep=False), b.get_params(deep=False)
+    return params_a.keys() == params_b.keys() and all(
+        _same_params(params_a[k], params_b[k]) for k in params_a if k != "random_state"
+    )
+
+
+def _same_configuration_groups(members):
+    """Indices of members whose parameters match (apart from the seed), in order of first appearance."""
+    groups = []
+    for i, member in enumerate(members):
+        for group in groups:
+            if _same_configuration(members[group[0]], member):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+def _distinct(configurations):
+    return [configurations[g[0]] for g in _same_configuration_groups(configurations)]
+
+
+class AttentionEnsemble(BaseBagClassifier):
     """An ensemble of attention MIL models whose attention is combined per bag.
 
     Members of one configuration differ by seed and are trained together as
@@ -208,76 +246,54 @@ class AttentionEnsemble(ClassifierMixin, BaseEstimator):
             )
         return [configurations[i % len(configurations)] for i in range(self.n_estimators)]
 
+    # Members are estimators given by the user: their parameters are validated
+    # here (nested validation on), once per configuration.
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit every member on bags ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : list of array-like, 1-D object array, or ndarray
+            Bags of shape ``(n_instances, *instance_shape)``.
+        y : array-like of shape (n_bags,)
+            Bag labels: binary or multi-class, of any type.
+        **fit_params : dict
+            Not used; metadata meant for a scorer (such as ``importance``)
+            gets a clear error, as in :meth:`AttentionMILClassifier.fit`.
 
         Returns
         -------
         self : AttentionEnsemble
+            Fitted attributes are replaced only once every member trained, so
+            a failed or interrupted refit leaves the previous fit intact.
         """
-        if fit_params:
-            raise ValueError(f"fit() got unexpected argument(s) {', '.join(sorted(fit_params))}. {_ROUTING_HINT}")
-        self._validate_params()
-        bags, y_encoded, self.classes_ = validate_training_bags(X, y)
-        self.instance_shape_ = bags[0].shape[1:]
+        self._check_no_fit_params(fit_params)
+        configurations = self._member_configurations()
+        for config in _distinct(configurations):
+            config._validate_params()
+        bags, y_encoded, classes = validate_training_bags(X, y)
+        instance_shape = bags[0].shape[1:]
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
-        members = [
-            clone(config).set_params(random_state=int(seed))
-            for config, seed in zip(self._member_configurations(), seeds)
-        ]
-        # Members whose parameters match (apart from the seed) train as one stacked module.
-        def configuration(i):
-            return repr(sorted((k, repr(v)) for k, v in members[i].get_params().items() if k != "random_state"))
-
-        order = sorted(range(len(members)), key=configuration)
+        members = [clone(config).set_params(random_state=int(seed)) for config, seed in zip(configurations, seeds)]
         groups = []
-        for _, same in groupby(order, key=configuration):
-            same = list(same)
+        for same in _same_configuration_groups(members):
             size = _members_per_module(members[same[0]], bags)
             groups += [same[i : i + size] for i in range(0, len(same), size)]
         nets = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fit_group)(
-                members[g[0]], bags, y_encoded, len(self.classes_), [members[i]._member_seed() for i in g]
-            )
+            delayed(_fit_group)(members[g[0]], bags, y_encoded, len(classes), [members[i]._member_seed() for i in g])
             for g in groups
         )
         for group, group_nets in zip(groups, nets):
             for i, net in zip(group, group_nets):
-                members[i]._set_fitted(net, self.classes_, self.instance_shape_)
-        self.estimators_ = members
-        if len(self.instance_shape_) == 1:
-            self.n_features_in_ = self.instance_shape_[0]
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # As for AttentionMILClassifier: X is a collection of bags.
-        tags.input_tags.three_d_array = True
-        tags.classifier_tags.poor_score = True
-        return tags
-
-    def _checked_bags(self, X):
-        check_is_fitted(self)
-        return check_bags(X, instance_shape=self.instance_shape_)
+                members[i]._set_fitted(net, classes, instance_shape)
+        return self._record_fit(classes, instance_shape, estimators_=members)
 
     def predict_proba(self, X):
         """Mean of the members' class probabilities, shape ``(n_bags, n_classes)``."""
         bags = self._checked_bags(X)
         return np.mean([m.predict_proba(bags) for m in self.estimators_], axis=0)
-
-    def predict(self, X):
-        """Predicted class label of every bag."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit)."""
-        check_is_fitted(self)
-        _check_known_labels(y, self.classes_)
-        return super().score(X, y, sample_weight=sample_weight)
 
     def explain_members(self, X):
         """Every member's attention: a list over members of lists of per-bag arrays."""

@@ -4,18 +4,18 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..bags import PaddedBags, check_bags
-from ..base import _ROUTING_HINT, _check_known_labels, _softmax, validate_training_bags
+from ..bags import PaddedBags
+from ..base import BaseBagClassifier, _softmax, validate_training_bags
 from ..nn._net import BagDataset, fit_net
 
 
-class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
+class AttentionMILClassifier(BaseBagClassifier):
     """Attention-based multiple-instance classifier for bags of instances.
 
     A Deep-Sets network: a featurizer maps every instance to a hidden vector,
@@ -159,6 +159,7 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, **fit_params):
         """Fit the model on bags ``X`` with bag labels ``y``.
 
@@ -178,7 +179,6 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         self : AttentionMILClassifier
         """
         self._check_no_fit_params(fit_params)
-        self._validate_params()
         bags, y_encoded, classes = validate_training_bags(X, y)
         net = fit_net(self, bags, y_encoded, len(classes), seeds=[self._member_seed()])
         return self._set_fitted(net, classes, bags[0].shape[1:])
@@ -187,11 +187,6 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities of every bag, shape ``(n_bags, n_classes)``."""
         logits, _ = self._forward(X)
         return _softmax(logits[0])
-
-    def predict(self, X):
-        """Predicted class label of every bag."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
     def explain(self, X):
         """Attention weights of every instance: the model's explanation.
@@ -210,48 +205,21 @@ class AttentionMILClassifier(ClassifierMixin, BaseEstimator):
         _, attention = self._forward(X)
         return [a[0].astype(np.float64) for a in attention]
 
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on bags ``X`` with labels ``y`` (labels must be known from fit)."""
-        check_is_fitted(self)
-        _check_known_labels(y, self.classes_)
-        return super().score(X, y, sample_weight=sample_weight)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # X is a collection of bags; a numeric array must be 3-D (n_bags,
-        # n_instances, n_features). two_d_array stays True (the default) only
-        # because scikit-learn skips every common check otherwise; the checks
-        # that need 2-D input are listed as expected failures in the tests.
-        tags.input_tags.three_d_array = True
         tags.non_deterministic = torch.device(self.device).type != "cpu"
-        tags.classifier_tags.poor_score = True
         return tags
 
     # -- shared with AttentionEnsemble -------------------------------------
 
-    def _check_no_fit_params(self, fit_params):
-        if fit_params:
-            names = ", ".join(sorted(fit_params))
-            if "importance" in fit_params:
-                raise ValueError(f"fit() got unexpected argument(s) {names}. {_ROUTING_HINT}")
-            raise ValueError(f"fit() got unexpected argument(s) {names}; it takes only X and y.")
-
     def _set_fitted(self, net, classes, instance_shape):
         """Record a trained net and what it was trained on (also used by AttentionEnsemble)."""
-        self.net_ = net
-        self.history_ = net.history
-        self.classes_ = classes
-        self.instance_shape_ = tuple(instance_shape)
-        if len(self.instance_shape_) == 1:
-            self.n_features_in_ = self.instance_shape_[0]
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        return self
+        return self._record_fit(classes, instance_shape, net_=net, history_=net.history)
 
     def _member_seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _forward(self, X):
         check_is_fitted(self, "net_")
-        bags = check_bags(X, instance_shape=self.instance_shape_)
+        bags = self._checked_bags(X)
         return self.net_.forward_bags(BagDataset(PaddedBags(bags)))

@@ -21,9 +21,9 @@ Defaults, and why
   negative bag has nothing to point at (in the MIL problem it has no important
   instance at all, and in AND/XOR its "important" instances are decoys that
   the label says nothing about). Positive bags are the bags whose label ``y``
-  equals ``pos_label``; for binary labels ``pos_label`` defaults to the greater
-  label (``classes_[1]`` for a fitted classifier), as in scikit-learn. For more
-  than two classes, pass ``pos_label`` or ``bags="all"``.
+  equals ``pos_label``; it defaults to 1 for labels 0/1 or -1/1, as in
+  scikit-learn's scorers. Other labels (strings, more than two classes) need
+  ``pos_label`` (or ``bags="all"``).
 * ``average="bag"`` (the default) computes the score inside every bag and
   averages over bags. It is what a user reading the attention of *one* bag
   relies on (a ranking of that bag's instances), and it is invariant to any

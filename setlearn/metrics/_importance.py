@@ -2,17 +2,33 @@
 
 import warnings
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.utils._param_validation import StrOptions, validate_params
 from scipy.stats import rankdata
 
 from ..bags import bag_sizes, check_bag_labels, check_instance_values
 
 
-_AVERAGES = ("bag", "pooled")
-_BAG_CHOICES = ("positive", "all")
+# Types and choices of the scoring options, checked by scikit-learn's validate_params
+# (the functions) and validate_parameter_constraints (the scorer object).
+_OPTION_CONSTRAINTS = {
+    "pos_label": [Real, str, "boolean", None],
+    "bags": [StrOptions({"positive", "all"})],
+    "average": [StrOptions({"bag", "pooled"})],
+}
+_SCORE_CONSTRAINTS = {
+    "importance": ["array-like"],
+    "attention": ["array-like"],
+    "y": ["array-like", None],
+    "return_details": ["boolean"],
+    **_OPTION_CONSTRAINTS,
+}
+
+
 def _bag_auroc(truth, scores):
     """ROC AUC of one bag, as the Mann-Whitney statistic with mid-ranks for ties.
 
@@ -115,20 +131,20 @@ class ImportanceScoreDetails:
         return float(self.score)
 
 
-def _check_options(average, bags):
-    if average not in _AVERAGES:
-        raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}.")
-    if bags not in _BAG_CHOICES:
-        raise ValueError(f"bags must be one of {_BAG_CHOICES}, got {bags!r}.")
-
-
 def _default_pos_label(labels, source):
-    """The positive label of binary problems, scikit-learn style; else an error."""
-    labels = np.asarray(labels)
-    if len(labels) == 2:
-        return labels[1]
-    if len(labels) == 1 and labels.dtype.kind in "biuf" and labels[0] in (0, 1, -1):
+    """The positive label when it is not given, as scikit-learn's scorers infer it: 1 for
+    labels 0/1 or -1/1; otherwise (strings, other numbers) it is ambiguous, an error."""
+    labels = np.unique(np.asarray(labels))
+    numeric = labels.dtype.kind in "biuf"
+    if numeric and 0 < len(labels) <= 2 and (set(labels.tolist()) <= {0, 1} or set(labels.tolist()) <= {-1, 1}):
         return 1
+    if len(labels) == 2:
+        raise ValueError(
+            f"{source} has the labels {labels.tolist()}, so which bags are 'positive' is "
+            f"ambiguous: only 0/1 and -1/1 labels have a default positive class (1). Pass "
+            f"pos_label=<the class whose bags hold the important instances>, one of "
+            f"{labels.tolist()}, or bags='all' to score every bag."
+        )
     if len(labels) > 2:
         raise ValueError(
             f"{source} has {len(labels)} classes ({labels.tolist()}), so which bags are "
@@ -175,7 +191,6 @@ def _select_bags(y, n_bags, pos_label, bags, classes):
 
 def _importance_score(metric, importance, attention, *, y, pos_label, bags, average,
                       return_details, classes=None, sizes=None, attention_name="attention"):
-    _check_options(average, bags)
     pooled_score, bag_score, title = _METRICS[metric]
     importance = check_instance_values(importance, sizes, name="importance")
     if sizes is None:
@@ -249,9 +264,10 @@ _SHARED_PARAMS = """importance : list of array-like
         Bag labels, used to keep the positive bags. Required unless
         ``bags="all"``.
     pos_label : int, float, bool or str, default=None
-        The label of the positive bags. ``None``: the greater of the two labels
-        of ``y`` (an error for more than two classes; a single class 0, 1 or -1
-        counts as binary with positive label 1).
+        The label of the positive bags. ``None`` infers it as scikit-learn's
+        scorers do: 1 when the labels of ``y`` are 0/1 or -1/1 (a single class
+        0, 1 or -1 too); any other labels (e.g. ``"healthy"``/``"disease"``)
+        are ambiguous and raise an error that asks for ``pos_label``.
     bags : {"positive", "all"}, default="positive"
         Score the positive bags only (as in the study) or every bag.
     average : {"bag", "pooled"}, default="bag"
@@ -266,6 +282,7 @@ _SHARED_PARAMS = """importance : list of array-like
         bags were selected and which were undefined) instead of a float."""
 
 
+@validate_params(_SCORE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def importance_auroc_score(importance, attention, *, y=None, pos_label=None, bags="positive",
                            average="bag", return_details=False):
     return _importance_score(
@@ -308,6 +325,7 @@ importance_auroc_score.__doc__ = f"""Importance AUROC (iAUC-ROC): ROC AUC of att
     """
 
 
+@validate_params(_SCORE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def importance_average_precision_score(importance, attention, *, y=None, pos_label=None,
                                        bags="positive", average="bag", return_details=False):
     return _importance_score(

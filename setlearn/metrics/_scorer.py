@@ -2,10 +2,14 @@
 
 
 import sklearn
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints, validate_params
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..bags import bag_sizes, check_instance_values
-from ._importance import _METRICS, _ROUTING_RECIPE, _check_options, _importance_score
+from ._importance import _METRICS, _OPTION_CONSTRAINTS, _ROUTING_RECIPE, _importance_score
+
+
+_SCORER_CONSTRAINTS = {"metric": [StrOptions(set(_METRICS))], **_OPTION_CONSTRAINTS}
 
 
 class ImportanceScorer:
@@ -17,8 +21,9 @@ class ImportanceScorer:
     Called as ``scorer(estimator, X, y, importance=importance)``: it scores
     ``estimator.explain(X)`` (one 1-D array of attention per bag) against
     ``importance``; any estimator with ``explain`` works, ensembles included.
-    Unless ``pos_label`` is given, the positive bags are those of
-    ``estimator.classes_[1]`` (binary classifiers). The scorer requests
+    Unless ``pos_label`` is given, the positive bags are those of label 1,
+    for classifiers whose ``classes_`` are 0/1 or -1/1; other labels need
+    ``pos_label``. The scorer requests
     ``importance`` through metadata routing for its ``score`` method.
 
     Parameters
@@ -29,9 +34,10 @@ class ImportanceScorer:
     """
 
     def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag"):
-        if metric not in _METRICS:
-            raise ValueError(f"metric must be one of {tuple(_METRICS)}, got {metric!r}.")
-        _check_options(average, bags)
+        validate_parameter_constraints(
+            _SCORER_CONSTRAINTS, dict(metric=metric, pos_label=pos_label, bags=bags, average=average),
+            caller_name=type(self).__name__,
+        )
         self.metric = metric
         self.pos_label = pos_label
         self.bags = bags
@@ -114,6 +120,7 @@ class ImportanceScorer:
         return f"make_importance_scorer({self.metric!r}{options})"
 
 
+@validate_params(_SCORER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag"):
     """Make a scorer of attention against importance labels for model selection.
 
@@ -123,8 +130,10 @@ def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", a
         :func:`importance_auroc_score` or
         :func:`importance_average_precision_score`.
     pos_label : int, float, bool or str, default=None
-        The label of the positive bags; ``None`` uses ``estimator.classes_[1]``
-        for binary classifiers (an error for more than two classes).
+        The label of the positive bags; ``None`` infers 1 when the
+        estimator's ``classes_`` are 0/1 or -1/1 and raises an error asking
+        for ``pos_label`` otherwise (string labels, more than two classes), as
+        scikit-learn's scorers do.
     bags : {"positive", "all"}, default="positive"
         Score only the positive bags, or every bag.
     average : {"bag", "pooled"}, default="bag"

@@ -169,6 +169,22 @@ def _resolve_featurizer(featurizer, instance_shape):
     return featurizer
 
 
+def build_module(estimator, instance_shape, n_classes, *, seeds):
+    """The untrained :class:`AttentionMILNet` of ``estimator``'s configuration, one member per seed."""
+    return AttentionMILNet(
+        instance_shape,
+        n_classes,
+        hidden_size=estimator.hidden_size,
+        attention_size=estimator.attention_size,
+        featurizer_depth=estimator.featurizer_depth,
+        classifier_depth=estimator.classifier_depth,
+        attention=estimator.attention,
+        featurizer=_resolve_featurizer(estimator.featurizer, instance_shape),
+        n_members=len(seeds),
+        seeds=seeds,
+    )
+
+
 def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
     """Train one BagNet with ``len(seeds)`` stacked members of ``estimator``'s configuration.
 
@@ -179,19 +195,7 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
     rng = np.random.RandomState(seeds[0])
     init_seeds = [int(np.random.RandomState(s).randint(np.iinfo(np.int32).max)) for s in seeds]
     shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-    instance_shape = bags[0].shape[1:]
-    module = AttentionMILNet(
-        instance_shape,
-        n_classes,
-        hidden_size=estimator.hidden_size,
-        attention_size=estimator.attention_size,
-        featurizer_depth=estimator.featurizer_depth,
-        classifier_depth=estimator.classifier_depth,
-        attention=estimator.attention,
-        featurizer=_resolve_featurizer(estimator.featurizer, instance_shape),
-        n_members=len(seeds),
-        seeds=init_seeds,
-    )
+    module = build_module(estimator, bags[0].shape[1:], n_classes, seeds=init_seeds)
     dataset = BagDataset(PaddedBags(bags), y_encoded)
     callbacks = []
     train_split = None
@@ -231,8 +235,13 @@ def make_net(estimator, module, **kwargs):
     )
 
 
+def _discard(*args, **kwargs):
+    """Where a silent estimator's early-stopping messages go; a module-level function (not a
+    lambda) so that a fitted net, which keeps its callbacks, pickles."""
+
+
 def _sink(estimator):
-    return print if estimator.verbose else (lambda *args, **kwargs: None)
+    return print if estimator.verbose else _discard
 
 
 class _StratifiedSplit:

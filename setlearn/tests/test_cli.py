@@ -1,6 +1,7 @@
 """The setlearn command: parsing, exit codes, and the smoke preset through it."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +10,8 @@ import pytest
 
 from setlearn import assessment
 from setlearn.cli import main
-from setlearn.assessment.tests.test_assessment import N_TINY_MODELS, TINY
+from setlearn.utils._testing import N_TINY_MODELS
+from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 
 
 def test_module_help_runs():
@@ -36,7 +38,7 @@ def test_print_config_is_a_valid_override_file(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--preset", "quik"], "Did you mean 'quick'?"),
     (["--config", "missing.toml"], "does not exist"),
-    (["--max-models", "-1"], "max_models must be at least 0"),
+    (["--max-models", "-1"], "max_models must be an int in the range [0, inf), got -1"),
     (["--n-jobs", "0"], "n_jobs must not be 0"),
 ])
 def test_config_errors_exit_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):
@@ -57,8 +59,11 @@ def test_interrupt_exits_130_with_a_resume_hint(monkeypatch, capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_console_script_runs_the_smoke_preset(tmp_path):
+def test_console_script_runs_the_smoke_preset(smoke_run, tmp_path):
+    # The smoke study is trained once per session (conftest.smoke_run); the console script
+    # resumes a copy of it, which exercises its whole path (config, store, report, summary).
     out = tmp_path / "tmp"
+    shutil.copytree(smoke_run[1], out)
     done = subprocess.run(["setlearn", "assess", "--preset", "smoke", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -71,19 +76,9 @@ def test_console_script_runs_the_smoke_preset(tmp_path):
     assert again.returncode == 0 and again.stdout == ""
 
 
-def test_ctrl_c_during_training_exits_130_and_keeps_only_finished_models(monkeypatch, capsys, tmp_path):
-    from setlearn.estimators import BagNet
-
-    real = BagNet.get_loss
-    calls = {"n": 0}
-
-    def get_loss(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 8:  # the 2nd epoch of the 3rd model
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BagNet, "get_loss", get_loss)
+def test_ctrl_c_during_training_exits_130_and_keeps_only_finished_models(monkeypatch, capsys, tmp_path,
+                                                                         interrupt_training_at):
+    interrupt_training_at(8)  # the 2nd epoch of the 3rd model
     (tmp_path / "tiny.json").write_text(json.dumps(TINY))
     args = ["assess", "--preset", "smoke", "--config", str(tmp_path / "tiny.json"), "--out", str(tmp_path / "run"),
             "--n-jobs", "1", "--quiet"]

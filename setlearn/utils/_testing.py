@@ -20,3 +20,23 @@ def presence_bags(n_bags=60, sizes=(10,), n_features=4, shift=2.0, random_state=
         X.append(bag.astype(np.float32))
         importance.append(witness)
     return X, y, importance
+
+
+# Smaller than the smoke preset: 2 search + 4 retrained models, a second or two.
+TINY_ASSESS_CONFIG = {
+    "problems": ["mil"],
+    "n_train_bags": 30,
+    "n_valid_bags": 20,
+    "n_test_bags": 20,
+    "bag_size": 10,
+    "grid": {"gaussian": {"hidden_size": [4], "attention_size": [2, 4], "featurizer_depth": [1],
+                          "classifier_depth": [1]}},
+    "estimator_params": {"max_epochs": 3},
+    "search_seeds": 1,
+    "top_k": 2,
+    "n_retrain": 2,
+    "max_ensemble_size": 2,
+    "n_ensembles": 2,
+}
+N_TINY_MODELS = 2 + 2 * 2
+N_TINY_ENSEMBLES = 2 * 2  # one size x 2 draws x 2 kinds

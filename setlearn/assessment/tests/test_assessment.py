@@ -20,24 +20,8 @@ from setlearn.assessment import (
     top_configurations,
 )
 
-# Smaller than the smoke preset: 2 search + 4 retrained models, a second or two.
-TINY = {
-    "problems": ["mil"],
-    "n_train_bags": 30,
-    "n_valid_bags": 20,
-    "n_test_bags": 20,
-    "bag_size": 10,
-    "grid": {"gaussian": {"hidden_size": [4], "attention_size": [2, 4], "featurizer_depth": [1],
-                          "classifier_depth": [1]}},
-    "estimator_params": {"max_epochs": 3},
-    "search_seeds": 1,
-    "top_k": 2,
-    "n_retrain": 2,
-    "max_ensemble_size": 2,
-    "n_ensembles": 2,
-}
-N_TINY_MODELS = 2 + 2 * 2
-N_TINY_ENSEMBLES = 2 * 2  # one size x 2 draws x 2 kinds
+from setlearn.utils._testing import N_TINY_ENSEMBLES, N_TINY_MODELS
+from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 
 
 def _without_timing(frame):
@@ -72,10 +56,10 @@ def test_overrides_merge_one_level_deep():
     "override, message",
     [
         ({"n_retrian": 3}, "Unknown config key 'n_retrian'. Did you mean 'n_retrain'?"),
-        ({"top_k": "2"}, "top_k must be an integer, got '2'"),
-        ({"top_k": True}, "top_k must be an integer"),
-        ({"search_seeds": 0}, "search_seeds must be at least 1"),
-        ({"bad_iauc": 1.5}, "bad_iauc must be a number between 0 and 1"),
+        ({"top_k": "2"}, "top_k must be an int in the range [1, inf), got '2'"),
+        ({"top_k": True}, "top_k must be an int in the range [1, inf), got True"),
+        ({"search_seeds": 0}, "search_seeds must be an int in the range [1, inf), got 0"),
+        ({"bad_iauc": 1.5}, "bad_iauc must be a float in the range [0.0, 1.0], got 1.5"),
         ({"problems": ["mill"]}, "Unknown problem (in problems) 'mill'. Did you mean 'mil'?"),
         ({"problems": []}, "problems must be a non-empty list"),
         ({"modalities": ["gausian"]}, "Did you mean 'gaussian'?"),
@@ -217,6 +201,16 @@ def test_table_silent_failures_exact():
     assert table.loc["all", "n_accurate"] == 16
 
 
+def test_table_arguments_are_checked_with_what_to_fix():
+    rows = _rows(stage=["search"], config_id=["a"], valid_accuracy=[1.0], valid_log_loss=[0.1])
+    with pytest.raises(ValueError, match=r"'top_k' parameter of top_configurations must be an int in the range \[1, inf\)"):
+        top_configurations(rows, 0)
+    with pytest.raises(ValueError, match=r"'models' parameter of table_accuracy_vs_iauc must be an instance of 'pandas"):
+        table_accuracy_vs_iauc("models.csv")
+    with pytest.raises(ValueError, match=r"'bad_iauc' parameter of table_top_configurations must be a float in the range"):
+        table_top_configurations(rows, bad_iauc=65)
+
+
 def test_tables_from_a_handmade_csv(tmp_path):
     path = tmp_path / "models.csv"
     _handmade_retrain_rows().to_csv(path, index=False)
@@ -264,8 +258,8 @@ def test_ensemble_draws_are_reproducible_and_distinct():
 
 
 @pytest.mark.slow
-def test_smoke_preset_end_to_end(tmp_path):
-    result = setlearn.assess("smoke", out=tmp_path / "smoke", verbose=False)
+def test_smoke_preset_end_to_end(smoke_run):
+    result, out = smoke_run
     config = load_config("smoke")
     assert result.complete
     n_search = 2 * config["search_seeds"]
@@ -277,7 +271,6 @@ def test_smoke_preset_end_to_end(tmp_path):
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
                                   "bad_by_ensemble_size"}
-    out = tmp_path / "smoke"
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
                  "figures/bad_vs_ensemble_size.png"]:
@@ -294,9 +287,9 @@ def test_smoke_preset_end_to_end(tmp_path):
     pd.testing.assert_frame_equal(again.models, result.models)
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    return setlearn.assess("smoke", config=TINY, out=tmp_path_factory.mktemp("full"), verbose=False)
+@pytest.fixture
+def uninterrupted(tiny_assess_run):
+    return tiny_assess_run
 
 
 def _interrupt_after(monkeypatch, n):
@@ -329,31 +322,15 @@ def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_af
     pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
 
 
-def _interrupt_training_at(monkeypatch, n):
-    """Ctrl-C inside skorch's training loop: the n-th optimisation step of the run raises."""
-    from setlearn.estimators import BagNet
-
-    real = BagNet.get_loss
-    calls = {"n": 0}
-
-    def get_loss(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == n:
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BagNet, "get_loss", get_loss)
-
-
 # TINY fits 3 epochs of one batch per model: step 8 is the 2nd epoch of the 3rd model (a retrain).
 _STEP_IN_THIRD_MODEL = 8
 
 
-def test_ctrl_c_inside_fit_stores_only_finished_models(tmp_path, monkeypatch, uninterrupted):
+def test_ctrl_c_inside_fit_stores_only_finished_models(tmp_path, monkeypatch, uninterrupted, interrupt_training_at):
     # skorch swallows KeyboardInterrupt in fit; if it reached assess as a normal return, the
     # half-trained model would be scored and stored as finished, and never retrained.
     out = tmp_path / "run"
-    _interrupt_training_at(monkeypatch, _STEP_IN_THIRD_MODEL)
+    interrupt_training_at(_STEP_IN_THIRD_MODEL)
     with pytest.raises(KeyboardInterrupt):
         setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
     stored = pd.read_csv(out / "models.csv", dtype={"config_id": str})
@@ -430,9 +407,9 @@ def test_progress_counts_only_finished_models_as_done(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    ({"max_models": -1}, "max_models must be at least 0"),
-    ({"max_models": "3"}, "max_models must be an integer"),
-    ({"max_models": 1.5}, "max_models must be an integer"),
+    ({"max_models": -1}, r"max_models must be an int in the range \[0, inf\), got -1"),
+    ({"max_models": "3"}, r"max_models must be an int in the range \[0, inf\), got '3'"),
+    ({"max_models": 1.5}, r"max_models must be an int in the range \[0, inf\), got 1.5"),
     ({"n_jobs": 0}, "n_jobs must not be 0"),
     ({"n_jobs": "2"}, "n_jobs must be an integer"),
     ({"scheduler": 8786}, "scheduler must be a Dask scheduler address"),
@@ -678,3 +655,18 @@ def test_workers_with_other_versions_are_named():
         "tcp://127.0.0.1:2 has setlearn (not installed), this machine 0.1",
         "tcp://127.0.0.1:2 has torch 2.12.0, this machine 2.13.0",
     ]
+
+
+def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, monkeypatch):
+    """One registry: the problems assess accepts are those of setlearn.datasets.PROBLEMS."""
+    import dataclasses
+
+    from setlearn.datasets import PROBLEMS
+
+    with pytest.raises(ConfigError, match="Unknown problem"):
+        load_config("smoke", {"problems": ["mil_again"]})
+    monkeypatch.setitem(PROBLEMS, "mil_again", dataclasses.replace(PROBLEMS["mil"], name="mil_again"))
+    result = setlearn.assess("smoke", config={**TINY, "problems": ["mil_again"]}, out=tmp_path / "run",
+                             verbose=False)
+    assert result.complete and set(result.models["problem"]) == {"mil_again"}
+    assert len(result.models) == N_TINY_MODELS

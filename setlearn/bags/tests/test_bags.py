@@ -33,7 +33,16 @@ def test_check_bags_accepts_every_layout():
         ([np.array([[np.inf, 0, 0]])], "NaN or infinity"),
         ([np.zeros(3)], r"reshape\(-1, 1\)"),
         (np.zeros((5, 3)), "at least 3 dimensions"),
-        ([["a", "b"]], "could not be read as a numeric array"),
+        ([["a", "b"]], "Bag 0 of X holds strings"),
+        ([np.array([["1.5", "2"]])], "holds strings; bags must hold numbers"),
+        ([np.array([[1.5, "2"]], dtype=object)], "holds strings"),
+        ([np.ones((2, 3)) + 1j], "Complex data not supported: Bag 0 of X holds complex numbers"),
+        ([np.array([[1.0, 2j]], dtype=object)], "Complex data not supported"),
+        ([np.zeros((2, 0))], r"Bag 0 of X has 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1"),
+        (np.zeros((3, 2, 0)), "every instance needs at least one value"),
+        ([np.array([[1e39, 0.0]])], r"values up to 1e\+39 in magnitude, beyond float32's range"),
+        ([np.array([[0.0, -1e39]])], "beyond float32's range"),
+        ([[[0, 1], [0, 1, 2]]], "could not be read as a numeric array"),
         (None, "collection of bags"),
         (3.0, "collection of bags"),
     ],
@@ -94,3 +103,17 @@ def test_padded_bags_batches_hold_the_bags(sizes):
         assert mask[row].sum() == len(bag)
         assert torch.equal(x[row, : len(bag)], torch.from_numpy(bag))
         assert torch.isfinite(x[row]).all()
+
+
+def test_scipy_dok_sparse_input_gets_the_sparse_error():
+    # DOK is a dict subclass: it must not be reported as "a dict, not a collection of bags".
+    with pytest.raises(TypeError, match="Sparse input is not supported"):
+        check_bags(sp.dok_matrix((3, 4)))
+
+
+def test_zero_feature_bags_are_refused_before_training():
+    from setlearn import AttentionMILClassifier
+
+    X = [np.zeros((3, 0))] * 4
+    with pytest.raises(ValueError, match="while a minimum of 1 is required"):
+        AttentionMILClassifier(max_epochs=1).fit(X, [0, 1, 0, 1])

@@ -76,7 +76,7 @@ def test_random_state_types():
     rs = np.random.RandomState(0)
     r1, r2 = make_bags(random_state=rs, **kw), make_bags(random_state=rs, **kw)
     assert not all(np.array_equal(u, v) for u, v in zip(r1[0], r2[0]))
-    with pytest.raises(ValueError, match="random_state must be"):
+    with pytest.raises(ValueError, match="'random_state' parameter of make_bags must be None, an instance of 'int'"):
         make_bags(random_state="seed", **kw)
 
 
@@ -318,14 +318,14 @@ def test_problems_pickle():
     (dict(bag_size=2.5), r"int or a \(low, high\) pair"),
     (dict(problem="and", bag_size=1), r"too small for problem 'and'.*at least 2"),
     (dict(problem="threshold", k=20, bag_size=(10, 30)), r"k=20 is larger than the smallest bag \(10"),
-    (dict(problem="threshold", k=0), r"k must be an integer >= 1"),
+    (dict(problem="threshold", k=0), r"'k' parameter of make_bags must be an int in the range \[1, inf\) or None"),
     (dict(problem="mil", k=3), r"k is only used by"),
-    (dict(positive_fraction=1.5), r"positive_fraction must be a number in \[0, 1\]"),
-    (dict(positive_fraction=-0.1), r"positive_fraction must be a number in \[0, 1\]"),
+    (dict(positive_fraction=1.5), r"'positive_fraction' parameter of make_bags must be a float in the range \[0.0, 1.0\]"),
+    (dict(positive_fraction=-0.1), r"'positive_fraction' parameter of make_bags must be a float in the range \[0.0, 1.0\]"),
     (dict(witness_rate=0.0), r"witness_rate must be a number in \(0, 1\]"),
     (dict(witness_rate=True), r"witness_rate must be a number in \(0, 1\]"),
     (dict(problem="xor", witness_rate=0.6), r"too large for problem 'xor'.*witness_rate <= 0.5"),
-    (dict(n_bags=0), r"n_bags must be an integer >= 1"),
+    (dict(n_bags=0), r"'n_bags' parameter of make_bags must be an int in the range \[1, inf\)"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
     (dict(sigma=-1.0), r"sigma must be a positive number"),
     (dict(pool="train"), r"pool only applies to modality 'digits'"),
@@ -460,6 +460,39 @@ def test_load_pbmc_cells_reads_a_sparse_expression_matrix(tmp_path):
     assert np.array_equal(load_pbmc_cells(tmp_path / "cells.h5ad", representation="genes").data, X)
 
 
+def test_load_pbmc_cells_refuses_a_corrupt_sparse_matrix_instead_of_crashing(tmp_path):
+    import h5py
+
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    _write_h5ad(path, sparse_x=True)
+    with h5py.File(path, "r+") as f:
+        indices = f["X/indices"][()]
+        indices[-1] = 10_000_000  # far outside the 4 genes
+        del f["X/indices"]
+        f["X/indices"] = indices
+    with pytest.raises(ValueError, match="The sparse matrix '/X' is corrupt.*fresh copy"):
+        load_pbmc_cells(path, representation="genes")
+
+
+@pytest.mark.parametrize("bad_code", [3, 99, -2])
+def test_load_pbmc_cells_refuses_corrupt_category_codes(tmp_path, bad_code):
+    import h5py
+
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    _write_h5ad(path, layout="0.8")
+    with h5py.File(path, "r+") as f:
+        codes = f["obs/bulk_labels/codes"][()]
+        codes[0] = bad_code
+        del f["obs/bulk_labels/codes"]
+        f["obs/bulk_labels/codes"] = codes
+    with pytest.raises(ValueError, match=r"obs\['bulk_labels'\] is corrupt: 1 category codes lie outside -1"):
+        load_pbmc_cells(path)
+
+
 def test_cell_type_populations_map_types_to_populations():
     from setlearn.datasets import cell_type_populations
 
@@ -553,7 +586,7 @@ def test_load_pbmc_cells_bad_input(tmp_path):
     from setlearn.datasets import load_pbmc_cells
 
     h5py = pytest.importorskip("h5py")
-    with pytest.raises(ValueError, match=r"representation must be one of \('pca', 'genes'\)"):
+    with pytest.raises(ValueError, match=r"'representation' parameter of load_pbmc_cells must be a str among .*'pca'"):
         load_pbmc_cells(tmp_path / "cells.h5ad", representation="umap")
     with pytest.raises(FileNotFoundError, match=r"No such \.h5ad file"):
         load_pbmc_cells(tmp_path / "missing.h5ad")

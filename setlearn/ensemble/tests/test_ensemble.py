@@ -3,15 +3,15 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from setlearn import AttentionEnsemble, AttentionMILClassifier, importance_auroc_score, make_bags
 from setlearn.ensemble import AttentionDisagreementWarning, combine_attention
 
-from setlearn.estimators.tests.test_estimators import EXPECTED_FAILED_CHECKS
+from setlearn.utils.estimator_checks import parametrize_with_bag_checks, parametrize_with_sklearn_checks
 
 BASE = AttentionMILClassifier(hidden_size=8, attention_size=4, max_epochs=5)
 
@@ -236,9 +236,52 @@ def test_refit_on_images_forgets_n_features_in(data):
     assert not hasattr(ensemble, "n_features_in_") and ensemble.instance_shape_ == (4, 4)
 
 
-@parametrize_with_checks(
-    [AttentionEnsemble(BASE, n_estimators=2, random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
+ENSEMBLE = AttentionEnsemble(BASE, n_estimators=2, agreement_threshold=None, random_state=0)
+
+
+@parametrize_with_sklearn_checks([ENSEMBLE])
 def test_sklearn_compatible_ensemble(estimator, check):
+    # Through RowsAsBags every check trains and predicts for real (each row a bag).
     check(estimator)
+
+
+@parametrize_with_bag_checks([ENSEMBLE])
+def test_bag_checks(estimator, check):
+    check(estimator)
+
+
+class _ScaledLinear(torch.nn.Linear):
+    """A linear featurizer whose output scale does not show in its repr."""
+
+    def __init__(self, scale):
+        super().__init__(4, 6)
+        self.scale = scale
+
+    def forward(self, x):
+        return torch.tanh(self.scale * super().forward(x))
+
+
+def test_members_with_distinct_featurizer_modules_that_print_alike_are_not_merged(data):
+    X, y, _ = data
+    first, second = _ScaledLinear(1.0), _ScaledLinear(5.0)
+    assert repr(first) == repr(second)
+    members = [clone(BASE).set_params(featurizer=module) for module in (first, second)]
+    ensemble = AttentionEnsemble(members, n_estimators=2, agreement_threshold=None, random_state=0).fit(X, y)
+    for member, scale in zip(ensemble.estimators_, (1.0, 5.0)):
+        assert member.featurizer.scale == scale
+        alone = clone(member).fit(X, y)
+        np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-5)
+
+
+def test_invalid_values_in_param_grid_are_rejected_before_training(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="'hidden_size' parameter of AttentionMILClassifier must be an int in the range"):
+        AttentionEnsemble(BASE, n_estimators=2, param_grid={"hidden_size": [0]}).fit(X, y)
+
+
+def test_an_ensemble_of_early_stopping_members_pickles(data):
+    X, y, _ = data
+    base = clone(BASE).set_params(early_stopping=True, n_iter_no_change=2)
+    ensemble = AttentionEnsemble(base, n_estimators=2, agreement_threshold=None, random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))

@@ -5,66 +5,46 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from setlearn import AttentionMILClassifier
 from setlearn.estimators import BagDataset
 from setlearn.bags import PaddedBags
 
 from setlearn.utils._testing import presence_bags
+from setlearn.utils.estimator_checks import (
+    check_instance_order_invariance,
+    parametrize_with_bag_checks,
+    parametrize_with_sklearn_checks,
+)
 
 FAST = dict(hidden_size=8, attention_size=4, max_epochs=3, random_state=0)
 
-# scikit-learn's common checks feed 2-D arrays (n_samples, n_features); setlearn
-# reads X as bags, so a 2-D array is rejected with a message about the bag
-# layout. Every check below fails for that reason alone (the same property is
-# tested on bags in this file or in test_bags.py, as named in each reason).
-_BAGS_NOT_2D = "X must be bags, not a 2-D array; {}"
-EXPECTED_FAILED_CHECKS = {
-    name: _BAGS_NOT_2D.format(reason)
-    for name, reason in {
-        "check_fit_score_takes_y": "fit/score signatures are plain (X, y)",
-        "check_estimators_overwrite_params": "see test_fit_does_not_change_params",
-        "check_dont_overwrite_parameters": "see test_fit_does_not_change_params",
-        "check_estimators_fit_returns_self": "see test_fit_returns_self_and_records_fitted_attributes",
-        "check_readonly_memmap_input": "bags are copied to float32 before training",
-        "check_n_features_in_after_fitting": "n_features_in_ is set for vector instances",
-        "check_positive_only_tag_during_fit": "negative values are fine inside bags",
-        "check_estimators_dtypes": "bags are converted to float32",
-        "check_complex_data": "complex bags are rejected by check_bags",
-        "check_dtype_object": "an object array must be 1-D (one bag per entry)",
-        "check_estimators_empty_data_messages": "see test_bad_input_errors (empty bag)",
-        "check_pipeline_consistency": "see test_random_state_reproducible",
-        "check_estimators_nan_inf": "see test_bad_input_errors (NaN/inf)",
-        "check_estimator_sparse_array": "sparse input is rejected (test_bags)",
-        "check_estimator_sparse_matrix": "sparse input is rejected (test_bags)",
-        "check_estimators_pickle": "see test_clone_and_pickle_round_trip",
-        "check_f_contiguous_array_estimator": "bags are made C-contiguous",
-        "check_classifier_data_not_an_array": "see test_accepts_every_bag_layout",
-        "check_classifiers_one_label": "see test_bad_input_errors (single class)",
-        "check_classifiers_classes": "see test_labels_of_any_type",
-        "check_classifiers_train": "see test_learns_gaussian_presence",
-        "check_classifiers_regression_target": "continuous y is rejected (test_bags)",
-        "check_supervised_y_2d": "y is checked with column_or_1d",
-        "check_methods_sample_order_invariance": "see test_bag_order_does_not_matter",
-        "check_methods_subset_invariance": "see test_padding_invariance",
-        "check_fit2d_1sample": "one bag of one class is rejected (single class)",
-        "check_fit2d_1feature": "one-feature bags work (test_accepts_every_bag_layout)",
-        "check_dict_unchanged": "predict does not change the estimator (bags)",
-        "check_fit_idempotent": "see test_random_state_reproducible",
-        "check_fit_check_is_fitted": "see test_not_fitted_errors",
-        "check_n_features_in": "n_features_in_ is set for vector instances",
-        "check_fit2d_predict1d": "1-D input is rejected by check_bags",
-        "check_requires_y_none": "y=None is rejected after the bag layout check",
-    }.items()
-}
+ESTIMATORS = [
+    AttentionMILClassifier(**FAST),
+    AttentionMILClassifier(**{**FAST, "early_stopping": True, "n_iter_no_change": 2}),
+]
 
 
-@parametrize_with_checks(
-    [AttentionMILClassifier(**FAST)], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
-)
+@parametrize_with_sklearn_checks(ESTIMATORS[:1])
 def test_sklearn_compatible_estimator(estimator, check):
+    # Through RowsAsBags every check trains and predicts for real (each row a bag).
     check(estimator)
+
+
+@parametrize_with_bag_checks(ESTIMATORS)
+def test_bag_checks(estimator, check):
+    check(estimator)
+
+
+def test_bag_checks_catch_an_estimator_that_ignores_instance_order():
+    class FirstInstanceOnly(AttentionMILClassifier):
+        """Reads only each bag's first instance: order matters to it."""
+
+        def predict_proba(self, X):
+            return super().predict_proba([np.asarray(bag)[:1] for bag in X])
+
+    with pytest.raises(AssertionError, match="instances of a bag are reordered"):
+        check_instance_order_invariance(FirstInstanceOnly(**FAST))
 
 
 def test_fit_returns_self_and_records_fitted_attributes(bags):
@@ -163,21 +143,6 @@ def test_gated_attention_and_deeper_networks(bags):
     assert all(abs(a.sum() - 1) < 1e-5 for a in clf.explain(X))
 
 
-def test_bag_order_does_not_matter(ragged_bags):
-    """Predictions are invariant and attention is equivariant to instance order."""
-    X, y, _ = ragged_bags
-    clf = AttentionMILClassifier(max_epochs=10, random_state=0).fit(X, y)
-    rng = np.random.default_rng(0)
-    perms = [rng.permutation(len(bag)) for bag in X]
-    shuffled = [bag[p] for bag, p in zip(X, perms)]
-    np.testing.assert_allclose(clf.predict_proba(shuffled), clf.predict_proba(X), atol=1e-5)
-    for a, a_shuffled, p in zip(clf.explain(X), clf.explain(shuffled), perms):
-        np.testing.assert_allclose(a_shuffled, a[p], atol=1e-5)
-    # And the order of bags in X does not change any bag's output.
-    order = rng.permutation(len(X))
-    np.testing.assert_allclose(clf.predict_proba([X[i] for i in order]), clf.predict_proba(X)[order], atol=1e-5)
-
-
 def test_padding_invariance(ragged_bags):
     """A bag alone gives the same output as beside a much larger bag in one padded batch."""
     X, y, _ = ragged_bags
@@ -192,29 +157,6 @@ def test_padding_invariance(ragged_bags):
     np.testing.assert_allclose(clf.predict_proba(X[:5]), clf.predict_proba(X)[:5], atol=1e-5)
 
 
-def test_random_state_reproducible(ragged_bags):
-    X, y, _ = ragged_bags
-    a = AttentionMILClassifier(**FAST).fit(X, y).predict_proba(X)
-    b = AttentionMILClassifier(**FAST).fit(X, y).predict_proba(X)
-    c = AttentionMILClassifier(**{**FAST, "random_state": 1}).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, c)
-    clf = AttentionMILClassifier(**FAST)
-    np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), clf.fit(X, y).predict_proba(X))
-
-
-def test_clone_and_pickle_round_trip(bags):
-    X, y, _ = bags
-    clf = AttentionMILClassifier(**FAST).fit(X, y)
-    cloned = clone(clf)
-    assert cloned.get_params() == clf.get_params()
-    assert not hasattr(cloned, "net_")
-    restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    for a, b in zip(restored.explain(X), clf.explain(X)):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_early_stopping_keeps_a_validation_history():
     X, y, _ = presence_bags(n_bags=100)
     clf = AttentionMILClassifier(
@@ -224,13 +166,6 @@ def test_early_stopping_keeps_a_validation_history():
     assert len(clf.history_) < 200
     with pytest.raises(ValueError, match="too few to hold out"):
         AttentionMILClassifier(early_stopping=True, validation_fraction=0.9, **FAST).fit(X[:4], y[:4])
-
-
-def test_not_fitted_errors(bags):
-    X, _, _ = bags
-    for method in ("predict", "predict_proba", "explain"):
-        with pytest.raises(NotFittedError):
-            getattr(AttentionMILClassifier(), method)(X)
 
 
 @pytest.mark.parametrize(
@@ -263,23 +198,3 @@ def test_errors_after_fit(bags):
         AttentionMILClassifier(hidden_size=0).fit(X, y)
 
 
-def test_ctrl_c_interrupts_fit_instead_of_returning_a_half_trained_model(bags, monkeypatch):
-    """skorch swallows KeyboardInterrupt in fit; setlearn must not."""
-    from setlearn.estimators import BagNet
-
-    X, y, _ = bags
-    calls = {"n": 0}
-    original = BagNet.get_loss
-
-    def interrupt_on_second_step(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(BagNet, "get_loss", interrupt_on_second_step)
-    clf = AttentionMILClassifier(**FAST)
-    with pytest.raises(KeyboardInterrupt):
-        clf.fit(X, y)
-    with pytest.raises(NotFittedError):
-        clf.predict(X)

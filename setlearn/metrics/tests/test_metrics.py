@@ -235,11 +235,30 @@ def test_only_positive_bags_count_and_pos_label():
     attention = [np.array([0.1, 0.9]), np.array([0.1, 0.9]), np.array([0.5, 0.2, 0.3])]
     # bag 1 (negative) is inverted; with the default it does not count
     assert importance_auroc_score(importance, attention, y=[1, 0, 1]) == pytest.approx(0.5 * (1 + 0.0))
-    assert importance_auroc_score(importance, attention, y=["neg", "pos", "neg"]) == 0.0
+    assert importance_auroc_score(importance, attention, y=["neg", "pos", "neg"], pos_label="pos") == 0.0
     assert importance_auroc_score(importance, attention, y=["neg", "pos", "neg"], pos_label="neg") == 0.5
     assert importance_auroc_score(importance, attention, y=[True, False, False]) == 1.0
     assert importance_auroc_score(importance, attention, y=[1, 1, 1]) == pytest.approx(1 / 3)
     assert importance_auroc_score(importance, attention, bags="all") == pytest.approx(1 / 3)
+
+
+def test_string_labels_need_an_explicit_pos_label():
+    """With 'healthy'/'disease' the alphabetically greater class would be scored silently."""
+    importance = [np.array([0, 1]), np.array([1, 0])]
+    attention = [np.array([0.1, 0.9]), np.array([0.1, 0.9])]
+    y = ["disease", "healthy"]
+    with pytest.raises(ValueError, match=r"labels \['disease', 'healthy'\].*ambiguous.*pos_label="):
+        importance_auroc_score(importance, attention, y=y)
+    assert importance_auroc_score(importance, attention, y=y, pos_label="disease") == 1.0
+    X = [np.zeros((2, 2))] * 2
+    est = ExplainOnly(attention, classes=["disease", "healthy"])
+    with pytest.raises(ValueError, match=r"classes_\) has the labels .*ambiguous.*pos_label="):
+        importance_auroc(est, X, y, importance=importance)
+    assert make_importance_scorer(pos_label="disease")(est, X, y, importance=importance) == 1.0
+    # Numbers other than 0/1 or -1/1 are no less ambiguous.
+    with pytest.raises(ValueError, match="ambiguous"):
+        importance_auroc_score(importance, attention, y=[1, 2])
+    assert importance_auroc_score(importance, attention, y=[-1, 1]) == 0.0
 
 
 def test_positive_label_errors():
@@ -287,12 +306,14 @@ def test_input_errors():
         importance_auroc_score([np.array([0, 2]), importance[1]], attention, y=[1, 1])
     with pytest.raises(ValueError, match="NaN"):
         importance_auroc_score(importance, [np.array([np.nan, 1]), attention[1]], y=[1, 1])
-    with pytest.raises(ValueError, match="average must be one of"):
+    with pytest.raises(ValueError, match="'average' parameter of importance_auroc_score must be a str among .*'pooled'"):
         importance_auroc_score(importance, attention, y=[1, 1], average="macro")
-    with pytest.raises(ValueError, match="bags must be one of"):
+    with pytest.raises(ValueError, match="'bags' parameter of importance_auroc_score must be a str among .*'positive'"):
         importance_auroc_score(importance, attention, y=[1, 1], bags="negative")
-    with pytest.raises(ValueError, match="metric must be one of"):
+    with pytest.raises(ValueError, match="'metric' parameter of make_importance_scorer must be a str among .*'auroc'"):
         make_importance_scorer("f1")
+    with pytest.raises(ValueError, match="'metric' parameter of ImportanceScorer must be a str among"):
+        ImportanceScorer("f1")
 
 
 def test_equal_size_bags_as_2d_arrays():
@@ -326,13 +347,15 @@ def test_scorer_duck_typing_and_classes():
     X = [np.zeros((len(a), 2)) for a in attention]
     est = ExplainOnly(attention, classes=["neg", "pos"])
     y = np.array(["pos", "neg", "pos"])
-    assert importance_auroc(est, X, y, importance=importance) == 0.5
+    with_pos = make_importance_scorer(pos_label="pos")
+    assert with_pos(est, X, y, importance=importance) == 0.5
     assert make_importance_scorer(pos_label="neg")(est, X, y, importance=importance) == 0.0
-    assert importance_average_precision(est, X, y, importance=importance) == pytest.approx(
-        importance_average_precision_score(importance, attention, y=y)
+    assert make_importance_scorer("average_precision", pos_label="pos")(est, X, y, importance=importance) == (
+        pytest.approx(importance_average_precision_score(importance, attention, y=y, pos_label="pos"))
     )
     # the positive label comes from classes_, not from the fold's y (one class only here)
-    assert importance_auroc(est, X, np.array(["pos"] * 3), importance=importance) == pytest.approx(1 / 3)
+    binary = ExplainOnly(attention, classes=[0, 1])
+    assert importance_auroc(binary, X, np.array([1] * 3), importance=importance) == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="classes_.*3 classes.*pos_label"):
         importance_auroc(ExplainOnly(attention, classes=[0, 1, 2]), X, [0, 1, 2], importance=importance)
     assert make_importance_scorer(pos_label=2)(
