@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from setlearn import assessment
+from setlearn.assessment.tests._cluster import wait_for
 from setlearn.cli import main
 from setlearn.utils._testing import N_TINY_MODELS
 from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
@@ -97,16 +98,6 @@ def _tiny_config(tmp_path, **changes):
     return str(path)
 
 
-def _wait_for(condition, timeout, what):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
 def test_a_concurrent_run_on_the_same_folder_exits_2_naming_the_holder(tmp_path, capsys):
     import os
     import signal
@@ -173,14 +164,14 @@ def test_kill_9_leaves_no_worker_behind(tmp_path):
     children = []
     try:
         # Killed while both workers train: the first rows are in, others are still running.
-        _wait_for(lambda: (out / "models.csv").exists() and len((out / "models.csv").read_text().splitlines()) >= 2,
+        wait_for(lambda: (out / "models.csv").exists() and len((out / "models.csv").read_text().splitlines()) >= 2,
                   120, "a first finished model")
         children = psutil.Process(run.pid).children(recursive=True)
         assert len(children) >= 2
         run.send_signal(signal.SIGKILL)
         run.wait()
         # loky's workers used to train on for minutes; they now exit within a second or two.
-        _wait_for(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children),
+        wait_for(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children),
                   20, "the workers of the killed run to exit")
     finally:
         for child in children:
