@@ -65,7 +65,7 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
     if not todo:
         return 0
     # batch_size="auto" (joblib's default, kept on purpose): small models are grouped into one
-    # task until a task lasts a fraction of a second. A Dask task costs 5-20 ms of scheduling
+    # task until a task lasts a fraction of a second. A Dask task costs 4-24 ms of scheduling
     # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
     results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
         delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain")
