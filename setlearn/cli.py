@@ -12,7 +12,9 @@ Examples
 
 import argparse
 import json
+import logging
 import sys
+import warnings
 
 import setlearn
 
@@ -44,24 +46,53 @@ def _parser():
                         help="Dask scheduler address, e.g. tcp://host:8786: train on its workers")
     assess.add_argument("--max-models", type=int, metavar="N",
                         help="stop after training N new models; rerun to continue")
+    assess.add_argument("--drop-bad-rows", action="store_true",
+                        help="drop damaged rows of models.csv/ensembles.csv (they are computed again) instead "
+                        "of stopping with their line numbers")
     assess.add_argument("--print-config", action="store_true",
                         help="print the resolved configuration as JSON and exit (a starting point for --config)")
     assess.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no summary")
     return parser
 
 
-def _assess(args):
-    from setlearn.assessment import ConfigError, assess, load_config
+def _one_line_warnings(show_others):
+    """A ``warnings.showwarning`` printing setlearn's own warnings as one line for the user."""
+    from setlearn.assessment import AssessmentWarning
 
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, AssessmentWarning):
+            print(f"setlearn assess: warning: {message}", file=sys.stderr)
+        else:
+            show_others(message, category, filename, lineno, file, line)
+
+    return show
+
+
+def _assess(args):
+    from setlearn.assessment import AssessmentWarning, ClusterError, ConfigError, assess, load_config
+
+    if args.scheduler:
+        try:
+            import distributed  # noqa: F401  (configures its loggers on import; quieted after)
+        except ImportError:
+            pass  # assess says how to install it
+        # distributed logs a lost scheduler as a multi-line ERROR; the one-line error below says it.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
-        if args.print_config:
-            print(json.dumps(load_config(args.preset, args.config), indent=2))
-            return 0
-        assess(args.preset, config=args.config, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
-               max_models=args.max_models, verbose=not args.quiet)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", AssessmentWarning)
+            warnings.showwarning = _one_line_warnings(warnings.showwarning)
+            if args.print_config:
+                print(json.dumps(load_config(args.preset, args.config), indent=2))
+                return 0
+            assess(args.preset, config=args.config, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
+                   max_models=args.max_models, drop_bad_rows=args.drop_bad_rows, verbose=not args.quiet)
     except ConfigError as exc:
         print(f"setlearn assess: error: {exc}", file=sys.stderr)
         return 2
+    except ClusterError as exc:
+        print(f"setlearn assess: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nsetlearn assess: interrupted. Every finished model is saved; run the same command "
               "again to continue.", file=sys.stderr)

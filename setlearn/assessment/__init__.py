@@ -29,7 +29,7 @@ Examples
 """
 
 from ._runner import AssessmentResult, assess
-from ._config import ConfigError, load_config, preset_names
+from ._config import AssessmentWarning, ClusterError, ConfigError, load_config, preset_names
 from ._tables import bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations, top_configurations
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
 
@@ -37,6 +37,8 @@ __all__ = [
     "assess",
     "AssessmentResult",
     "ConfigError",
+    "ClusterError",
+    "AssessmentWarning",
     "load_config",
     "preset_names",
     "top_configurations",

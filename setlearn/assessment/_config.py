@@ -39,8 +39,35 @@ class ConfigError(ValueError):
     """
 
 
-# Tracebacks name the public path, where users import it from.
+class ClusterError(RuntimeError):
+    """The Dask cluster of a run went away; the finished models are saved, rerun to continue.
+
+    Examples
+    --------
+    >>> from setlearn.assessment import ClusterError
+    >>> issubclass(ClusterError, RuntimeError)
+    True
+    """
+
+
+class AssessmentWarning(UserWarning):
+    """Something about an output folder the user should know, that does not stop the run.
+
+    For example, a resumed run whose folder was written by other package versions.
+
+    Examples
+    --------
+    >>> from setlearn.assessment import AssessmentWarning
+    >>> issubclass(AssessmentWarning, UserWarning)  # warnings.simplefilter("error", ...) makes it stop a run
+    True
+    """
+
+
+# Tracebacks name the public path, where users import them from.
 ConfigError.__module__ = "setlearn.assessment"
+AssessmentWarning.__module__ = "setlearn.assessment"
+ClusterError.__module__ = "setlearn.assessment"
+ClusterError.__module__ = "setlearn.assessment"
 
 
 # --------------------------------------------------------------------------- config
@@ -157,15 +184,20 @@ def _read_config_file(path):
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    if path.suffix not in (".toml", ".json"):
+        raise ConfigError(f"Config file {str(path)!r} must end in .json or .toml.")
     try:
         if path.suffix == ".toml":
             with path.open("rb") as fh:
-                return tomllib.load(fh)
-        if path.suffix == ".json":
-            return json.loads(path.read_text())
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+                content = tomllib.load(fh)
+        else:
+            content = json.loads(path.read_text())
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Config file {str(path)!r} is not valid {path.suffix[1:].upper()}: {exc}") from None
-    raise ConfigError(f"Config file {str(path)!r} must end in .json or .toml.")
+    if not isinstance(content, dict):
+        raise ConfigError(f"Config file {str(path)!r} must hold a JSON object / TOML table of config keys at "
+                          f"its top level, got {type(content).__name__}.")
+    return content
 
 
 def _validate(config):
@@ -233,7 +265,48 @@ def _validate(config):
             raise ConfigError(f"data_params.{name} is set by the study from the config; remove it.")
         if name not in data_params:
             raise _unknown("make_bags parameter (in data_params)", name, data_params - set(_RESERVED_DATA_PARAMS))
+    _check_with_makers_and_estimators(config)
     return config
+
+
+def _check_with_makers_and_estimators(config):
+    """Run the data sets' and estimators' own checks on every value the study will use.
+
+    Without this, a bad grid value or data parameter would surface only when its
+    model trains, after the output folder and its config.json exist, and the
+    corrected config would then be refused as a different configuration.
+    """
+    from sklearn.model_selection import ParameterGrid
+
+    from setlearn.datasets import make_bags
+    from setlearn.estimators import AttentionMILClassifier
+    from setlearn.nn import AttentionMILNet
+    from setlearn.nn._net import _resolve_featurizer
+
+    instance_shapes = {}
+    for modality in config["modalities"]:
+        for problem in config["problems"]:
+            # Two bags of the real size exercise every check of make_bags without making the data.
+            extra = {"pool": "train"} if modality == "digits" else {}
+            try:
+                X, _, _ = make_bags(problem, modality, n_bags=2, bag_size=config["bag_size"], random_state=0,
+                                    **config["data_params"], **extra)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"data_params (or bag_size) cannot make {modality} {problem!r} bags: {exc}") from None
+            instance_shapes[modality] = X[0].shape[1:]
+    for modality, shape in instance_shapes.items():
+        for params in ParameterGrid(config["grid"][modality]):
+            where = f"grid.{modality} point {params}"
+            try:
+                model = AttentionMILClassifier(**config["estimator_params"], **params)
+                model._validate_params()
+                # Building the network checks what only the data decides, such as a CNN on vectors.
+                AttentionMILNet(shape, 2, hidden_size=model.hidden_size, attention_size=model.attention_size,
+                                featurizer_depth=model.featurizer_depth, classifier_depth=model.classifier_depth,
+                                attention=model.attention, featurizer=_resolve_featurizer(model.featurizer, shape))
+            except (ValueError, TypeError, RuntimeError) as exc:
+                raise ConfigError(f"{where} (with estimator_params) is not a valid AttentionMILClassifier "
+                                  f"for {modality} instances of shape {shape}: {exc}") from None
 
 
 def load_config(preset="quick", config=None):
@@ -275,8 +348,11 @@ def load_config(preset="quick", config=None):
         raise _unknown("preset", preset, names)
     base = json.loads((_PRESET_DIR / f"{preset}.json").read_text())
     overrides = {} if config is None else config
-    if not isinstance(overrides, dict):
+    if isinstance(overrides, (str, Path)):
         overrides = _read_config_file(overrides)
+    elif not isinstance(overrides, dict):
+        raise ConfigError(f"config must be a mapping of config keys or a .json/.toml file, got "
+                          f"{type(overrides).__name__}.")
     merged = dict(base)
     for key, value in overrides.items():
         if key not in _FIELDS:

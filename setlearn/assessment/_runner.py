@@ -7,16 +7,17 @@ import functools
 import json
 import os
 import sys
+import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ._config import ConfigError, load_config
+from ._config import ClusterError, ConfigError, load_config
 from ._paper import PAPER_TABLE1
 from ._report import _write_figures, _write_report, _write_tables
-from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_COLUMNS, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _load_attention, _prepare_folder, _save_attention
+from ._store import ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEMBLE_COLUMNS, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations
 from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_columns, _model_tasks
 
@@ -132,8 +133,12 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
         todo = todo[:budget]
     if not todo:
         return 0
-    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_fit_and_score)(t, data, estimator_params, t.stage == "retrain") for t in todo
+    # batch_size="auto" (joblib's default, kept on purpose): small models are grouped into one
+    # task until a task lasts a fraction of a second. A Dask task costs 4-24 ms of scheduling
+    # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
+    results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
+        delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain")
+        for t in todo
     )
     trained = 0
     with _progress(len(tasks), done, desc, quiet) as bar:
@@ -146,6 +151,30 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
             bar.update()
             bar.set_postfix_str(f"iAUC {row['iauc_roc']:.2f}", refresh=False)
     return trained
+
+
+_WATCHING_PARENT = False
+
+
+def _in_worker(parent_pid, function, *args):
+    """Call ``function(*args)`` in a worker, which exits if the process ``parent_pid`` dies.
+
+    loky's worker processes outlive a parent killed with ``kill -9`` (measured: still
+    training minutes later; idle they wait out loky's 300 s timeout). A worker that is
+    a direct child of the run therefore watches its parent and exits within a second
+    of losing it. Dask workers are not children of the run and are left alone.
+    """
+    global _WATCHING_PARENT
+    if not _WATCHING_PARENT and os.getppid() == parent_pid:
+        _WATCHING_PARENT = True
+
+        def watch():
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="setlearn-watch-parent", daemon=True).start()
+    return function(*args)
 
 
 def _score_ensemble(draw, member_attentions, data):
@@ -185,13 +214,60 @@ def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
                         raise ConfigError(f"{path} is missing but models.csv lists its model; "
                                           f"delete that model's row from models.csv to retrain it.")
                     loaded[m] = _load_attention(path)
-            yield delayed(_score_ensemble)(draw, [loaded[m] for m in draw[2]], data)
+            yield delayed(_in_worker)(os.getpid(), _score_ensemble, draw, [loaded[m] for m in draw[2]], data)
 
     results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks())
     with _progress(len(draws), len(draws) - len(todo), "ensembles", quiet) as bar:
         for row in results:
             store.append(row)
             bar.update()
+
+
+# Long enough for a scheduler across a network, short enough that a typo fails fast.
+_CONNECT_TIMEOUT_S = 5
+# What decides a model's numbers: a worker with other versions would mix them into the rows.
+# Distribution names: distributed reads them with importlib.metadata.version.
+_CHECKED_PACKAGES = ("setlearn", "torch", "scikit-learn", "numpy", "skorch")
+
+
+def _version_mismatches(versions):
+    """Lines naming every worker package whose version differs from the client's.
+
+    ``versions`` is what ``distributed.Client.get_versions(packages=...)`` returns.
+    """
+    mine = versions["client"]["packages"]
+    problems = []
+    for worker, info in sorted(versions.get("workers", {}).items()):
+        for name in _CHECKED_PACKAGES:
+            theirs = info["packages"].get(name)
+            if theirs != mine.get(name):
+                problems.append(f"{worker} has {name} {theirs or '(not installed)'}, this machine {mine.get(name)}")
+    return problems
+
+
+@contextmanager
+def _connect(scheduler):
+    """A Dask client on ``scheduler`` whose workers train the models through joblib."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs Dask's distributed package: pip install -c constraints.txt "
+                          "'.[dask]' (from a setlearn checkout).") from None
+    from joblib import parallel_config
+
+    try:
+        client = Client(scheduler, timeout=_CONNECT_TIMEOUT_S)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"Cannot reach the Dask scheduler at {scheduler!r} within {_CONNECT_TIMEOUT_S} s "
+                          f"({type(exc).__name__}: {exc}). Check the address and that the scheduler "
+                          f"runs.") from None
+    with client:
+        mismatches = _version_mismatches(client.get_versions(packages=list(_CHECKED_PACKAGES)))
+        if mismatches:
+            raise ConfigError(f"The Dask workers at {scheduler} run other versions than this machine: "
+                              f"{'; '.join(mismatches)}. Install the same versions everywhere.")
+        with parallel_config(backend="dask"):
+            yield client
 
 
 @dataclasses.dataclass
@@ -289,7 +365,7 @@ class AssessmentResult:
 
 
 def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None, max_models=None,
-           verbose=True):
+           drop_bad_rows=False, verbose=True):
     """Run the attention-interpretability study end to end, resuming if possible.
 
     Trains the grid search and the retrained top configurations, builds the
@@ -299,12 +375,13 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
 
     Parameters
     ----------
-    preset : {"quick", "smoke", "paper"}, default="quick"
+    preset : {"quick", "smoke", "study", "paper"}, default="quick"
         The bundled configuration to start from (see :func:`load_config`).
     config : dict or path-like, default=None
         Overrides of the preset, as a mapping or a ``.json`` / ``.toml`` file.
     out : path-like, default=None
         Output folder; ``./setlearn-results/<preset>`` (or ``<config file stem>``).
+        A run holds it exclusively: a second run on the same folder is refused.
     n_jobs : int, default=None
         Models trained in parallel by joblib: 1 locally, all Dask workers with
         ``scheduler``; -1 uses every core.
@@ -314,6 +391,9 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         travel back to, and are written by, this process only.
     max_models : int, default=None
         Stop after training this many new models (the rest on the next call).
+    drop_bad_rows : bool, default=False
+        Drop damaged rows of ``models.csv`` / ``ensembles.csv`` (they are
+        computed again) instead of stopping with their line numbers.
     verbose : bool, default=True
         Progress bars (on a terminal) and the closing summary.
 
@@ -321,6 +401,16 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
     -------
     result : AssessmentResult
         The rows, tables, figures and report of the run.
+
+    Raises
+    ------
+    ConfigError
+        Before anything is written, for a bad configuration or run argument,
+        an unreachable scheduler or workers with other versions; later for a
+        folder held by another run, one of another configuration, or damaged
+        stored rows.
+    ClusterError
+        When the Dask scheduler is lost during the run (rerun to continue).
 
     Examples
     --------
@@ -336,25 +426,43 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         name = Path(config).stem if isinstance(config, (str, os.PathLike)) else preset
         out = Path("setlearn-results") / name
     _check_run_arguments(out, n_jobs, scheduler, max_models)
-    out = _prepare_folder(out, resolved)
+    with ExitStack() as stack:
+        if scheduler is not None:
+            # Connected before the folder exists: an unreachable cluster leaves nothing behind.
+            client = stack.enter_context(_connect(scheduler))
+            n_jobs = -1 if n_jobs is None else n_jobs
+        stack.enter_context(_folder_lock(out))
+        out = _prepare_folder(out, resolved)
+        try:
+            return _run_in_folder(resolved, Path(out), preset=preset, n_jobs=1 if n_jobs is None else n_jobs,
+                                  max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
+                                  started=started)
+        except Exception as exc:
+            if scheduler is not None and client.status != "running":
+                # One line: distributed's messages run over several.
+                reason = " ".join(str(exc).split())
+                reason = reason if len(reason) <= 160 else reason[:157] + "..."
+                raise ClusterError(
+                    f"Lost the Dask scheduler at {scheduler} ({type(exc).__name__}: {reason}). Every finished "
+                    f"model is saved in {out}; run the same command against a running scheduler to continue."
+                ) from None
+            raise
+
+
+def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, verbose, started):
+    """The run proper, in a locked and prepared folder (see :func:`assess`)."""
     data = _Data((resolved["n_train_bags"], resolved["n_valid_bags"], resolved["n_test_bags"]),
                  resolved["bag_size"], json.dumps(resolved["data_params"], sort_keys=True), resolved["seed"])
     quiet = not verbose
-    model_store = _RowStore(out / "models.csv", _model_columns(resolved), MODEL_KEY)
-    ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS, ENSEMBLE_KEY)
+    model_store = _RowStore(out / "models.csv", _model_columns(resolved), MODEL_KEY, MODEL_TYPES,
+                            drop_bad_rows=drop_bad_rows)
+    ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS, ENSEMBLE_KEY, ENSEMBLE_TYPES,
+                               drop_bad_rows=drop_bad_rows)
     budget = max_models
     trained = 0
     with ExitStack() as stack:
         stack.callback(model_store.close)
         stack.callback(ensemble_store.close)
-        if scheduler is not None:
-            from distributed import Client
-            from joblib import parallel_config
-
-            stack.enter_context(Client(scheduler))
-            stack.enter_context(parallel_config(backend="dask"))
-            n_jobs = -1 if n_jobs is None else n_jobs
-        n_jobs = 1 if n_jobs is None else n_jobs
         run = functools.partial(_run_models, store=model_store, out=out, data=data,
                                 estimator_params=resolved["estimator_params"], n_jobs=n_jobs, quiet=quiet)
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime
 import json
+import math
 import os
+import re
+import socket
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ._config import ConfigError, _check_int
+from ._config import AssessmentWarning, ConfigError, _check_int
 
 
 MODEL_KEY = ["problem", "modality", "stage", "config_id", "repeat"]
@@ -24,6 +31,60 @@ _ENSEMBLE_KINDS = ("one", "several")
 
 # --------------------------------------------------------------------------- storage
 
+# What every stored cell must hold; a column not named here (a grid parameter) may hold anything.
+MODEL_TYPES = {
+    "problem": "str", "modality": "str", "stage": ("search", "retrain"), "config_id": "str",
+    "repeat": "int", "seed": "int", **{name: "float" for name in _MODEL_METRICS if name != "seed"},
+}
+ENSEMBLE_TYPES = {
+    "problem": "str", "modality": "str", "kind": _ENSEMBLE_KINDS, "size": "int", "draw": "int",
+    "config_id": "str", "members": "str", "iauc_roc": "float", "iauc_pr": "float",
+}
+_PANDAS_DTYPES = {"str": str, "int": "int64", "float": "float64"}
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _atomic_write(path, write):
+    """Replace ``path`` by what ``write(binary file)`` writes, all or nothing.
+
+    A temporary file is written, flushed to disk and renamed over ``path``, so a
+    kill at any moment leaves either the old or the new content, never a mix.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    # The rename itself is on disk only once the folder is synced.
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _check_cell(column, kind, value):
+    """Why ``value`` cannot be a stored ``column`` cell, or None when it can."""
+    if kind == "any":
+        # A grid parameter of one modality only is empty in the rows of the other.
+        return None
+    if value == "":
+        return f"{column} is empty"
+    if isinstance(kind, tuple):
+        return None if value in kind else f"{column} {value!r} is not one of {', '.join(kind)}"
+    if kind == "int" and not _INTEGER.fullmatch(value):
+        return f"{column} {value!r} is not an integer"
+    if kind == "float":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{column} {value!r} is not a number"
+        if not math.isfinite(number):
+            return f"{column} is {value!r}, not a finite number"
+    return None
+
 
 class _RowStore:
     """An append-only CSV of result rows, safe against being killed at any moment.
@@ -31,36 +92,79 @@ class _RowStore:
     Each row is flushed and fsync'ed as soon as it is written, so a finished model
     is never lost; a half-written last line (a kill during a write) is cut off when
     the store is opened again, and rows already present are never written twice.
+    Every stored row is checked on opening (field count, types, finite metrics,
+    unique keys): a damaged row would otherwise pass as a result or hide a finished
+    model. Damaged rows stop the run with their line numbers, unless
+    ``drop_bad_rows``, which removes them (their models are then trained again).
     """
 
-    def __init__(self, path, columns, key):
+    def __init__(self, path, columns, key, types=None, *, drop_bad_rows=False):
         self.path = Path(path)
         self.columns = list(columns)
         self.key = list(key)
-        self._repair()
-        self.keys = {tuple(k) for k in self.frame()[self.key].itertuples(index=False)}
+        self.types = {c: (types or {}).get(c, "any") for c in self.columns}
+        self.keys = self._load(drop_bad_rows)
         self._fh = self.path.open("a", newline="")
         self._writer = csv.DictWriter(self._fh, fieldnames=self.columns, lineterminator="\n")
 
-    def _repair(self):
+    def _load(self, drop_bad_rows):
+        """Repair and check the file; returns the keys of its rows."""
         original = self.path.read_bytes() if self.path.exists() else b""
         # A kill in the middle of a write leaves a line without its newline: drop it.
         data = original[: original.rfind(b"\n") + 1]
-        header = (",".join(self.columns) + "\n").encode()
-        if not data:
-            data = header
-        elif not data.startswith(header):
-            found = data.split(b"\n", 1)[0].decode()
+        header = ",".join(self.columns)
+        lines = data.split(b"\n")[:-1]
+        if not lines:
+            lines = [header.encode()]
+        elif lines[0] != header.encode():
+            found = lines[0].decode(errors="replace")
             raise ConfigError(
-                f"{self.path} has the columns {found!r}, expected {header.decode().strip()!r}; "
+                f"{self.path} has the columns {found!r}, expected {header!r}; "
                 f"it was written by another setlearn version. Use another output folder."
             )
-        if data != original:
-            self.path.write_bytes(data)
+        keys, good, problems = {}, [lines[0]], []
+        for number, line in enumerate(lines[1:], start=2):
+            problem, key = self._check_line(line)
+            if problem is None and key in keys:
+                problem = f"repeats the row of line {keys[key]} ({', '.join(map(str, key))})"
+            if problem is not None:
+                problems.append(f"line {number}: {problem}")
+                continue
+            keys[key] = number
+            good.append(line)
+        if problems and not drop_bad_rows:
+            shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+            raise ConfigError(
+                f"{self.path} has {len(problems)} damaged row(s): {shown}. Fix or delete them, or rerun "
+                f"with --drop-bad-rows (drop_bad_rows=True) to drop them; their results are then computed again."
+            )
+        if problems:
+            warnings.warn(f"Dropped {len(problems)} damaged row(s) of {self.path}: {'; '.join(problems)}.",
+                          AssessmentWarning, stacklevel=4)
+        cleaned = b"\n".join(good) + b"\n"
+        if cleaned != original:
+            _atomic_write(self.path, lambda fh: fh.write(cleaned))
+        return set(keys)
+
+    def _check_line(self, line):
+        """(why the line is damaged or None, its key)."""
+        text = line.decode("utf-8", errors="replace")
+        if "\0" in text or "\ufffd" in text:
+            return "holds NUL or undecodable bytes", None
+        fields = next(csv.reader([text]), [])
+        if len(fields) != len(self.columns):
+            return f"has {len(fields)} fields, expected {len(self.columns)}", None
+        row = dict(zip(self.columns, fields))
+        for column, kind in self.types.items():
+            problem = _check_cell(column, kind, row[column])
+            if problem:
+                return problem, None
+        return None, tuple(int(row[c]) if self.types[c] == "int" else row[c] for c in self.key)
 
     def frame(self):
         """All stored rows, read back from disk (the one source of truth)."""
-        return pd.read_csv(self.path, dtype={"config_id": str, "members": str})
+        dtypes = {c: _PANDAS_DTYPES.get(k, str if isinstance(k, tuple) else None) for c, k in self.types.items()}
+        return pd.read_csv(self.path, dtype={c: d for c, d in dtypes.items() if d is not None})
 
     def append(self, row):
         self._writer.writerow(row)
@@ -74,18 +178,19 @@ class _RowStore:
 
 def _save_attention(path, attention):
     """Store one model's test attention atomically (a kill leaves no half file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        np.savez(fh, attention=np.concatenate(attention).astype(np.float32),
-                 sizes=np.array([len(a) for a in attention]))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    _atomic_write(path, lambda fh: np.savez(fh, attention=np.concatenate(attention).astype(np.float32),
+                                            sizes=np.array([len(a) for a in attention])))
 
 
 def _load_attention(path):
-    with np.load(path) as npz:
-        return np.split(npz["attention"], np.cumsum(npz["sizes"])[:-1])
+    try:
+        with np.load(path) as npz:
+            return np.split(npz["attention"], np.cumsum(npz["sizes"])[:-1])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(
+            f"{path} is damaged ({type(exc).__name__}: {exc}). Delete it and its model's row in "
+            f"models.csv; the next run trains that model again."
+        ) from None
 
 
 def _attention_path(out, key):
@@ -97,6 +202,9 @@ def _check_run_arguments(out, n_jobs, scheduler, max_models):
     """Raise ConfigError for a run argument :func:`assess` cannot use, before it touches the disk."""
     if not isinstance(out, (str, os.PathLike)):
         raise ConfigError(f"out must be a path, got {out!r} ({type(out).__name__}).")
+    if not str(out).strip():
+        # Path("") is the current directory: an empty --out would scatter the run's files there.
+        raise ConfigError("out is empty; give an output folder (leave --out out for the default).")
     if Path(out).exists() and not Path(out).is_dir():
         raise ConfigError(f"out={str(out)!r} is a file, not a folder; choose another output folder.")
     if n_jobs is not None:
@@ -110,23 +218,135 @@ def _check_run_arguments(out, n_jobs, scheduler, max_models):
         _check_int("max_models", max_models, 0)
 
 
+# Keys that only change how the rows are summarised: a resumed run may change them.
+REPORT_ONLY_KEYS = ("description", "bad_iauc", "bad_run_fraction")
+_LOCK_NAME = ".setlearn.lock"
+_HOLDER_NAME = ".setlearn.lock.json"
+
+
+def _unwritable(out, exc):
+    return ConfigError(f"Cannot write to the output folder {str(out)!r} ({exc.strerror or exc}); "
+                       f"choose a folder you can write to.")
+
+
+@contextlib.contextmanager
+def _folder_lock(out):
+    """Hold the output folder exclusively while a run uses it.
+
+    Two runs appending to one folder would train and store every model twice.
+    The lock is an OS file lock (``filelock``), so the kernel drops it when its
+    holder dies, even by ``kill -9``: a stale lock never blocks a resume. A
+    second file names the holder, for the message of a refused run.
+    """
+    from filelock import FileLock, Timeout
+
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(out / _LOCK_NAME)
+        lock.acquire(timeout=0)  # never wait: a second run must fail at once
+    except Timeout:
+        try:
+            holder = json.loads((out / _HOLDER_NAME).read_text())
+            who = f"process {holder['pid']} on {holder['host']}, started {holder['started']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            who = "another process"
+        raise ConfigError(
+            f"{out} is in use by another setlearn assess ({who}). Wait for it to finish or stop it, "
+            f"or choose another --out."
+        ) from None
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    try:
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+        _atomic_write(out / _HOLDER_NAME, lambda fh: fh.write(json.dumps(holder).encode()))
+        yield out
+    finally:
+        lock.release()
+
+
+def _versions():
+    """The versions that decide a run's numbers, as recorded in ``versions.json``."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in ("setlearn", "torch", "scikit-learn", "numpy"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    import setlearn
+
+    found["setlearn"] = setlearn.__version__
+    return found
+
+
+def _record_versions(out, resuming):
+    """Add this run's versions to ``versions.json``; warn when the folder mixes versions.
+
+    ``versions.json`` lists every distinct set of versions that wrote to the folder.
+    Folders written before it existed resume with a warning, as their versions are unknown.
+    """
+    path = Path(out) / "versions.json"
+    current = _versions()
+    try:
+        recorded = json.loads(path.read_text()) if path.exists() else None
+        if recorded is not None and not (isinstance(recorded, list) and all(isinstance(r, dict) for r in recorded)):
+            raise ValueError("not a list of version records")
+    except ValueError as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); delete it (the versions of earlier rows are then "
+                          f"unknown).") from None
+    if recorded is None:
+        recorded = [{"unrecorded": True}] if resuming else []
+        if resuming:
+            warnings.warn(f"{out} has no versions.json (written before setlearn recorded versions): the "
+                          f"versions that trained its stored rows are unknown. Continuing with "
+                          f"{_format_versions(current)}.", AssessmentWarning, stacklevel=3)
+    elif any(r != current for r in recorded):
+        earlier = "; ".join(_format_versions(r) for r in recorded if r != current)
+        warnings.warn(f"{out} holds rows computed with other versions ({earlier}); now "
+                      f"{_format_versions(current)}. The results mix versions.", AssessmentWarning, stacklevel=3)
+    if current not in recorded:
+        recorded.append(current)
+        _atomic_write(path, lambda fh: fh.write((json.dumps(recorded, indent=2) + "\n").encode()))
+
+
+def _format_versions(record):
+    if record.get("unrecorded"):
+        return "unrecorded versions"
+    return ", ".join(f"{k} {v}" for k, v in record.items())
+
+
 def _prepare_folder(out, config):
-    """Create the output folder, or check that it holds a run of the same config."""
+    """Set up the (locked) output folder, or check that it holds a run of the same config."""
     out = Path(out)
     stored = out / "config.json"
-    if stored.exists():
-        previous = json.loads(stored.read_text())
-        if previous != config:
-            changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
-            details = "; ".join(f"{k}: {previous.get(k)!r} there, {config.get(k)!r} now" for k in changed)
-            raise ConfigError(
-                f"{out} holds results of a different configuration ({details}). Rerun with the "
-                f"same preset/config to resume, choose another --out, or delete {out} to start over."
-            )
-    else:
-        (out / "attention").mkdir(parents=True, exist_ok=True)
-        tmp = stored.with_name("config.json.tmp")
-        tmp.write_text(json.dumps(config, indent=2) + "\n")
-        os.replace(tmp, stored)
-    (out / "attention").mkdir(exist_ok=True)
+    try:
+        resuming = stored.exists()
+        if resuming:
+            try:
+                previous = json.loads(stored.read_text())
+                if not isinstance(previous, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{stored} is damaged ({exc}); restore it, or delete {out} to start over."
+                ) from None
+            changed = sorted(k for k in set(previous) | set(config)
+                             if previous.get(k) != config.get(k) and k not in REPORT_ONLY_KEYS)
+            if changed:
+                details = "; ".join(f"{k}: {previous.get(k)!r} there, {config.get(k)!r} now" for k in changed)
+                raise ConfigError(
+                    f"{out} holds results of a different configuration ({details}). Rerun with the "
+                    f"same preset/config to resume, choose another --out, or delete {out} to start over."
+                )
+        if not resuming or previous != config:
+            # A new folder, or new report-only values (the report follows the latest).
+            _atomic_write(stored, lambda fh: fh.write((json.dumps(config, indent=2) + "\n").encode()))
+        _record_versions(out, resuming)
+        (out / "attention").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
     return out

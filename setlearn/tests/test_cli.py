@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from setlearn import assessment
+from setlearn.assessment.tests._cluster import wait_for
 from setlearn.cli import main
 from setlearn.utils._testing import N_TINY_MODELS
 from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
@@ -89,3 +90,116 @@ def test_ctrl_c_during_training_exits_130_and_keeps_only_finished_models(monkeyp
     monkeypatch.undo()
     assert main(args) == 0
     assert len(pd.read_csv(tmp_path / "run" / "models.csv")) == N_TINY_MODELS
+
+
+def _tiny_config(tmp_path, **changes):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({**TINY, **changes}))
+    return str(path)
+
+
+def test_a_concurrent_run_on_the_same_folder_exits_2_naming_the_holder(tmp_path, capsys):
+    import os
+    import signal
+
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from setlearn.assessment._store import _folder_lock\n"
+         "with _folder_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(120)", str(out)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert holder.stdout.readline() == "held\n"
+        args = ["assess", "--preset", "smoke", "--config", _tiny_config(tmp_path), "--out", str(out), "--quiet"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"in use by another setlearn assess (process {holder.pid} on " in err and err.count("\n") == 1
+        assert not (out / "models.csv").exists()
+    finally:
+        # kill -9: the kernel releases the lock of a dead holder, so the folder is usable at once.
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert main([*args, "--max-models", "0"]) == 0
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda tmp: ["--config", str(tmp / "list.json")], "must hold a JSON object / TOML table"),
+    (lambda tmp: ["--out", ""], "out is empty"),
+])
+def test_one_line_errors(tmp_path, monkeypatch, capsys, make_args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert main(["assess", "--preset", "smoke", *make_args(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("setlearn assess: error:") and message in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["list.json"]
+
+
+def test_damaged_rows_exit_2_and_drop_bad_rows_recovers(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["assess", "--preset", "smoke", "--config", _tiny_config(tmp_path), "--out", str(out), "--quiet"]
+    assert main([*args, "--max-models", "2"]) == 0
+    with (out / "models.csv").open("a") as fh:
+        fh.write("mil,gaussian,search,h4-a2,4,2,1,1,0,123,0.5,0.6,0.5,0.5,0.5,0.5,0.1,surplus\n")
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'models.csv'} has 1 damaged row(s): line 4: has 18 fields, expected 17" in err
+    assert err.count("\n") == 1
+    assert main([*args, "--drop-bad-rows"]) == 0
+    assert "setlearn assess: warning: Dropped 1 damaged row" in capsys.readouterr().err
+    assert len(pd.read_csv(out / "models.csv")) == N_TINY_MODELS
+
+
+@pytest.mark.slow
+def test_kill_9_leaves_no_worker_behind(tmp_path):
+    import os
+    import signal
+
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "run"
+    config = _tiny_config(tmp_path, estimator_params={"max_epochs": 60}, search_seeds=4)
+    run = subprocess.Popen([sys.executable, "-m", "setlearn", "assess", "--preset", "smoke", "--config", config,
+                            "--out", str(out), "--n-jobs", "2", "--quiet"],
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"})
+    children = []
+    try:
+        # Killed while both workers train: the first rows are in, others are still running.
+        wait_for(lambda: (out / "models.csv").exists() and len((out / "models.csv").read_text().splitlines()) >= 2,
+                  120, "a first finished model")
+        children = psutil.Process(run.pid).children(recursive=True)
+        assert len(children) >= 2
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        # loky's workers used to train on for minutes; they now exit within a second or two.
+        wait_for(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children),
+                  20, "the workers of the killed run to exit")
+    finally:
+        for child in children:
+            if child.is_running():
+                child.kill()
+        if run.poll() is None:
+            run.kill()
+
+
+def test_an_unreachable_scheduler_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from setlearn.assessment.tests._cluster import free_port
+
+    out = tmp_path / "run"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    args = ["assess", "--preset", "smoke", "--config", _tiny_config(tmp_path), "--out", str(out),
+            "--scheduler", address, "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"setlearn assess: error: Cannot reach the Dask scheduler at '{address}'")
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_a_lost_cluster_exits_1_with_one_line(monkeypatch, capsys, tmp_path):
+    def lost(*args, **kwargs):
+        raise assessment.ClusterError("Lost the Dask scheduler at tcp://127.0.0.1:1 (CommClosedError).")
+
+    monkeypatch.setattr(assessment, "assess", lost)
+    assert main(["assess", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == ("setlearn assess: error: Lost the Dask scheduler at tcp://127.0.0.1:1 "
+                                       "(CommClosedError).\n")

@@ -223,13 +223,22 @@ def test_tables_from_a_handmade_csv(tmp_path):
 def test_row_store_drops_a_partial_last_line(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text("a,b\n1,x\n2,y\n3,")
-    store = _store._RowStore(path, ["a", "b"], ["a"])
+    store = _store._RowStore(path, ["a", "b"], ["a"], {"a": "int"})
     assert store.keys == {(1,), (2,)}
     store.append({"a": 3, "b": "z"})
     store.close()
     assert path.read_text() == "a,b\n1,x\n2,y\n3,z\n"
     with pytest.raises(ConfigError, match="has the columns"):
         _store._RowStore(path, ["a", "c"], ["a"])
+
+
+def test_row_store_accepts_grid_cells_a_modality_lacks(tmp_path):
+    # Grids of two modalities may differ: the other modality's parameter is an empty cell.
+    path = tmp_path / "rows.csv"
+    path.write_text("a,lr,x\n1,,0.5\n2,0.1,0.5\n")
+    store = _store._RowStore(path, ["a", "lr", "x"], ["a"], {"a": "int", "x": "float"})
+    assert store.keys == {(1,), (2,)}
+    assert store.frame()["lr"].isna().tolist() == [True, False]
 
 
 def test_ensemble_draws_are_reproducible_and_distinct():
@@ -437,6 +446,215 @@ def test_parallel_and_dask_give_the_same_rows(tmp_path, uninterrupted):
         remote = setlearn.assess("smoke", config=TINY, out=tmp_path / "dask", scheduler=cluster.scheduler_address,
                                  verbose=False)
     pd.testing.assert_frame_equal(_without_timing(remote.models), _without_timing(uninterrupted.models))
+
+
+# --------------------------------------------------------------------------- reliability (issue 10)
+
+
+def _copy_of(result, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(result.out, out)
+    return out
+
+
+def test_a_second_run_on_a_held_folder_is_refused_and_names_the_holder(tmp_path):
+    import os
+
+    out = tmp_path / "run"
+    with _store._folder_lock(out):
+        with pytest.raises(ConfigError, match=rf"in use by another setlearn assess \(process {os.getpid()} on "):
+            setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+        assert not (out / "models.csv").exists()
+    # Released: the folder is usable again.
+    assert setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False).n_new_models == 0
+
+
+_LINE_OF_FIRST_RETRAIN = 4  # header, 2 search rows, then the retrained models
+
+
+@pytest.mark.parametrize("damage, message, n_retrained", [
+    (lambda lines: lines.__setitem__(1, lines[1].replace(",0,", ",x,", 1)), "repeat 'x' is not an integer", 1),
+    (lambda lines: lines.__setitem__(-1, lines[-1][:30]), "fields, expected", 1),
+    (lambda lines: lines.__setitem__(-1, lines[-1].rsplit(",", 1)[0] + ",nan"), "fit_time_s is 'nan'", 1),
+    (lambda lines: lines.append("\0" * 40), "NUL", 0),
+    (lambda lines: lines.append(lines[2]), "repeats the row of line 3", 0),
+    (lambda lines: lines.__setitem__(2, lines[2] + ",extra"), "fields, expected", 1),
+])
+def test_damaged_rows_stop_the_run_by_file_and_line_until_dropped(tmp_path, uninterrupted, damage, message,
+                                                                  n_retrained):
+    out = _copy_of(uninterrupted, tmp_path)
+    lines = (out / "models.csv").read_text().splitlines()
+    damage(lines)
+    (out / "models.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=rf"models.csv has 1 damaged row\(s\): line \d+: .*{message}.*drop-bad-rows"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    with pytest.warns(assessment.AssessmentWarning, match="Dropped 1 damaged row"):
+        result = setlearn.assess("smoke", config=TINY, out=out, drop_bad_rows=True, verbose=False)
+    assert result.n_new_models == n_retrained
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
+    pd.testing.assert_frame_equal(result.tables["top_configurations"], uninterrupted.tables["top_configurations"])
+
+
+def test_damaged_ensemble_rows_are_found_too(tmp_path, uninterrupted):
+    out = _copy_of(uninterrupted, tmp_path)
+    with (out / "ensembles.csv").open("a") as fh:
+        fh.write("mil,gaussian,one,2,0,h4-a2,h4-a2/r0;h4-a2/r1,,0.5\n")
+    with pytest.raises(ConfigError, match=r"ensembles.csv has 1 damaged row\(s\): line 6: iauc_roc is empty\."):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+
+
+def test_an_interrupted_repair_loses_no_row(tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / "rows.csv"
+    complete = "a,b\n" + "".join(f"{i},x\n" for i in range(100))
+    path.write_text(complete + "100,")  # a kill mid-append left half a line
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # A kill at any point of the repair: while writing, or before the data reaches the disk.
+    monkeypatch.setattr(type(path), "write_bytes", killed)
+    monkeypatch.setattr(os, "fsync", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _store._RowStore(path, ["a", "b"], ["a"], {"a": "int"})
+    assert path.read_text().startswith(complete)
+    monkeypatch.undo()
+    assert len(_store._RowStore(path, ["a", "b"], ["a"], {"a": "int"}).keys) == 100
+    assert path.read_text() == complete
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"grid": {"gaussian": {**TINY["grid"]["gaussian"], "hidden_size": [0, 4]}}},
+     "grid.gaussian point .*hidden_size': 0.*must be an int in the range \\[1, inf\\)"),
+    ({"data_params": {"witness_rate": 2}}, "cannot make gaussian 'mil' bags: witness_rate must be a number"),
+    ({"data_params": {"probabilities": [0.5, 0.6]}}, "probabilities must sum to 1"),
+    ({"estimator_params": {"max_epochs": 3, "featurizer": "cnn"}}, "The CNN featurizer needs image instances"),
+    ({"estimator_params": {"max_epochs": 3, "attention": "relu"}}, "attention' parameter"),
+    ({"estimator_params": {"max_epochs": 3, "batch_size": 0}}, "batch_size' parameter"),
+])
+def test_values_only_training_would_reject_are_refused_before_the_folder_exists(tmp_path, override, message):
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=message):
+        setlearn.assess("smoke", config={**TINY, **override}, out=out, verbose=False)
+    assert not out.exists()
+
+
+def test_report_only_keys_may_change_on_resume(tmp_path):
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
+    changed = {**TINY, "description": "mine", "bad_iauc": 0.5, "bad_run_fraction": 0.2}
+    result = setlearn.assess("smoke", config=changed, out=out, max_models=0, verbose=False)
+    assert len(result.models) == 1
+    assert json.loads((out / "config.json").read_text())["bad_iauc"] == 0.5
+
+
+def test_versions_are_recorded_and_a_mix_is_warned(tmp_path, recwarn):
+    import warnings
+
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
+    recorded = json.loads((out / "versions.json").read_text())
+    assert recorded == [_store._versions()] and {"setlearn", "torch", "scikit-learn", "numpy"} <= set(recorded[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same versions: silent
+        setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
+    (out / "versions.json").write_text(json.dumps([{**recorded[0], "torch": "1.0"}]))
+    with pytest.warns(assessment.AssessmentWarning, match="other versions .*torch 1.0.*mix versions"):
+        setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
+    assert len(json.loads((out / "versions.json").read_text())) == 2
+
+
+def test_a_folder_without_versions_file_still_resumes_with_a_warning(tmp_path, uninterrupted):
+    # Folders written before versions.json existed (a long run may be in progress) must resume.
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=3, verbose=False)
+    (out / "versions.json").unlink()
+    with pytest.warns(assessment.AssessmentWarning, match="no versions.json"):
+        result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert result.complete and result.n_new_models == N_TINY_MODELS - 3
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
+    assert json.loads((out / "versions.json").read_text())[0] == {"unrecorded": True}
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda out: (out / "config.json").write_text('{"problems": ["mil"'), "config.json is damaged"),
+    (lambda out: (out / "config.json").write_text("[]"), "config.json is damaged"),
+    (lambda out: (out / "versions.json").write_text("{"), "versions.json is damaged"),
+])
+def test_damaged_folder_files_are_named(tmp_path, damage, message):
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
+    damage(out)
+    with pytest.raises(ConfigError, match=message):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+
+
+def test_a_damaged_attention_file_is_named(tmp_path, uninterrupted):
+    out = _copy_of(uninterrupted, tmp_path)
+    (out / "ensembles.csv").write_text(",".join(_store._ENSEMBLE_COLUMNS) + "\n")
+    victim = sorted((out / "attention").glob("*.npz"))[0]
+    victim.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ConfigError, match=f"{victim.name} is damaged.*Delete it and its model's row"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"text"'])
+def test_a_config_file_whose_top_level_is_not_a_table(tmp_path, content):
+    (tmp_path / "list.json").write_text(content)
+    with pytest.raises(ConfigError, match="must hold a JSON object / TOML table"):
+        load_config("smoke", tmp_path / "list.json")
+    with pytest.raises(ConfigError, match="config must be a mapping"):
+        load_config("smoke", [("n_retrain", 3)])
+
+
+def test_an_unwritable_output_folder_is_a_config_error(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        out = "/sys/setlearn-assess-test"  # sysfs refuses new files even to root
+    else:
+        (tmp_path / "ro").mkdir(mode=0o555)
+        out = tmp_path / "ro" / "run"
+    with pytest.raises(ConfigError, match="Cannot write to the output folder"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+
+
+@pytest.mark.parametrize("out", ["", "  "])
+def test_an_empty_output_path_is_refused(tmp_path, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="out is empty"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_scheduler_fails_fast_before_any_folder(tmp_path):
+    pytest.importorskip("distributed")
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a free loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "run"
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=f"Cannot reach the Dask scheduler at 'tcp://127.0.0.1:{port}'"):
+        setlearn.assess("smoke", config=TINY, out=out, scheduler=f"tcp://127.0.0.1:{port}", verbose=False)
+    assert time.perf_counter() - start < 20
+    assert not out.exists()
+
+
+def test_workers_with_other_versions_are_named():
+    mine = {"setlearn": "0.1", "torch": "2.13.0", "scikit-learn": "1.9.1", "numpy": "2.4.6", "skorch": "1.4.0"}
+    versions = {"client": {"packages": mine},
+                "workers": {"tcp://127.0.0.1:1": {"packages": mine},
+                            "tcp://127.0.0.1:2": {"packages": {**mine, "torch": "2.12.0", "setlearn": None}}}}
+    assert _runner._version_mismatches(versions) == [
+        "tcp://127.0.0.1:2 has setlearn (not installed), this machine 0.1",
+        "tcp://127.0.0.1:2 has torch 2.12.0, this machine 2.13.0",
+    ]
 
 
 def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, monkeypatch):
