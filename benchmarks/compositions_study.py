@@ -1,0 +1,155 @@
+"""The compositions of AND and XOR, measured at the study's scale.
+
+For every problem (AND, XOR) and composition (``setlearn.datasets.COMPOSITIONS``)
+this trains a few attention models on the study's data scale (1000 training,
+250 validation and 250 test bags of 250 Gaussian instances; Adam, lr 0.005,
+weight decay 1e-4, batches of 100, 500 epochs) and runs the ground-truth audit
+(``setlearn.inspection.audit_ground_truth``): population 0's share alone, and a
+uniform-attention model of the first configuration.
+
+Rows go to a CSV as they finish, so an interrupted run continues where it
+stopped. The closing table is the one in ``docs/datasets.md``::
+
+    OMP_NUM_THREADS=1 python benchmarks/compositions_study.py --out compositions_study.csv
+
+``--quick`` runs a tiny version (a minute) to check the script itself.
+"""
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from setlearn import AttentionMILClassifier
+from setlearn.datasets import COMPOSITIONS, make_bags
+from setlearn.inspection import audit_ground_truth
+from setlearn.metrics import importance_auroc_score
+
+STUDY = dict(max_epochs=500, batch_size=100, lr=0.005, weight_decay=1e-4)
+# Three of the study preset's grid configurations: the largest, and two small ones
+# where the study's failures concentrate.
+CONFIGS = [
+    dict(hidden_size=8, attention_size=4, featurizer_depth=2),
+    dict(hidden_size=8, attention_size=1, featurizer_depth=1),
+    dict(hidden_size=2, attention_size=4, featurizer_depth=1),
+]
+PROBLEMS = ("and", "xor")
+COLUMNS = ["problem", "composition", "kind", "config", "seed", "valid_accuracy", "test_accuracy",
+           "iauc_roc", "auroc", "auroc_low", "auroc_high", "fit_time_s"]
+
+
+def config_id(params):
+    return f"h{params['hidden_size']}-a{params['attention_size']}-f{params['featurizer_depth']}"
+
+
+def data(problem, composition, n_bags, bag_size):
+    splits = {}
+    for i, (split, n) in enumerate(zip(("train", "valid", "test"), n_bags)):
+        X, y, importance, populations = make_bags(problem, n_bags=n, bag_size=bag_size, composition=composition,
+                                                  random_state=100 + i, return_populations=True)
+        splits[split] = X, y, importance, populations
+    return splits
+
+
+def fit_one(splits, params, seed, estimator_params):
+    X, y, _, _ = splits["train"]
+    model = AttentionMILClassifier(**estimator_params, **params, random_state=seed)
+    start = time.perf_counter()
+    model.fit(X, y)
+    fit_time = time.perf_counter() - start
+    Xv, yv, _, _ = splits["valid"]
+    Xt, yt, it, _ = splits["test"]
+    return {
+        "valid_accuracy": float(np.mean(model.predict(Xv) == yv)),
+        "test_accuracy": float(np.mean(model.predict(Xt) == yt)),
+        "iauc_roc": float(importance_auroc_score(it, model.explain(Xt), y=yt)),
+        "fit_time_s": round(fit_time, 1),
+    }
+
+
+def summarise(rows):
+    out = []
+    for (problem, composition), g in rows.groupby(["problem", "composition"], sort=False):
+        models = g[g.kind == "attention"]
+        share = g[g.kind == "audit: population shares"]
+        uniform = g[g.kind == "audit: uniform attention"]
+        fmt = lambda r: f"{r.auroc:.2f} [{r.auroc_low:.2f}, {r.auroc_high:.2f}]"  # noqa: E731
+        out.append({
+            "problem": problem, "composition": composition,
+            "population 0 share AUROC": fmt(share.iloc[0]) if len(share) else "",
+            "uniform attention AUROC": fmt(uniform.iloc[0]) if len(uniform) else "",
+            "models": len(models),
+            "valid acc >= 0.9": int((models.valid_accuracy >= 0.9).sum()),
+            "iAUC-ROC": ", ".join(f"{v:.2f}" for v in models.iauc_roc),
+            "iAUC < 0.65": int((models.iauc_roc < 0.65).sum()),
+        })
+    return pd.DataFrame(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="compositions_study.csv")
+    parser.add_argument("--quick", action="store_true", help="tiny data and 3 epochs, to test the script")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    n_bags, bag_size, estimator_params = ((1000, 250, 250), 250, STUDY)
+    if args.quick:
+        n_bags, bag_size, estimator_params = (60, 40, 40), 20, dict(STUDY, max_epochs=3)
+    out = Path(args.out)
+    done = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=COLUMNS)
+    keys = set(zip(done.problem, done.composition, done.kind, done.config.astype(str), done.seed))
+    cache = {}
+
+    def write(row):
+        new = not out.exists()
+        with out.open("a", newline="") as fh:
+            writer = csv.DictWriter(fh, COLUMNS)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        print(row, flush=True)
+
+    def splits_of(problem, composition):
+        if (problem, composition) not in cache:
+            cache.clear()  # one task's bags in memory at a time
+            cache[problem, composition] = data(problem, composition, n_bags, bag_size)
+        return cache[problem, composition]
+
+    # Round-robin over the cells, so that every cell has a model early on.
+    for seed in range(args.seeds):
+        for params in CONFIGS:
+            for problem in PROBLEMS:
+                for composition in COMPOSITIONS:
+                    base = {"problem": problem, "composition": composition, "seed": seed}
+                    if params is CONFIGS[0] and seed == 0:
+                        if (problem, composition, "audit: population shares", "-", 0) not in keys:
+                            splits = splits_of(problem, composition)
+                            X, y, importance, populations = splits["train"]
+                            audit = audit_ground_truth(X, y, importance, populations, random_state=0)
+                            write({**base, "kind": "audit: population shares", "config": "-",
+                                   **audit.iloc[0][["auroc", "auroc_low", "auroc_high"]].to_dict()})
+                    key = (problem, composition, "attention", config_id(params), seed)
+                    if key not in keys:
+                        splits = splits_of(problem, composition)
+                        write({**base, "kind": "attention", "config": config_id(params),
+                               **fit_one(splits, params, seed, estimator_params)})
+                    if params is CONFIGS[0] and seed == 0:
+                        if (problem, composition, "audit: uniform attention", config_id(params), 0) not in keys:
+                            splits = splits_of(problem, composition)
+                            X, y, importance, populations = splits["train"]
+                            Xt, yt, _, _ = splits["test"]
+                            model = AttentionMILClassifier(**estimator_params, **params, random_state=0)
+                            audit = audit_ground_truth(X, y, importance, populations, estimator=model,
+                                                       test=(Xt, yt), random_state=0)
+                            write({**base, "kind": "audit: uniform attention", "config": config_id(params),
+                                   **audit.iloc[1][["auroc", "auroc_low", "auroc_high"]].to_dict()})
+    print(summarise(pd.read_csv(out)).to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()
