@@ -68,19 +68,25 @@ class _ModelTask:
 
 
 @functools.lru_cache(maxsize=12)
-def _dataset(problem, modality, split, data):
-    """One split of one task; cached so a worker builds it once, not once per model."""
+def _dataset_with_populations(problem, modality, split, data):
+    """One split of one task with every instance's population; cached so a worker builds it once."""
     from setlearn.datasets import make_bags
 
     kwargs = json.loads(data.data_params)
     if modality == "digits":
         # Test bags come from images no training bag contains.
         kwargs["pool"] = "test" if split == "test" else "train"
-    X, y, importance = make_bags(
+    X, y, importance, populations = make_bags(
         problem, modality, n_bags=data.n_bags[_SPLITS.index(split)], bag_size=data.bag_size,
-        random_state=_derive_seed(data.seed, "data", problem, modality, split), **kwargs,
+        random_state=_derive_seed(data.seed, "data", problem, modality, split), return_populations=True,
+        **kwargs,
     )
-    return X, np.asarray(y), importance
+    return X, np.asarray(y), importance, populations
+
+
+def _dataset(problem, modality, split, data):
+    """One split of one task: bags, labels, importance."""
+    return _dataset_with_populations(problem, modality, split, data)[:3]
 
 
 def _fit_and_score(task, data, estimator_params, keep_attention):

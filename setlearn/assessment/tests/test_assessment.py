@@ -267,7 +267,7 @@ def test_smoke_preset_end_to_end(tmp_path):
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
-                                  "bad_by_ensemble_size"}
+                                  "bad_by_ensemble_size", "audit"}
     out = tmp_path / "smoke"
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
@@ -375,6 +375,28 @@ def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     (out / "ensembles.csv").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:10])
     again = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
     pd.testing.assert_frame_equal(again.ensembles, uninterrupted.ensembles)
+
+
+def test_the_audit_is_reported_per_task_and_resumes(tmp_path, uninterrupted):
+    import shutil
+
+    audit = pd.read_csv(uninterrupted.out / "audit.csv")
+    assert list(audit["check"]) == ["population shares", "uniform attention"]
+    assert (audit["problem"] == "mil").all() and audit["auroc"].between(0, 1).all()
+    # The uniform-attention model has the task's best configuration.
+    assert audit.loc[1, "config_id"] == uninterrupted.top.iloc[0]["config_id"]
+    report = uninterrupted.report.read_text()
+    assert "## Can the label be predicted without the important instances?" in report
+    assert "(inherent in MIL)" in report
+    assert "population shares / uniform attention" in uninterrupted.summary()
+    assert set(uninterrupted.tables["audit"].columns) >= {"mean_iauc_roc", "shares_auroc", "uniform_auroc"}
+    # A run stopped before its audit finished computes only the missing rows, seeded as before.
+    out = tmp_path / "run"
+    shutil.copytree(uninterrupted.out, out)
+    (out / "audit.csv").write_text("\n".join((out / "audit.csv").read_text().splitlines()[:2]) + "\n")
+    again = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert again.n_new_models == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "audit.csv"), audit)
 
 
 def test_max_ensemble_size_1_runs_end_to_end_without_ensembles(tmp_path):
