@@ -38,7 +38,6 @@ STUDY = dict(max_epochs=500, batch_size=100, lr=0.005, weight_decay=1e-4)
 CONFIGS = [
     dict(hidden_size=8, attention_size=4, featurizer_depth=2, classifier_depth=1),
     dict(hidden_size=8, attention_size=4, featurizer_depth=1, classifier_depth=2),
-    dict(hidden_size=8, attention_size=1, featurizer_depth=1, classifier_depth=2),
 ]
 PROBLEMS = ("and", "xor")
 COLUMNS = ["problem", "composition", "kind", "config", "seed", "valid_accuracy", "test_accuracy",
@@ -80,12 +79,12 @@ def summarise(rows):
     for (problem, composition), g in rows.groupby(["problem", "composition"], sort=False):
         models = g[g.kind == "attention"]
         share = g[g.kind == "audit: population shares"]
-        uniform = g[g.kind == "audit: uniform attention"]
+        uniform = g[(g.kind == "audit: uniform attention") & (g.config == config_id(CONFIGS[-1]))]
         fmt = lambda r: f"{r.auroc:.2f} [{r.auroc_low:.2f}, {r.auroc_high:.2f}]"  # noqa: E731
         out.append({
             "problem": problem, "composition": composition,
             "population 0 share AUROC": fmt(share.iloc[0]) if len(share) else "",
-            "uniform attention AUROC": fmt(uniform.iloc[0]) if len(uniform) else "",
+            f"uniform attention AUROC ({config_id(CONFIGS[-1])})": fmt(uniform.iloc[0]) if len(uniform) else "",
             **{f"{c}: valid acc / iAUC-ROC": ", ".join(f"{r.valid_accuracy:.2f} / {r.iauc_roc:.2f}"
                                                      for r in models[models.config == c].itertuples())
                for c in dict.fromkeys(models.config)},
@@ -123,34 +122,36 @@ def main():
             cache[problem, composition] = data(problem, composition, n_bags, bag_size)
         return cache[problem, composition]
 
-    # Round-robin over the cells, so that every cell has a model early on.
+    # Round-robin over the cells, so that every cell has a model early on; the
+    # uniform-attention audits (one model each) come last.
     for params in CONFIGS:
         for seed in range(args.seeds):
             for problem in PROBLEMS:
                 for composition in COMPOSITIONS:
                     base = {"problem": problem, "composition": composition, "seed": seed}
-                    if params is CONFIGS[0] and seed == 0:
-                        if (problem, composition, "audit: population shares", "-", 0) not in keys:
-                            splits = splits_of(problem, composition)
-                            X, y, importance, populations = splits["train"]
-                            audit = audit_ground_truth(X, y, importance, populations, random_state=0)
-                            write({**base, "kind": "audit: population shares", "config": "-",
-                                   **audit.iloc[0][["auroc", "auroc_low", "auroc_high"]].to_dict()})
-                    key = (problem, composition, "attention", config_id(params), seed)
-                    if key not in keys:
-                        splits = splits_of(problem, composition)
+                    if (problem, composition, "audit: population shares", "-", 0) not in keys:
+                        X, y, importance, populations = splits_of(problem, composition)["train"]
+                        audit = audit_ground_truth(X, y, importance, populations, random_state=0)
+                        write({**base, "kind": "audit: population shares", "config": "-",
+                               **audit.iloc[0][["auroc", "auroc_low", "auroc_high"]].to_dict()})
+                        keys.add((problem, composition, "audit: population shares", "-", 0))
+                    if (problem, composition, "attention", config_id(params), seed) not in keys:
                         write({**base, "kind": "attention", "config": config_id(params),
-                               **fit_one(splits, params, seed, estimator_params)})
-                    if params is CONFIGS[0] and seed == 0:
-                        if (problem, composition, "audit: uniform attention", config_id(params), 0) not in keys:
-                            splits = splits_of(problem, composition)
-                            X, y, importance, populations = splits["train"]
-                            Xt, yt, _, _ = splits["test"]
-                            model = AttentionMILClassifier(**estimator_params, **params, random_state=0)
-                            audit = audit_ground_truth(X, y, importance, populations, estimator=model,
-                                                       test=(Xt, yt), random_state=0)
-                            write({**base, "kind": "audit: uniform attention", "config": config_id(params),
-                                   **audit.iloc[1][["auroc", "auroc_low", "auroc_high"]].to_dict()})
+                               **fit_one(splits_of(problem, composition), params, seed, estimator_params)})
+    for params in CONFIGS[::-1]:
+        for problem in PROBLEMS:
+            for composition in COMPOSITIONS:
+                if (problem, composition, "audit: uniform attention", config_id(params), 0) in keys:
+                    continue
+                splits = splits_of(problem, composition)
+                X, y, importance, populations = splits["train"]
+                Xt, yt, _, _ = splits["test"]
+                model = AttentionMILClassifier(**estimator_params, **params, random_state=0)
+                audit = audit_ground_truth(X, y, importance, populations, estimator=model, test=(Xt, yt),
+                                           random_state=0)
+                write({"problem": problem, "composition": composition, "seed": 0,
+                       "kind": "audit: uniform attention", "config": config_id(params),
+                       **audit.iloc[1][["auroc", "auroc_low", "auroc_high"]].to_dict()})
     print(summarise(pd.read_csv(out)).to_markdown(index=False))
 
 
