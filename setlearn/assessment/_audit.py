@@ -57,8 +57,11 @@ def _run_audits(config, top_ids, store, data, search_tasks, *, n_jobs):
                 store.append(row)
 
 
-def table_audit(models, audit):
-    """One row per task: iAUC-ROC and the attention models' bag AUROC beside the audit."""
+def table_audit(models, audit, order=None):
+    """One row per task: iAUC-ROC and the attention models' bag AUROC beside the audit.
+
+    ``order``: (modality, problem) pairs giving the row order (the config's order).
+    """
     retrained = models[models["stage"] == "retrain"]
     rows = []
     for (problem, modality), g in retrained.groupby(["problem", "modality"], sort=False):
@@ -69,7 +72,12 @@ def table_audit(models, audit):
             for col in ("auroc", "auroc_low", "auroc_high"):
                 row[f"{name}_{col}"] = a.loc[check, col] if check in a.index else np.nan
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if order is not None and len(table):
+        rank = {tuple(task): i for i, task in enumerate(order)}
+        table = table.iloc[np.argsort([rank.get((m, p), len(rank)) for m, p in zip(table.modality, table.problem)],
+                                      kind="stable")].reset_index(drop=True)
+    return table
 
 
 def _reading(r):
@@ -82,13 +90,15 @@ def _reading(r):
     return "only the important instances give the label away: a low iAUC is attention missing them"
 
 
-def audit_report_section(models, audit):
+def audit_report_section(models, audit, order=None):
     """The report's "ground-truth audit" section (Markdown), from ``models.csv`` and ``audit.csv`` frames.
 
     Parameters
     ----------
     models, audit : pandas.DataFrame
         The run's ``models.csv`` and ``audit.csv``.
+    order : list of (modality, problem), default=None
+        Row order (the config's); ``None`` keeps the order of ``models``.
 
     Returns
     -------
@@ -105,7 +115,7 @@ def audit_report_section(models, audit):
     """
     if audit is None or not len(audit):
         return ""
-    table = table_audit(models, audit)
+    table = table_audit(models, audit, order)
 
     def interval(r, name):
         auroc = getattr(r, f"{name}_auroc")

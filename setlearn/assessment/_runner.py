@@ -303,13 +303,14 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         result.top = top
         result.tables = _write_tables(result)
         result.audit = audit_store.frame()
-        result.tables["audit"] = table_audit(result.models, result.audit)
+        order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
+        result.tables["audit"] = table_audit(result.models, result.audit, order)
         result.tables["audit"].to_csv(out / "tables" / "audit.csv", index=False)
         result.figures = _write_figures(result, data)
         result.report = _write_report(result)
         # The audit's section, until the report writer calls audit_report_section itself.
         with result.report.open("a") as fh:
-            fh.write(audit_report_section(result.models, result.audit))
+            fh.write(audit_report_section(result.models, result.audit, order))
     result.elapsed_s = time.perf_counter() - started
     if verbose:
         print(result.summary(), file=sys.stdout)
