@@ -482,3 +482,21 @@ def test_parallel_and_dask_give_the_same_rows(tmp_path, uninterrupted):
         remote = setlearn.assess("smoke", config=TINY, out=tmp_path / "dask", scheduler=cluster.scheduler_address,
                                  verbose=False)
     pd.testing.assert_frame_equal(_without_timing(remote.models), _without_timing(uninterrupted.models))
+
+
+def test_audit_table_follows_the_config_order():
+    from setlearn.assessment._audit import audit_report_section, table_audit
+
+    models = pd.DataFrame({"problem": ["and", "mil"], "modality": ["gaussian"] * 2, "stage": ["retrain"] * 2,
+                           "iauc_roc": [0.4, 0.9], "test_bag_auc": [0.95, 1.0]})
+    audit = pd.DataFrame([
+        {"problem": p, "modality": "gaussian", "check": c, "auroc": a, "auroc_low": a - 0.02, "auroc_high": a}
+        for p, shares in (("and", 0.5), ("mil", 1.0))
+        for c, a in (("population shares", shares), ("uniform attention", 0.96))])
+    table = table_audit(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
+    assert list(table["problem"]) == ["mil", "and"]
+    assert table.loc[1, "shares_auroc"] == 0.5 and table.loc[1, "uniform_auroc"] == 0.96
+    text = audit_report_section(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
+    assert text.index("| gaussian | MIL |") < text.index("| gaussian | AND |")
+    # AND: no share signal, but uniform attention is as good as attention.
+    assert "attention is not needed" in text.split("| gaussian | AND |")[1]
