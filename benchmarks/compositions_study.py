@@ -16,7 +16,6 @@ stopped. The closing table is the one in ``docs/datasets.md``::
 """
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from _rows import append_row
 from setlearn import AttentionMILClassifier
 from setlearn.datasets import COMPOSITIONS, make_bags
 from setlearn.inspection import audit_ground_truth
@@ -108,13 +108,7 @@ def main():
     cache = {}
 
     def write(row):
-        new = not out.exists()
-        with out.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, COLUMNS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-        print(row, flush=True)
+        append_row(out, COLUMNS, row)
 
     def splits_of(problem, composition):
         if (problem, composition) not in cache:

@@ -17,7 +17,6 @@ Rows go to a CSV as they finish (an interrupted run continues)::
 """
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from _rows import append_row
 from setlearn import AttentionMILClassifier
 from setlearn.datasets import make_bags
 from setlearn.inspection import audit_ground_truth
@@ -89,13 +89,7 @@ def main():
                     continue
                 row = {"setting": setting, "config": config_id(params), "seed": seed,
                        **run_one(setting, params, seed, args.quick)}
-                new = not out.exists()
-                with out.open("a", newline="") as fh:
-                    writer = csv.DictWriter(fh, COLUMNS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
-                print(row, flush=True)
+                append_row(out, COLUMNS, row)
     rows = pd.read_csv(out)
     rows["silent_failure"] = (rows.valid_accuracy >= 0.9) & (rows.iauc_roc < 0.65)
     print(rows.groupby(["setting", "config"], sort=False).agg(
