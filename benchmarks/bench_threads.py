@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import time
 
-import numpy as np
 import torch
 
 from setlearn import AttentionMILClassifier

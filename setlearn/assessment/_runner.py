@@ -20,6 +20,7 @@ from ._report import _write_figures, _write_report, _write_tables
 from ._store import ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEMBLE_COLUMNS, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations
 from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_columns, _model_tasks
+from ._audit import AUDIT_KEY, AUDIT_TYPES, _AUDIT_COLUMNS, _run_audits, audit_report_section, table_audit
 
 
 # --------------------------------------------------------------------------- running
@@ -292,12 +293,16 @@ class AssessmentResult:
         The top-k configurations of every task (see :func:`top_configurations`).
     tables : dict of str to pandas.DataFrame
         ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (Table 2),
-        ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``.
+        ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``,
+        ``audit`` (the ground-truth audit beside iAUC-ROC).
     figures : dict of str to pathlib.Path
         Every figure written, by name.
     report : pathlib.Path or None
         ``report.md`` (``None`` until the run is complete); ``report.html`` beside
         it is the same report with the figures embedded, readable from any folder.
+    audit : pandas.DataFrame
+        The ground-truth audit of every task (``audit.csv``, see
+        :func:`setlearn.inspection.audit_ground_truth`).
     n_new_models : int
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
@@ -323,6 +328,7 @@ class AssessmentResult:
     tables: dict = dataclasses.field(default_factory=dict)
     figures: dict = dataclasses.field(default_factory=dict)
     report: Path = None
+    audit: pd.DataFrame = None
     n_new_models: int = 0
     elapsed_s: float = 0.0
     preset: str = None
@@ -360,6 +366,12 @@ class AssessmentResult:
                          f"{silent.pct_good_iauc:.0f}% have iAUC-ROC >= 0.9 (paper: 64%).")
         else:
             lines.append("  No retrained model reached validation accuracy >= 0.9.")
+        audit = self.tables.get("audit")
+        if audit is not None and len(audit):
+            lines.append("  Label without attention to the important instances (bag AUROC, population shares / "
+                         "uniform attention): " + "; ".join(
+                             f"{r.modality} {r.problem.upper()} {r.shares_auroc:.2f} / {r.uniform_auroc:.2f}"
+                             for r in audit.itertuples(index=False)))
         lines.append(f"Report: {self.report} (with the figures embedded: {self.report.with_suffix('.html')})")
         return "\n".join(lines)
 
@@ -458,11 +470,13 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
                             drop_bad_rows=drop_bad_rows)
     ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS, ENSEMBLE_KEY, ENSEMBLE_TYPES,
                                drop_bad_rows=drop_bad_rows)
+    audit_store = _RowStore(out / "audit.csv", _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES, drop_bad_rows=drop_bad_rows)
     budget = max_models
     trained = 0
     with ExitStack() as stack:
         stack.callback(model_store.close)
         stack.callback(ensemble_store.close)
+        stack.callback(audit_store.close)
         run = functools.partial(_run_models, store=model_store, out=out, data=data,
                                 estimator_params=resolved["estimator_params"], n_jobs=n_jobs, quiet=quiet)
 
@@ -482,6 +496,7 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
                 retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
             _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
                            n_jobs=n_jobs, quiet=quiet)
+            _run_audits(resolved, top_ids, audit_store, data, search, n_jobs=n_jobs)
 
     # Sorted by key: the files are in completion order, which parallel runs shuffle.
     result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained, preset=preset,
@@ -490,9 +505,16 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
         result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
         result.top = top
         result.tables = _write_tables(result)
+        result.audit = audit_store.frame()
+        order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
+        result.tables["audit"] = table_audit(result.models, result.audit, order)
+        result.tables["audit"].to_csv(out / "tables" / "audit.csv", index=False)
         result.figures = _write_figures(result, data)
         result.elapsed_s = time.perf_counter() - started  # for the report's provenance
         result.report = _write_report(result)
+        # The audit's section, until the report writer calls audit_report_section itself.
+        with result.report.open("a") as fh:
+            fh.write(audit_report_section(result.models, result.audit, order))
     result.elapsed_s = time.perf_counter() - started
     if verbose:
         print(result.summary(), file=sys.stdout)

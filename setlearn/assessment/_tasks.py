@@ -68,8 +68,8 @@ class _ModelTask:
 
 
 @functools.lru_cache(maxsize=12)
-def _dataset(problem, modality, split, data):
-    """One split of one task; cached so a worker builds it once, not once per model."""
+def _dataset_with_populations(problem, modality, split, data):
+    """One split of one task with every instance's population; cached so a worker builds it once."""
     from setlearn.datasets import make_bags
     from setlearn.datasets._generators import _POOL_LOADERS
 
@@ -78,11 +78,17 @@ def _dataset(problem, modality, split, data):
         # Each split draws from its own image pool, so no validation or test bag
         # holds an image seen in training (validation picks the models).
         kwargs["pool"] = split
-    X, y, importance = make_bags(
+    X, y, importance, populations = make_bags(
         problem, modality, n_bags=data.n_bags[_SPLITS.index(split)], bag_size=data.bag_size,
-        random_state=_derive_seed(data.seed, "data", problem, modality, split), **kwargs,
+        random_state=_derive_seed(data.seed, "data", problem, modality, split), return_populations=True,
+        **kwargs,
     )
-    return X, np.asarray(y), importance
+    return X, np.asarray(y), importance, populations
+
+
+def _dataset(problem, modality, split, data):
+    """One split of one task: bags, labels, importance."""
+    return _dataset_with_populations(problem, modality, split, data)[:3]
 
 
 def _fit_and_score(task, data, estimator_params, keep_attention):

@@ -30,15 +30,17 @@ How a bag is made (see ``docs/datasets.md``):
    population 1", "only population 2" or "neither" for a negative bag), again
    in exact proportions.
 3. Per-bag population counts are drawn: the composition keeps the populations
-   it allows at their rates and gives the rates of the populations it leaves
-   out to population 0. Counts are multinomial under ``probabilities``, or
-   rounded exactly under ``witness_rate``. A positive bag that misses a
-   deciding instance gets the minimum it needs, taken from population 0.
+   it allows, and ``composition`` (:data:`COMPOSITIONS`) says where the rates
+   of the populations it leaves out go; by default ("balanced") to the other
+   deciding population, so population 0's share is the same in both classes.
+   Counts are multinomial under ``probabilities``, or rounded exactly under
+   ``witness_rate``. A positive bag that misses a deciding instance gets the
+   minimum it needs, taken from population 0.
 4. The bag is filled with that many instances of each population, drawn from
    the pool, and shuffled: instances are never sorted by population.
 """
 
-from ._problems import Composition, MODALITIES, PROBLEMS, Problem
+from ._problems import COMPOSITIONS, Composition, MODALITIES, PROBLEMS, Problem
 from ._generators import make_bags, make_bags_from
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
@@ -48,6 +50,7 @@ __all__ = [
     "Composition",
     "Problem",
     "PROBLEMS",
+    "COMPOSITIONS",
     "MODALITIES",
     "make_bags",
     "make_bags_from",

@@ -8,12 +8,22 @@ from sklearn.utils._param_validation import Interval, validate_params
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
 from ._problems import MODALITIES, Problem, _N_POP
-from ._validation import _check_bag_size, _check_pool, _check_probabilities, _check_problem, _check_rng, _population_rates
+from ._validation import (
+    _check_bag_size,
+    _check_composition,
+    _check_pool,
+    _check_probabilities,
+    _check_problem,
+    _check_rng,
+    _composition_rates,
+    _composition_weights,
+    _population_rates,
+)
 
 
 # Types and ranges of the makers' arguments, checked by scikit-learn's
 # validate_params; what depends on the problem (bag_size, probabilities,
-# witness_rate, k for counting problems) is checked by hand, with the fix.
+# witness_rate, composition, k for counting problems) is checked by hand, with the fix.
 _MAKER_CONSTRAINTS = {
     "problem": [str, Problem],
     "n_bags": [Interval(Integral, 1, None, closed="left")],
@@ -44,14 +54,32 @@ def _allocate(total, weights):
     return parts
 
 
-def _draw_counts(problem, comp, sizes, rates, exact, rng):
+def _round_together(sizes, r):
+    """Counts of several populations whose total is rounded as one number.
+
+    The total is ``sizes * r.sum()`` rounded half up and split by largest
+    remainder, so it equals what one population at rate ``r.sum()`` would get.
+    """
+    exact = sizes[:, None] * r[None, :]
+    counts = np.floor(exact).astype(np.int64)
+    short = np.floor(sizes * r.sum() + 0.5).astype(np.int64) - counts.sum(axis=1)
+    rank = np.argsort(np.argsort(-(exact - counts), axis=1, kind="stable"), axis=1, kind="stable")
+    return counts + (rank < short[:, None])
+
+
+def _draw_counts(problem, comp, sizes, rates, exact, rng, composition="population0"):
     """Per-population counts, shape ``(n_bags, 3)``, of bags built by ``comp``."""
     n = len(sizes)
     counts = np.zeros((n, _N_POP), dtype=np.int64)
     present = list(comp.present)
     if present:
-        r = rates[np.array(present) - 1]
-        if exact:
+        r = _composition_rates(problem, comp, rates, composition)
+        if exact and composition == "balanced":
+            # Population 0's count must not depend on how many deciding
+            # populations share the rest: AND's positives (two populations)
+            # and negatives (one) would otherwise differ by a rounding.
+            counts[:, present] = _round_together(sizes, r)
+        elif exact:
             # Rounding half up per population keeps every bag within half an
             # instance of the requested witness rate.
             counts[:, present] = np.floor(sizes[:, None] * r[None, :] + 0.5).astype(np.int64)
@@ -79,7 +107,7 @@ def _draw_counts(problem, comp, sizes, rates, exact, rng):
     return counts
 
 
-def _compose(problem, n_bags, bag_size, rates, exact, positive_fraction, rng):
+def _compose(problem, n_bags, bag_size, rates, exact, positive_fraction, rng, composition="population0"):
     """Labels and per-bag population counts."""
     low, high = bag_size
     sizes = rng.integers(low, high + 1, size=n_bags) if high > low else np.full(n_bags, low, dtype=np.int64)
@@ -89,10 +117,10 @@ def _compose(problem, n_bags, bag_size, rates, exact, positive_fraction, rng):
     counts = np.zeros((n_bags, _N_POP), dtype=np.int64)
     for label, comps in ((1, problem.positive), (0, problem.negative)):
         idx = np.flatnonzero(y == label)
-        parts = _allocate(len(idx), [c.weight for c in comps])
+        parts = _allocate(len(idx), _composition_weights(problem, comps, composition))
         idx = rng.permutation(idx)
         for comp, chunk in zip(comps, np.split(idx, np.cumsum(parts)[:-1])):
-            counts[chunk] = _draw_counts(problem, comp, sizes[chunk], rates, exact, rng)
+            counts[chunk] = _draw_counts(problem, comp, sizes[chunk], rates, exact, rng, composition)
     return y, sizes, counts
 
 
@@ -126,6 +154,7 @@ def make_bags_from(
     bag_size=250,
     probabilities=None,
     witness_rate=None,
+    composition="balanced",
     positive_fraction=0.5,
     k=None,
     replace=True,
@@ -157,21 +186,40 @@ def make_bags_from(
     probabilities : array-like of float, default=None
         Rates of populations 0, 1 (and 2 for ``"and"``/``"xor"``); must be
         non-negative and sum to 1. Counts per bag are multinomial with these
-        rates; a population a bag must not contain gives its rate to
-        population 0. ``None`` uses the study's rates: (0.5, 0.5) for
+        rates; where the rate of a population a bag must not contain goes is
+        set by ``composition``. ``None`` uses the study's rates: (0.5, 0.5) for
         ``"mil"``/``"threshold"``, (0.4, 0.3, 0.3) for ``"and"``/``"xor"``.
     witness_rate : float in (0, 1], default=None
         Exact fraction of important instances in every positive bag (rounded
         to whole instances, raised to the rule's minimum), overriding the rates
         of ``probabilities``; their ratio still splits it between populations
-        1 and 2 for ``"and"``. A deciding population has the same rate in every
-        bag that contains it, so negative bags do not differ from positive ones
-        by how many instances of a population they hold: for ``"and"`` an
-        "only 1" negative holds population 1 at its positive-bag rate; for
-        ``"xor"`` each population has rate ``witness_rate``, so "both"
-        negatives hold ``2 * witness_rate`` (it must be <= 0.5). For
-        ``"threshold"``, negatives keep that rate when it leaves them below
-        ``k``, otherwise their count is drawn uniformly from 0 .. k-1.
+        1 and 2. Under ``composition="balanced"`` every AND/XOR bag holds
+        exactly ``witness_rate`` deciding instances (population 0 the rest).
+        Under ``"population0"`` a deciding population has the same rate in
+        every bag that contains it: for ``"and"`` an "only 1" negative holds
+        population 1 at its positive-bag rate; for ``"xor"`` each population
+        has rate ``witness_rate``, so "both" negatives hold
+        ``2 * witness_rate`` (it must be <= 0.5). For ``"threshold"``,
+        negatives keep that rate when it leaves them below ``k``, otherwise
+        their count is drawn uniformly from 0 .. k-1.
+    composition : {"balanced", "renormalised", "population0"}, default="balanced"
+        Where the rate of a deciding population a bag must not hold goes (see
+        :data:`COMPOSITIONS`; only AND and XOR have such bags with a choice):
+
+        - ``"balanced"``: to the deciding population the bag holds, so
+          population 0 has the same rate in every bag and its share cannot
+          predict the label. A bag with no deciding population cannot keep
+          that rate, so AND and XOR make no "neither" negatives: AND negatives
+          are half "only 1", half "only 2"; XOR negatives are all "both".
+        - ``"renormalised"``: the rates of the populations the bag holds are
+          scaled to sum to 1 (the multinomial conditioned on absence).
+        - ``"population0"``: to population 0 (the only behaviour before this
+          option existed); population 0's share then predicts the label.
+
+        MIL and threshold bags are the same under every composition. With
+        ``witness_rate``, positive bags hold exactly that fraction of
+        important instances under every composition (for ``"renormalised"``
+        XOR, when populations 1 and 2 have equal probabilities).
     positive_fraction : float in [0, 1], default=0.5
         Exactly ``round(positive_fraction * n_bags)`` bags are positive.
     k : int, default=None
@@ -224,10 +272,12 @@ def make_bags_from(
     problem = _check_problem(problem, k)
     bag_size = _check_bag_size(bag_size, problem)
     probabilities = _check_probabilities(probabilities, problem)
-    rates = _population_rates(problem, probabilities, witness_rate)
+    composition = _check_composition(composition)
+    rates = _population_rates(problem, probabilities, witness_rate, composition)
     rng = _check_rng(random_state)
 
-    y, sizes, counts = _compose(problem, n_bags, bag_size, rates, witness_rate is not None, positive_fraction, rng)
+    y, sizes, counts = _compose(problem, n_bags, bag_size, rates, witness_rate is not None, positive_fraction, rng,
+                                composition)
 
     pool_index = [np.flatnonzero(pops == j) for j in range(_N_POP)]
     demand = counts.sum(axis=0)
@@ -279,6 +329,7 @@ def make_bags(
     bag_size=250,
     probabilities=None,
     witness_rate=None,
+    composition="balanced",
     positive_fraction=0.5,
     k=None,
     means=None,
@@ -293,8 +344,8 @@ def make_bags(
     ``make_bags(problem, "mnist")`` for ``problem`` in ``"mil"``, ``"and"``,
     ``"xor"`` (1000 bags of 250 instances by default). Bags are composed by
     :func:`make_bags_from`; see it for ``problem``, ``n_bags``, ``bag_size``,
-    ``probabilities``, ``witness_rate``, ``positive_fraction``, ``k``,
-    ``random_state`` and the return values.
+    ``probabilities``, ``witness_rate``, ``composition``,
+    ``positive_fraction``, ``k``, ``random_state`` and the return values.
 
     Parameters
     ----------
@@ -317,6 +368,9 @@ def make_bags(
         Population rates; as in :func:`make_bags_from`.
     witness_rate : float in (0, 1], default=None
         Exact share of important instances; as in :func:`make_bags_from`.
+    composition : {"balanced", "renormalised", "population0"}, default="balanced"
+        How AND/XOR bags hand on the rate of a left-out deciding population; as
+        in :func:`make_bags_from`.
     positive_fraction : float in [0, 1], default=0.5
         Share of positive bags; as in :func:`make_bags_from`.
     k : int, default=None
@@ -383,6 +437,7 @@ def make_bags(
         bag_size=bag_size,
         probabilities=probabilities,
         witness_rate=witness_rate,
+        composition=composition,
         positive_fraction=positive_fraction,
         replace=replace_,
         random_state=rng,

@@ -20,8 +20,9 @@ class Composition:
         Share of the bags of its class built this way (weights of a class are
         normalised).
     present : tuple of int
-        Non-zero populations the bag may contain. The rates of the other
-        non-zero populations go to population 0.
+        Non-zero populations the bag may contain. Where the rates of the
+        other non-zero populations go is the ``composition`` of
+        :func:`~setlearn.datasets.make_bags` (see :data:`COMPOSITIONS`).
     at_least : dict
         ``{population: minimum count}``; the minimum may be ``"k"``.
     below : dict
@@ -193,3 +194,15 @@ PROBLEMS = {
 """Registered problems by name. Add one with ``PROBLEMS["name"] = Problem(...)``."""
 
 MODALITIES = ("gaussian", "digits", "mnist")
+
+COMPOSITIONS = {
+    "balanced": "a left-out deciding population's rate goes to the deciding populations the bag "
+                "holds, so population 0 has the same rate in every bag that holds a deciding "
+                "population; bags without one (AND/XOR 'neither') are not made when their class "
+                "has another composition",
+    "renormalised": "the rates of the populations the bag holds are renormalised to sum to 1 (the "
+                    "multinomial conditioned on the left-out populations being absent)",
+    "population0": "a left-out population's rate goes to population 0 (the only choice before issue #11): population "
+                   "0's share then differs between the classes of AND and XOR",
+}
+"""Ways to hand on the rate of a population a bag must not hold, by name."""

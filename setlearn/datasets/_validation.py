@@ -1,10 +1,11 @@
 """Argument checks shared by the dataset makers."""
 
+import difflib
 from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from ._problems import PROBLEMS, Problem, _N_POP
+from ._problems import COMPOSITIONS, PROBLEMS, Problem, _N_POP
 
 
 # --------------------------------------------------------------------------- checks
@@ -42,6 +43,17 @@ def _check_problem(problem, k):
             raise ValueError(f"k is only used by counting problems such as 'threshold', not by {problem.name!r}; leave k=None.")
         problem = replace(problem, k=int(k))
     return problem
+
+
+def _check_composition(composition):
+    if isinstance(composition, str) and composition in COMPOSITIONS:
+        return composition
+    close = difflib.get_close_matches(str(composition), list(COMPOSITIONS), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"Unknown composition {composition!r}.{hint} Known compositions: "
+        f"{', '.join(map(repr, COMPOSITIONS))} (see setlearn.datasets.COMPOSITIONS)."
+    )
 
 
 def _check_bag_size(bag_size, problem):
@@ -92,8 +104,8 @@ def _check_probabilities(probabilities, problem):
     return p
 
 
-def _population_rates(problem, probabilities, witness_rate):
-    """Rate of every non-zero population (index 1, 2) wherever it is present."""
+def _population_rates(problem, probabilities, witness_rate, composition="population0"):
+    """Base rate of every non-zero population (index 1, 2); see ``_composition_rates``."""
     p = np.zeros(_N_POP)
     p[: len(probabilities)] = probabilities
     if witness_rate is None:
@@ -101,15 +113,28 @@ def _population_rates(problem, probabilities, witness_rate):
     if isinstance(witness_rate, bool) or not isinstance(witness_rate, Real) or not 0 < witness_rate <= 1:
         raise ValueError(f"witness_rate must be a number in (0, 1], got {witness_rate!r}.")
     rates = np.zeros(_N_POP)
-    for j in problem.important:
-        # A population gets, in every bag it appears in, the rate that makes the
-        # important instances of the first positive composition holding it sum
-        # to witness_rate; the probabilities' ratio splits it within that group.
-        comp = next(c for c in problem.positive if j in c.present)
-        group = p[[i for i in comp.present if i in problem.important]]
-        rates[j] = witness_rate * (p[j] / group.sum() if group.sum() > 0 else 1 / len(group))
+    important = list(problem.important)
+    if composition == "population0":
+        for j in important:
+            # A population gets, in every bag it appears in, the rate that makes the
+            # important instances of the first positive composition holding it sum
+            # to witness_rate; the probabilities' ratio splits it within that group.
+            comp = next(c for c in problem.positive if j in c.present)
+            group = p[[i for i in comp.present if i in problem.important]]
+            rates[j] = witness_rate * (p[j] / group.sum() if group.sum() > 0 else 1 / len(group))
+    else:
+        # One scale for all deciding populations, split by the probabilities' ratio.
+        share = p[important] / p[important].sum() if p[important].sum() > 0 else np.full(len(important), 1 / len(important))
+        scale = witness_rate
+        if composition == "renormalised":
+            # The first positive composition, renormalised, must hold witness_rate:
+            # scale * s / (1 - scale + scale * s) = witness_rate, s its share of the scale.
+            comp = problem.positive[0]
+            s = share[[important.index(i) for i in comp.present if i in problem.important]].sum()
+            scale = witness_rate / (s * (1 - witness_rate) + witness_rate)
+        rates[important] = scale * share
     for comp in problem.positive + problem.negative:
-        total = rates[list(comp.present)].sum() if comp.present else 0.0
+        total = _composition_rates(problem, comp, rates[1:], composition).sum() if comp.present else 0.0
         if total > 1 + 1e-12:
             raise ValueError(
                 f"witness_rate={witness_rate} is too large for problem {problem.name!r}: its "
@@ -117,6 +142,46 @@ def _population_rates(problem, probabilities, witness_rate):
                 f"{comp.present}. Use witness_rate <= {witness_rate / total:g}."
             )
     return rates[1:]
+
+
+def _composition_rates(problem, comp, rates, composition):
+    """Rates of the populations ``comp.present`` holds, in bags built by ``comp``.
+
+    ``rates`` are the base rates of populations 1, 2 (population 0's base rate is
+    the rest); population 0 fills whatever the returned rates leave.
+    """
+    present = np.asarray(comp.present, dtype=np.int64)
+    held = rates[present - 1].astype(float) if len(present) else np.zeros(0)
+    if composition == "population0" or not len(present):
+        return held
+    if composition == "renormalised":
+        base_zero = max(0.0, 1.0 - rates.sum())
+        total = base_zero + held.sum()
+        return held / total if total > 0 else held
+    # "balanced": the rates of left-out deciding populations go to the deciding
+    # populations the bag holds, in proportion to their rates, so population 0
+    # keeps its base rate.
+    deciding = np.isin(present, problem.important)
+    left_out = sum(rates[j - 1] for j in problem.important if j not in comp.present)
+    if deciding.any() and left_out > 0:
+        weights = held[deciding] if held[deciding].sum() > 0 else np.ones(deciding.sum())
+        held[deciding] += left_out * weights / weights.sum()
+    return held
+
+
+def _composition_weights(problem, comps, composition):
+    """Share of its class every composition gets.
+
+    Under "balanced" a bag without a deciding population cannot keep population 0
+    at its base rate, so such compositions are left out when their class has
+    another one (AND/XOR "neither"); MIL's negatives have no alternative.
+    """
+    weights = np.array([c.weight for c in comps], dtype=float)
+    if composition == "balanced":
+        deciding = np.array([any(j in problem.important for j in c.present) for c in comps])
+        if deciding.any():
+            weights = np.where(deciding, weights, 0.0)
+    return weights
 
 
 def _check_pool(instances, populations):

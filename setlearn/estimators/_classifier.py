@@ -34,8 +34,10 @@ class AttentionMILClassifier(BaseBagClassifier):
         Number of layers (MLP) or convolution blocks (CNN) of the featurizer.
     classifier_depth : int, default=1
         Number of linear layers of the classifier (1 = a linear read-out).
-    attention : {"tanh", "gated"}, default="tanh"
-        The study's tanh attention, or gated attention.
+    attention : {"tanh", "gated", "mean"}, default="tanh"
+        The study's tanh attention, gated attention, or ``"mean"``: uniform
+        weights (mean pooling, no attention parameters), the baseline that
+        tells whether a task needs attention at all.
     featurizer : {"auto", "mlp", "cnn"} or torch.nn.Module, default="auto"
         ``"auto"`` uses an MLP for vector instances and a small CNN for images
         (instances of shape ``(H, W)`` or ``(C, H, W)``). A module must map
@@ -119,7 +121,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         "attention_size": [Interval(Integral, 1, None, closed="left")],
         "featurizer_depth": [Interval(Integral, 1, None, closed="left")],
         "classifier_depth": [Interval(Integral, 1, None, closed="left")],
-        "attention": [StrOptions({"tanh", "gated"})],
+        "attention": [StrOptions({"tanh", "gated", "mean"})],
         "featurizer": [StrOptions({"auto", "mlp", "cnn"}), nn.Module],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],

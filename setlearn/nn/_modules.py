@@ -304,12 +304,13 @@ class ModuleFeaturizer(nn.Module):
 
 
 class AttentionPooling(nn.Module):
-    """Attention pooling of Ilse et al. (2018), tanh or gated.
+    """Attention pooling of Ilse et al. (2018), tanh or gated, or mean pooling.
 
     ``a_m = softmax_m(w^T tanh(V h_m))`` (tanh), or
-    ``a_m = softmax_m(w^T (tanh(V h_m) * sigmoid(U h_m)))`` (gated); padding
-    positions get weight exactly 0, so the weights of a bag sum to 1 over its
-    real instances.
+    ``a_m = softmax_m(w^T (tanh(V h_m) * sigmoid(U h_m)))`` (gated), or
+    ``a_m = 1 / n`` (mean: uniform weights, no parameters; the baseline that
+    asks whether attention is needed at all); padding positions get weight
+    exactly 0, so the weights of a bag sum to 1 over its real instances.
 
     Parameters
     ----------
@@ -318,8 +319,8 @@ class AttentionPooling(nn.Module):
     in_features : int
         Width ``H`` of the instance representations.
     attention_size : int
-        Width of ``V`` (and ``U``).
-    kind : {"tanh", "gated"}, default="tanh"
+        Width of ``V`` (and ``U``); unused by ``"mean"``.
+    kind : {"tanh", "gated", "mean"}, default="tanh"
         The attention function.
     seeds : sequence of int
         One seed per member for the initial weights.
@@ -337,6 +338,9 @@ class AttentionPooling(nn.Module):
     def __init__(self, n_members, in_features, attention_size, *, kind="tanh", seeds):
         super().__init__()
         self.kind = kind
+        if kind == "mean":
+            self.V = self.U = self.w = None
+            return
         self.V = StackedLinear(n_members, in_features, attention_size, seeds=[s + 31 for s in seeds])
         self.U = (
             StackedLinear(n_members, in_features, attention_size, seeds=[s + 37 for s in seeds])
@@ -348,6 +352,9 @@ class AttentionPooling(nn.Module):
     def forward(self, h, mask):
         """Weights of shape (E, B, N) from features (E, B, N, H) and mask (B, N)."""
         n_members, n_bags, n_instances, n_hidden = h.shape
+        if self.kind == "mean":
+            uniform = mask / mask.sum(dim=-1, keepdim=True)
+            return uniform.to(h.dtype).expand(n_members, n_bags, n_instances)
         flat = h.reshape(n_members, n_bags * n_instances, n_hidden)
         gate = torch.tanh(self.V(flat))
         if self.U is not None:
@@ -368,7 +375,7 @@ class AttentionMILNet(nn.Module):
         Number of outputs of the classifier.
     hidden_size, attention_size, featurizer_depth, classifier_depth : int
         The study's grid parameters (see :class:`setlearn.AttentionMILClassifier`).
-    attention : {"tanh", "gated"}
+    attention : {"tanh", "gated", "mean"}
     featurizer : {"mlp", "cnn"} or torch.nn.Module
     n_members : int, default=1
         Number of independent stacked models.

@@ -270,7 +270,7 @@ def test_smoke_preset_end_to_end(smoke_run):
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
-                                  "bad_by_ensemble_size"}
+                                  "bad_by_ensemble_size", "audit"}
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
                  "figures/bad_vs_ensemble_size.png"]:
@@ -361,6 +361,28 @@ def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     (out / "ensembles.csv").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:10])
     again = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
     pd.testing.assert_frame_equal(again.ensembles, uninterrupted.ensembles)
+
+
+def test_the_audit_is_reported_per_task_and_resumes(tmp_path, uninterrupted):
+    import shutil
+
+    audit = pd.read_csv(uninterrupted.out / "audit.csv")
+    assert list(audit["check"]) == ["population shares", "uniform attention"]
+    assert (audit["problem"] == "mil").all() and audit["auroc"].between(0, 1).all()
+    # The uniform-attention model has the task's best configuration.
+    assert audit.loc[1, "config_id"] == uninterrupted.top.iloc[0]["config_id"]
+    report = uninterrupted.report.read_text()
+    assert "## Can the label be predicted without the important instances?" in report
+    assert "(inherent in MIL)" in report
+    assert "population shares / uniform attention" in uninterrupted.summary()
+    assert set(uninterrupted.tables["audit"].columns) >= {"mean_iauc_roc", "shares_auroc", "uniform_auroc"}
+    # A run stopped before its audit finished computes only the missing rows, seeded as before.
+    out = tmp_path / "run"
+    shutil.copytree(uninterrupted.out, out)
+    (out / "audit.csv").write_text("\n".join((out / "audit.csv").read_text().splitlines()[:2]) + "\n")
+    again = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert again.n_new_models == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "audit.csv"), audit)
 
 
 def test_max_ensemble_size_1_runs_end_to_end_without_ensembles(tmp_path):
@@ -670,3 +692,19 @@ def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, mon
                              verbose=False)
     assert result.complete and set(result.models["problem"]) == {"mil_again"}
     assert len(result.models) == N_TINY_MODELS
+def test_audit_table_follows_the_config_order():
+    from setlearn.assessment._audit import audit_report_section, table_audit
+
+    models = pd.DataFrame({"problem": ["and", "mil"], "modality": ["gaussian"] * 2, "stage": ["retrain"] * 2,
+                           "iauc_roc": [0.4, 0.9], "test_bag_auc": [0.95, 1.0]})
+    audit = pd.DataFrame([
+        {"problem": p, "modality": "gaussian", "check": c, "auroc": a, "auroc_low": a - 0.02, "auroc_high": a}
+        for p, shares in (("and", 0.5), ("mil", 1.0))
+        for c, a in (("population shares", shares), ("uniform attention", 0.96))])
+    table = table_audit(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
+    assert list(table["problem"]) == ["mil", "and"]
+    assert table.loc[1, "shares_auroc"] == 0.5 and table.loc[1, "uniform_auroc"] == 0.96
+    text = audit_report_section(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
+    assert text.index("| gaussian | MIL |") < text.index("| gaussian | AND |")
+    # AND: no share signal, but uniform attention is as good as attention.
+    assert "attention is not needed" in text.split("| gaussian | AND |")[1]

