@@ -118,7 +118,10 @@ def explain_batch(module, x, mask, method, target=None):
         logits, attention, h = module(x, mask, return_features=True)
         targets = _targets(logits, target)
         if method == "attention":
-            scores = attention
+            # Renormalised in float64: a float32 softmax over a very large bag
+            # sums to 1 only within about 1e-4.
+            scores = attention.double()
+            scores = scores / scores.sum(dim=-1, keepdim=True)
         elif method == "attention_norm":
             scores = attention * h.norm(dim=-1)
             scores = scores / scores.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(scores.dtype).tiny)
@@ -247,6 +250,10 @@ def explain_bags(net, dataset, method, target=None, batch_size=None):
     try:
         for positions, (Xi, _) in dataset.positioned_batches(batch_size or net.batch_size):
             x, mask = Xi["x"].to(net.device), Xi["mask"].to(net.device)
+            if "index" in Xi:
+                # Batches of distinct instances plus the slot -> instance index:
+                # explainers perturb padded bags, so expand them.
+                x = x[Xi["index"].to(net.device)]
             batch_target = None if target is None else torch.from_numpy(target[positions])
             scores = explain_batch(module, x, mask, method, batch_target).cpu().numpy()
             for j, pos in enumerate(positions):

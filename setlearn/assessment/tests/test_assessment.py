@@ -25,7 +25,8 @@ from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 
 
 def _without_timing(frame):
-    return frame.drop(columns="fit_time_s").sort_values(_store.MODEL_KEY).reset_index(drop=True)
+    timing = ["fit_time_s"] + [c for c in frame.columns if c.startswith("explain_s_")]
+    return frame.drop(columns=timing).sort_values(_store.MODEL_KEY).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- config
@@ -270,12 +271,13 @@ def test_smoke_preset_end_to_end(smoke_run):
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
-                                  "bad_by_ensemble_size"}
+                                  "bad_by_ensemble_size", "explainers"}
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
                  "figures/bad_vs_ensemble_size.png"]:
         assert (out / name).is_file(), name
-    assert len(list((out / "attention").glob("*.npz"))) == n_retrain
+    # The attention and every other explainer's scores, per retrained model.
+    assert len(list((out / "attention").glob("*.npz"))) == n_retrain * len(config["explainers"])
     report = (out / "report.md").read_text()
     assert "0.84 (2/5)" in report and "figures/bad_vs_ensemble_size.png" in report
     # The tables on disk are the tables of the rows on disk.
