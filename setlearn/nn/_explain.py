@@ -149,7 +149,21 @@ def _pick(values, targets):
 
 
 def _probabilities(module, x, mask):
-    return torch.softmax(module(x, mask)[0], dim=-1)
+    # float64: a confident model's float32 probabilities round to exactly 1, and
+    # many keep-one scores would tie at 1.
+    return torch.softmax(module(x, mask)[0].double(), dim=-1)
+
+
+def _target_and_rest(proba, targets):
+    """``p_target`` and ``1 - p_target``, the latter summed over the other classes.
+
+    Summing the others keeps ``1 - p_target`` exact when ``p_target`` rounds to
+    1 (a logit margin above ~37 in float64), where a difference of two such
+    probabilities would be 0.
+    """
+    chosen = proba.gather(-1, targets[..., None]).squeeze(-1)
+    others = proba.scatter(-1, targets[..., None], 0.0).sum(dim=-1)
+    return chosen, others
 
 
 def _keep_one(module, x, mask, targets):
@@ -158,7 +172,7 @@ def _keep_one(module, x, mask, targets):
     singles = x[bag_of, position].unsqueeze(1)
     alone = _probabilities(module, singles, torch.ones(len(bag_of), 1, dtype=torch.bool, device=mask.device))
     scores = torch.zeros(module.n_members, *mask.shape, dtype=alone.dtype, device=mask.device)
-    scores[:, bag_of, position] = alone.gather(-1, targets[:, bag_of, None]).squeeze(-1)
+    scores[:, bag_of, position] = _target_and_rest(alone, targets[:, bag_of])[0]
     return scores
 
 
@@ -166,7 +180,7 @@ def _drop_one(module, x, mask, logits, targets):
     # One row per real instance: its bag with that instance masked out. Rows are
     # processed in chunks of bounded size; each chunk is one padded forward.
     n_bags, n_instances = mask.shape
-    full = torch.softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)  # (E, B)
+    full, full_rest = _target_and_rest(torch.softmax(logits.double(), dim=-1), targets)  # (E, B)
     bag_of, position = mask.nonzero(as_tuple=True)
     rows_mask = mask[bag_of].clone()
     rows_mask[torch.arange(len(bag_of)), position] = False
@@ -176,15 +190,22 @@ def _drop_one(module, x, mask, logits, targets):
     rows_mask[empty] = mask[bag_of[empty]]
     instance_size = int(np.prod(x.shape[2:]))
     chunk = max(1, _CHUNK_ELEMENTS // (n_instances * instance_size))
-    without = []
+    without, without_rest = [], []
     for start in range(0, len(bag_of), chunk):
         rows = slice(start, start + chunk)
-        proba = _probabilities(module, x[bag_of[rows]], rows_mask[rows])
-        without.append(proba.gather(-1, targets[:, bag_of[rows], None]).squeeze(-1))
-    without = torch.cat(without, dim=1)
-    without[:, empty] = 1.0 / logits.shape[-1]
-    scores = torch.zeros(module.n_members, n_bags, n_instances, dtype=without.dtype, device=mask.device)
-    scores[:, bag_of, position] = full[:, bag_of] - without
+        chosen, rest = _target_and_rest(_probabilities(module, x[bag_of[rows]], rows_mask[rows]), targets[:, bag_of[rows]])
+        without.append(chosen)
+        without_rest.append(rest)
+    without, without_rest = torch.cat(without, dim=1), torch.cat(without_rest, dim=1)
+    n_classes = logits.shape[-1]
+    without[:, empty] = 1.0 / n_classes
+    without_rest[:, empty] = 1.0 - 1.0 / n_classes
+    # p(full) - p(without) = (1 - p(without)) - (1 - p(full)): the second form keeps
+    # its precision when both probabilities are close to 1.
+    confident = full[:, bag_of] > 0.5
+    delta = torch.where(confident, without_rest - full_rest[:, bag_of], full[:, bag_of] - without)
+    scores = torch.zeros(module.n_members, n_bags, n_instances, dtype=delta.dtype, device=mask.device)
+    scores[:, bag_of, position] = delta
     return scores
 
 

@@ -40,7 +40,7 @@ def _one_bag(clf, bag):
 
 def _proba(clf, bag):
     with torch.no_grad():
-        return torch.softmax(_one_bag(clf, bag)[0], dim=-1)
+        return torch.softmax(_one_bag(clf, bag)[0].double(), dim=-1)
 
 
 def _reference(clf, bag, method, target):
@@ -140,6 +140,35 @@ def test_max_pooling_respects_the_standard_mil_assumption():
         with_extra, selected = net(x, torch.ones(40, 4, dtype=torch.bool))
     assert (with_extra[0, :, 1] - with_extra[0, :, 0] >= without[0, :, 1] - without[0, :, 0] - 1e-6).all()
     assert (selected.sum(dim=-1) == 1).all()
+
+
+def test_perturbation_scores_do_not_saturate_for_confident_models():
+    # Logit margins of 10 to 80: the predicted class's probability is exactly 1
+    # in float32, and in float64 too beyond a margin of ~37.
+    torch.manual_seed(0)
+    net = AttentionMILNet((2,), 2, hidden_size=4, attention_size=2, featurizer_depth=1,
+                          classifier_depth=1, seeds=[0]).eval()
+    with torch.no_grad():
+        net.classifier[0].weight.mul_(200.0)
+    x = torch.randn(4, 6, 2)
+    mask = torch.ones(4, 6, dtype=torch.bool)
+    with torch.no_grad():
+        logits = net(x, mask)[0]
+    assert (torch.softmax(logits.double(), dim=-1).max(dim=-1).values == 1).all()
+    for target in (None, torch.zeros(4, dtype=torch.long)):
+        scores = explain_batch(net, x, mask, "drop_one", target)
+        assert (scores != 0).all()
+        # Two classes: p_target = sigmoid(z_target - z_other), so p(full) - p(without)
+        # has the sign of the change in that logit margin, which never saturates.
+        for b in range(4):
+            for m in range(6):
+                keep = torch.arange(6) != m
+                with torch.no_grad():
+                    reduced = net(x[b : b + 1, keep], mask[b : b + 1, keep])[0][0, 0]
+                t = int(logits[0, b].argmax()) if target is None else 0
+                margin_full = logits[0, b, t] - logits[0, b, 1 - t]
+                margin_without = reduced[t] - reduced[1 - t]
+                assert torch.sign(scores[0, b, m]) == torch.sign(margin_full - margin_without)
 
 
 def test_stacked_members_are_explained_one_by_one():
