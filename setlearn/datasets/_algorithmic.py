@@ -26,10 +26,13 @@ shuffled (never sorted by kind). ``importance`` marks the concept instances
 (in negative bags too); poison and background instances are 0.
 """
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
-from ._validation import _check_int, _check_rng
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ._generators import _MAKER_CONSTRAINTS
+from ._validation import _check_rng
 
 
 # Distributions of Raff & Holt's tests: (mean, standard deviation), per feature.
@@ -39,6 +42,17 @@ _SINGLE_CONCEPT = ((0.0, 3.0), (1.0, 1.0))  # a concept instance comes from eith
 _CONCEPT_A = (2.0, 0.1)
 _CONCEPT_B = (3.0, 0.1)
 _SPLITS = ("train", "test")
+
+# Checked by scikit-learn's validate_params, like the other makers; count ranges
+# (an int or an inclusive (low, high) pair) by _check_range.
+_SHARED_CONSTRAINTS = {
+    "n_bags": _MAKER_CONSTRAINTS["n_bags"],
+    "split": [StrOptions(set(_SPLITS))],
+    "n_features": [Interval(Integral, 1, None, closed="left")],
+    "positive_fraction": _MAKER_CONSTRAINTS["positive_fraction"],
+    "random_state": _MAKER_CONSTRAINTS["random_state"],
+}
+_COUNT_RANGE = [Interval(Integral, 0, None, closed="left"), tuple, list]
 
 
 def _check_range(value, name, minimum):
@@ -79,12 +93,6 @@ class _Bag:
 
 def _make(n_bags, split, n_features, positive_fraction, random_state, fill):
     """Labels, then one bag per label filled by ``fill(bag, label, train)``."""
-    n_bags = _check_int(n_bags, "n_bags", 1)
-    n_features = _check_int(n_features, "n_features", 1)
-    if split not in _SPLITS:
-        raise ValueError(f"split must be one of {_SPLITS} (the shortcut is reversed in 'test'), got {split!r}.")
-    if not isinstance(positive_fraction, Real) or not 0 <= positive_fraction <= 1:
-        raise ValueError(f"positive_fraction must be a number in [0, 1], got {positive_fraction!r}.")
     rng = _check_rng(random_state)
     y = np.zeros(n_bags, dtype=np.int64)
     y[rng.permutation(n_bags)[: int(np.floor(positive_fraction * n_bags + 0.5))]] = 1
@@ -117,12 +125,12 @@ _RETURNS_DOC = """X : list of ndarray of float32, each of shape (n_instances, n_
         1 for the concept instances, 0 for background and poison."""
 
 
+@validate_params({**_SHARED_CONSTRAINTS, "n_background": [Interval(Integral, 1, None, closed="left")]},
+                 prefer_skip_nested_validation=True)
 def make_single_concept_bags(n_bags=200, *, split="train", n_features=4, n_background=10,
                              positive_fraction=0.5, random_state=None):
-    background_count = _check_int(n_background, "n_background", 1)
-
     def fill(bag, label, train):
-        bag.add(background_count, _BACKGROUND)
+        bag.add(n_background, _BACKGROUND)
         if label:
             for _ in range(int(bag.rng.integers(1, 4))):
                 bag.add(1, _SINGLE_CONCEPT[int(bag.rng.integers(2))], important=True)
@@ -158,6 +166,7 @@ make_single_concept_bags.__doc__ = f"""Single-concept standard MIL test (Raff & 
     """
 
 
+@validate_params({**_SHARED_CONSTRAINTS, "n_background": _COUNT_RANGE}, prefer_skip_nested_validation=True)
 def make_multi_concept_bags(n_bags=200, *, split="train", n_features=4, n_background=(1, 9),
                             positive_fraction=0.5, random_state=None):
     background = _check_range(n_background, "n_background", 0)
@@ -204,6 +213,8 @@ make_multi_concept_bags.__doc__ = f"""Multi-concept standard MIL test (Raff & Ho
     """
 
 
+@validate_params({**_SHARED_CONSTRAINTS, "n_background": _COUNT_RANGE, "test_concept_count": _COUNT_RANGE},
+                 prefer_skip_nested_validation=True)
 def make_false_frequency_bags(n_bags=200, *, split="train", n_features=4, n_background=(1, 9),
                               test_concept_count=(35, 44), positive_fraction=0.5, random_state=None):
     background = _check_range(n_background, "n_background", 0)

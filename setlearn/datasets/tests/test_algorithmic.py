@@ -65,9 +65,9 @@ def test_concepts_of_multi_concept_and_false_frequency_bags():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="split must be one of"):
+    with pytest.raises(ValueError, match="'split' parameter of make_single_concept_bags must be a str among"):
         make_single_concept_bags(10, split="valid")
-    with pytest.raises(ValueError, match="n_bags must be an integer"):
+    with pytest.raises(ValueError, match="'n_bags' parameter of make_multi_concept_bags must be an int"):
         make_multi_concept_bags(0)
     with pytest.raises(ValueError, match="n_background must be an int or an inclusive"):
         make_false_frequency_bags(10, n_background=(1, 2, 3))
