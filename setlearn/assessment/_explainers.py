@@ -109,7 +109,8 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
         the largest ensembles of each task count.
     methods : list of str
         The explainers (the ``explainers`` config key); ``"attention"`` reads the
-        study's ``iauc_roc`` column, the others ``iauc_roc_<method>``.
+        study's ``iauc_roc`` column, the others ``iauc_roc_<method>`` (an explainer
+        without its column is left out).
     bad_iauc : float, default=0.65
         An explanation is bad when its iAUC-ROC is at most this.
     accuracy : float, default=0.9
@@ -142,6 +143,9 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
     [1.0, 30.0]
     """
     keys = ["modality", "problem"]
+    # Rows written without an explainer's column (before it was configured, or by
+    # hand) leave that explainer out rather than failing the whole report.
+    methods = [m for m in methods if ("iauc_roc" if m == "attention" else f"iauc_roc_{m}") in models]
     runs = models[models["stage"] == "retrain"]
     if ensembles is not None and len(ensembles):
         largest = ensembles[ensembles["size"] == ensembles.groupby(keys)["size"].transform("max")]

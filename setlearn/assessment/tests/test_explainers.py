@@ -94,3 +94,5 @@ def test_table_explainers_exact():
     assert table.loc["keep_one", "iauc_roc"] == pytest.approx((0.9 + 0.99 + 0.2) / 3)
     empty = table_explainers(models, ensembles.iloc[:0], ["attention"])
     assert np.isnan(empty.loc[0, "ensemble_iauc_roc"])
+    # Rows without an explainer's column (hand-made, or written before it was configured).
+    assert list(table_explainers(models, ensembles, ["attention", "drop_one"])["explainer"]) == ["attention"]
