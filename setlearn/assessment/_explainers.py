@@ -100,7 +100,7 @@ def _ensemble_fields(member_scores, imp_test, y_test):
 
 
 def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9):
-    """iAUC-ROC, silent failures and cost of every explainer, per task.
+    """Every explainer's iAUC-ROC, silent failures and cost, per task.
 
     Parameters
     ----------

@@ -112,13 +112,15 @@ _SHARED_DOC = """n_bags : int, default=200
         Which side of the test: the shortcut of ``"train"`` is reversed in
         ``"test"``. Train on one, evaluate on the other.
     n_features : int, default=4
-        Features per instance.
-    positive_fraction : float, default=0.5
+        Features per instance."""
+
+_SHARED_DOC_END = """positive_fraction : float, default=0.5
         Exact share of positive bags (rounded to a whole bag).
     random_state : int, numpy Generator or RandomState, or None, default=None
         Seeds every draw: the same seed gives the same bags."""
 
 _RETURNS_DOC = """X : list of ndarray of float32, each of shape (n_instances, n_features)
+        The bags, instances shuffled.
     y : ndarray of int64 of shape (n_bags,)
         1 for positive bags.
     importance : list of ndarray of int8
@@ -152,6 +154,7 @@ make_single_concept_bags.__doc__ = f"""Single-concept standard MIL test (Raff & 
     {_SHARED_DOC}
     n_background : int, default=10
         Background instances per bag.
+    {_SHARED_DOC_END}
 
     Returns
     -------
@@ -199,6 +202,7 @@ make_multi_concept_bags.__doc__ = f"""Multi-concept standard MIL test (Raff & Ho
     n_background : int or (int, int), default=(1, 9)
         Background instances per bag: a count, or an inclusive range drawn
         uniformly per bag.
+    {_SHARED_DOC_END}
 
     Returns
     -------
@@ -248,6 +252,7 @@ make_false_frequency_bags.__doc__ = f"""False-frequency MIL test (Raff & Holt 20
         Background instances per bag: a count, or an inclusive range.
     test_concept_count : int or (int, int), default=(35, 44)
         How often the single concept repeats in a negative test bag.
+    {_SHARED_DOC_END}
 
     Returns
     -------

@@ -486,10 +486,20 @@ class AttentionMILNet(nn.Module):
         return (logits, attention, h) if return_features else (logits, attention)
 
     def instance_logits(self, h):
-        """The classifier applied to every instance's features: ``(E, B, N, n_classes)``.
+        """The classifier applied to every instance's features.
 
         Only meaningful for ``pooling="additive"`` and ``"max"``, whose bag
         logits are built from these.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (E, B, N, H)
+            Instance features (``forward(..., return_features=True)``).
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (E, B, N, n_classes)
+            Every instance's class logits.
         """
         n_members, n_bags, n_instances, n_hidden = h.shape
         return self.classifier(h.reshape(n_members, n_bags * n_instances, n_hidden)).view(
