@@ -1,4 +1,6 @@
-"""Which pooling passes Raff & Holt's algorithmic MIL tests, and which explainer finds the concepts?
+"""
+Which pooling passes the algorithmic MIL unit tests, and which explainer finds the concepts?
+============================================================================================
 
 Raff & Holt (NeurIPS 2023) proposed three "algorithmic unit tests" for MIL
 models. Each has a training split and a test split whose shortcut is reversed
@@ -9,7 +11,9 @@ For every test and every pooling of :class:`setlearn.AttentionMILClassifier`
 ("attention", "additive", "max"), this script trains on the training split
 with several seeds and reports the test-split accuracy, plus the iAUC-ROC of
 three explainers on the positive test bags (do they rank the concept
-instances first?). The table it prints is in docs/explainers.md.
+instances first?). The table it prints is in docs/explainers.md: attention
+pooling learns the shortcut (test accuracy 0.02 on single-concept, 0.14 on
+multi-concept), max pooling passes single-concept (0.80).
 
 Usage: ``python examples/algorithmic_unit_tests.py [n_seeds]`` (default 3;
 about 5 minutes on 2 CPU cores).

@@ -1,4 +1,6 @@
-"""Is attention interpretation, compared to what? Every explainer, scored by cross-validation.
+"""
+Is attention interpretation, compared to what? Every explainer, scored by cross-validation
+==========================================================================================
 
 One ``cross_validate`` call per task scores every explainer of
 :meth:`setlearn.AttentionMILClassifier.explain` against the ground truth
@@ -11,6 +13,10 @@ The model uses ``pooling="additive"`` with a linear classifier
 (a linear read-out of the attention-weighted mean equals the attention-weighted
 sum of per-instance read-outs), so ``"contribution"`` (each instance's exact
 share of the logit) can be scored beside attention.
+
+Measured (docs/explainers.md): on AND, attention reaches a mean iAUC-ROC of
+0.54 while keep-one, drop-one and contribution reach 0.99 on the same models;
+on MIL, drop-one and gradient x input fail (0.50, 0.52).
 
 Usage: ``python examples/compare_explainers.py [n_seeds]``; about 3 minutes
 on 2 CPU cores with the default 2 seeds (5 folds each).
