@@ -520,10 +520,13 @@ class AttentionMILNet(nn.Module):
         evidence = evidence.masked_fill(~mask[None, :, :, None], float("-inf"))
         logits = evidence.max(dim=2).values
         # The weights report which instance decides: the one with the strongest
-        # evidence for any non-background class (one-hot, ties to the first).
+        # evidence for any non-background class. Instances tied with it up to
+        # float rounding share the weight, so that padding a bag (which changes
+        # the rounding of its features) cannot move it to another instance.
         strongest = evidence[..., 1:].amax(dim=-1)
-        selected = torch.nn.functional.one_hot(strongest.argmax(dim=-1), mask.shape[1]).to(h.dtype)
-        return logits, selected
+        top = strongest.amax(dim=-1, keepdim=True)
+        tied = (strongest >= top - 1e-5 * top.abs().clamp_min(1.0)).to(h.dtype)
+        return logits, tied / tied.sum(dim=-1, keepdim=True)
 
     @property
     def per_instance(self):
