@@ -165,6 +165,8 @@ _FIELDS = {
 }
 # Optional keys: a config without them keeps its former meaning.
 _OPTIONAL = {"description", "explainers"}
+#: The explainers of a config without the ``explainers`` key: the study's attention alone.
+DEFAULT_EXPLAINERS = ("attention",)
 
 
 def _raise(exc):
@@ -377,4 +379,6 @@ def load_config(preset="quick", config=None):
             merged[key] = {**base[key], **value}
         else:
             merged[key] = value
+    # Resolved configs always name their explainers, so a printed config is a complete override.
+    merged.setdefault("explainers", list(DEFAULT_EXPLAINERS))
     return _validate(merged)

@@ -14,10 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ._config import ConfigError, _check_names
-
-#: Used when a config has no ``explainers`` key (configs written before it existed).
-DEFAULT_EXPLAINERS = ("attention",)
+from ._config import DEFAULT_EXPLAINERS, ConfigError, _check_names
 
 
 def _methods(config):
@@ -50,7 +47,13 @@ def _check_explainers_fit_models(config):
 
 
 def _model_columns(config):
-    """Extra ``models.csv`` columns: iAUC-ROC of every other method, and every method's time."""
+    """Extra ``models.csv`` columns: iAUC-ROC of every other method, and every method's time.
+
+    None when only attention is scored: such a run writes the same files as before the
+    ``explainers`` key existed.
+    """
+    if not _extra_methods(config):
+        return []
     return [f"iauc_roc_{m}" for m in _extra_methods(config)] + [f"explain_s_{m}" for m in _methods(config)]
 
 
@@ -71,7 +74,8 @@ def _explain_test(model, X_test, y_test, imp_test, config):
     for method in _methods(config):
         start = time.perf_counter()
         scores[method] = model.explain(X_test, method=method, target=positive)
-        fields[f"explain_s_{method}"] = round(time.perf_counter() - start, 4)
+        if _extra_methods(config):
+            fields[f"explain_s_{method}"] = round(time.perf_counter() - start, 4)
         if method != "attention":
             fields[f"iauc_roc_{method}"] = float(importance_auroc_score(imp_test, scores[method], y=y_test))
     return scores, fields

@@ -9,7 +9,7 @@ import pytest
 import setlearn
 from setlearn.assessment import ConfigError, load_config, table_explainers
 from setlearn.assessment._config import _validate
-from setlearn.assessment._explainers import _scores_path
+from setlearn.assessment._explainers import _ensemble_columns, _model_columns as _explainer_columns, _scores_path
 from setlearn.assessment._store import _attention_path, _load_attention
 from setlearn.assessment._tasks import _Data, _dataset
 from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
@@ -31,8 +31,14 @@ def test_bad_explainers_are_rejected(override, message):
 
 def test_explainers_key_is_optional_and_contribution_needs_additive_pooling():
     config = load_config("smoke")
+    assert config["explainers"] == ["attention"]  # the default, filled in
     del config["explainers"]
-    _validate(config)  # configs written before the key keep working (attention only)
+    _validate(config)  # configs written before the key keep working (attention only) ...
+    # ... and write the same columns as before it existed.
+    assert _explainer_columns(config) == [] and _ensemble_columns(config) == []
+    assert _explainer_columns(load_config("smoke")) == []
+    assert _explainer_columns({"explainers": ["attention", "keep_one"]}) == [
+        "iauc_roc_keep_one", "explain_s_attention", "explain_s_keep_one"]
     ok = load_config("smoke", {"explainers": ["attention", "contribution"],
                                "estimator_params": {"pooling": "additive"}})
     assert ok["explainers"] == ["attention", "contribution"]
