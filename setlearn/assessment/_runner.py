@@ -445,7 +445,7 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
                                   max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
         except Exception as exc:
-            if scheduler is not None and client.status != "running":
+            if scheduler is not None and (client.status != "running" or _is_closed_comm(exc)):
                 # One line: distributed's messages run over several.
                 reason = " ".join(str(exc).split())
                 reason = reason if len(reason) <= 160 else reason[:157] + "..."
@@ -454,6 +454,14 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
                     f"model is saved in {out}; run the same command against a running scheduler to continue."
                 ) from None
             raise
+
+
+def _is_closed_comm(exc):
+    """A closed connection to the cluster: the scheduler is gone, even if the client has not
+    noticed yet (a kill between two stages fails the next stage's first request at once)."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, CommClosedError)
 
 
 def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, verbose, started):
