@@ -32,6 +32,7 @@ from ._runner import AssessmentResult, assess
 from ._config import AssessmentWarning, ClusterError, ConfigError, load_config, preset_names
 from ._tables import bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations, top_configurations
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
+from ._explainers import table_explainers
 
 __all__ = [
     "assess",
@@ -47,6 +48,7 @@ __all__ = [
     "table_ensembles",
     "table_silent_failures",
     "bad_fraction_by_ensemble_size",
+    "table_explainers",
     "PAPER_TABLE1",
     "PAPER_TABLE3",
 ]

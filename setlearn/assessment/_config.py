@@ -161,11 +161,28 @@ _FIELDS = {
     "bad_iauc": _check_fraction,
     "bad_run_fraction": _check_fraction,
     "seed": lambda w, v: _check_int(w, v, 0),
+    "explainers": lambda w, v: _check_explainers(w, v),
 }
+# Optional keys: a config without them keeps its former meaning.
+_OPTIONAL = {"description", "explainers"}
+#: The explainers of a config without the ``explainers`` key: the study's attention alone.
+DEFAULT_EXPLAINERS = ("attention",)
 
 
 def _raise(exc):
     raise exc
+
+
+def _check_explainers(where, value):
+    from ._explainers import _check_explainers as check
+
+    check(where, value)
+
+
+def _check_explainers_fit_models(config):
+    from ._explainers import _check_explainers_fit_models as check
+
+    check(config)
 
 
 def _estimator_param_names():
@@ -206,7 +223,7 @@ def _validate(config):
         if key not in _FIELDS:
             raise _unknown("config key", key, _FIELDS)
         _FIELDS[key](key, value)
-    missing = sorted(set(_FIELDS) - set(config) - {"description"})
+    missing = sorted(set(_FIELDS) - set(config) - _OPTIONAL)
     if missing:
         raise ConfigError(f"The config lacks {', '.join(missing)}.")
 
@@ -259,6 +276,7 @@ def _validate(config):
             f"max_ensemble_size={config['max_ensemble_size']} exceeds n_retrain={config['n_retrain']}: "
             f"an ensemble from one configuration draws distinct retrained models of that configuration."
         )
+    _check_explainers_fit_models(config)
     data_params = _data_param_names()
     for name in config["data_params"]:
         if name in _RESERVED_DATA_PARAMS:
@@ -361,4 +379,6 @@ def load_config(preset="quick", config=None):
             merged[key] = {**base[key], **value}
         else:
             merged[key] = value
+    # Resolved configs always name their explainers, so a printed config is a complete override.
+    merged.setdefault("explainers", list(DEFAULT_EXPLAINERS))
     return _validate(merged)

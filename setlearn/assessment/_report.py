@@ -22,6 +22,7 @@ from importlib import metadata
 import numpy as np
 import pandas as pd
 from ._config import load_config, preset_names
+from ._explainers import _methods, _report_section, table_explainers
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
 from ._store import _attention_path, _load_attention
 from ._tables import _retrained, bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations
@@ -65,6 +66,7 @@ def _write_tables(result):
         "ensembles": table_ensembles(models, ensembles, bad_iauc=cfg["bad_iauc"]),
         "silent_failures": table_silent_failures(models),
         "bad_by_ensemble_size": bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=cfg["bad_iauc"]),
+        "explainers": table_explainers(models, ensembles, _methods(cfg), bad_iauc=cfg["bad_iauc"]),
     }
     # Rows in the config's order (MIL, AND, XOR as in the paper), not alphabetical.
     rank = {name: i for i, name in enumerate(cfg["modalities"] + cfg["problems"])}
@@ -539,6 +541,10 @@ size in the figure *bad_vs_ensemble_size* and `tables/bad_by_ensemble_size.csv`)
 """ + "\n".join(lines)
 
 
+def _section_explainers(result):
+    return _report_section(result.tables["explainers"], _markdown, bad_iauc=result.config["bad_iauc"])
+
+
 def _section_figures(result):
     captions = getattr(result, "captions", None) or {}
     parts = ["## Figures"]
@@ -650,6 +656,7 @@ _SECTIONS = [
     _section_study,
     _section_accuracy,
     _section_ensembles,
+    _section_explainers,
     _section_figures,
     _section_configurations,
     _section_reading_guide,

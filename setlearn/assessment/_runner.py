@@ -19,6 +19,7 @@ from ._paper import PAPER_TABLE1
 from ._report import _write_figures, _write_report, _write_tables
 from ._store import ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEMBLE_COLUMNS, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations
+from ._explainers import _ensemble_columns, _ensemble_fields, _methods, _model_columns as _explainer_model_columns, _scores_path
 from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_columns, _model_tasks
 from ._audit import AUDIT_KEY, AUDIT_TYPES, _AUDIT_COLUMNS, _run_audits, audit_report_section, table_audit
 
@@ -123,7 +124,7 @@ def _progress(total, done, desc, quiet):
     return tqdm(total=total, initial=done, desc=desc, unit=unit, file=stream, dynamic_ncols=True, leave=True)
 
 
-def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc):
+def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, config):
     """Train the tasks not yet in ``store``; returns how many were trained now."""
     from joblib import Parallel, delayed
 
@@ -138,15 +139,19 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
     # task until a task lasts a fraction of a second. A Dask task costs 4-24 ms of scheduling
     # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
     results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
-        delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain")
+        delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain",
+                          config)
         for t in todo
     )
     trained = 0
     with _progress(len(tasks), done, desc, quiet) as bar:
-        for row, attention in results:
-            if attention is not None:
-                # The attention goes first: a row on disk promises its attention file.
-                _save_attention(_attention_path(out, tuple(row[k] for k in MODEL_KEY)), attention)
+        for row, scores in results:
+            if scores is not None:
+                # The attention (and every explainer's scores) go first: a row on
+                # disk promises its files.
+                path = _attention_path(out, tuple(row[k] for k in MODEL_KEY))
+                for method, method_scores in scores.items():
+                    _save_attention(_scores_path(path, method), method_scores)
             store.append(row)
             trained += 1
             bar.update()
@@ -178,23 +183,24 @@ def _in_worker(parent_pid, function, *args):
     return function(*args)
 
 
-def _score_ensemble(draw, member_attentions, data):
-    """Combine the members' test attention and score it. Runs in a worker."""
+def _score_ensemble(draw, member_scores, data):
+    """Combine the members' test attention (and other explainers) and score it. Runs in a worker."""
     from setlearn.ensemble import combine_attention
     from setlearn.metrics import importance_auroc_score, importance_average_precision_score
 
     key, config_id, members = draw
     _, y_test, imp_test = _dataset(key[0], key[1], "test", data)
-    attention = combine_attention(member_attentions, rule="mean")
+    attention = combine_attention(member_scores["attention"], rule="mean")
     return {
         **dict(zip(ENSEMBLE_KEY, key)), "config_id": config_id,
         "members": ";".join(f"{cid}/r{r}" for cid, r in members),
         "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
         "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
+        **_ensemble_fields(member_scores, imp_test, y_test),
     }
 
 
-def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
+def _run_ensembles(draws, store, out, data, *, n_jobs, quiet, methods):
     """Score the ensembles not yet in ``store`` from the stored attention files."""
     from joblib import Parallel, delayed
 
@@ -214,8 +220,9 @@ def _run_ensembles(draws, store, out, data, *, n_jobs, quiet):
                     if not path.exists():
                         raise ConfigError(f"{path} is missing but models.csv lists its model; "
                                           f"delete that model's row from models.csv to retrain it.")
-                    loaded[m] = _load_attention(path)
-            yield delayed(_in_worker)(os.getpid(), _score_ensemble, draw, [loaded[m] for m in draw[2]], data)
+                    loaded[m] = {method: _load_attention(_scores_path(path, method)) for method in methods}
+            member_scores = {method: [loaded[m][method] for m in draw[2]] for method in methods}
+            yield delayed(_in_worker)(os.getpid(), _score_ensemble, draw, member_scores, data)
 
     results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks())
     with _progress(len(draws), len(draws) - len(todo), "ensembles", quiet) as bar:
@@ -450,7 +457,7 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
                                   max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
         except Exception as exc:
-            if scheduler is not None and client.status != "running":
+            if scheduler is not None and (client.status != "running" or _is_closed_comm(exc)):
                 # One line: distributed's messages run over several.
                 reason = " ".join(str(exc).split())
                 reason = reason if len(reason) <= 160 else reason[:157] + "..."
@@ -461,14 +468,25 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             raise
 
 
+def _is_closed_comm(exc):
+    """A closed connection to the cluster: the scheduler is gone, even if the client has not
+    noticed yet (a kill between two stages fails the next stage's first request at once)."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, CommClosedError)
+
+
 def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, verbose, started):
     """The run proper, in a locked and prepared folder (see :func:`assess`)."""
     data = _Data((resolved["n_train_bags"], resolved["n_valid_bags"], resolved["n_test_bags"]),
                  resolved["bag_size"], json.dumps(resolved["data_params"], sort_keys=True), resolved["seed"])
     quiet = not verbose
-    model_store = _RowStore(out / "models.csv", _model_columns(resolved), MODEL_KEY, MODEL_TYPES,
+    # The explainers' columns (iauc_roc_<method>, explain_s_<method>) are numbers.
+    model_store = _RowStore(out / "models.csv", _model_columns(resolved), MODEL_KEY,
+                            {**MODEL_TYPES, **{c: "float" for c in _explainer_model_columns(resolved)}},
                             drop_bad_rows=drop_bad_rows)
-    ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS, ENSEMBLE_KEY, ENSEMBLE_TYPES,
+    ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS + _ensemble_columns(resolved), ENSEMBLE_KEY,
+                               {**ENSEMBLE_TYPES, **{c: "float" for c in _ensemble_columns(resolved)}},
                                drop_bad_rows=drop_bad_rows)
     audit_store = _RowStore(out / "audit.csv", _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES, drop_bad_rows=drop_bad_rows)
     budget = max_models
@@ -478,7 +496,8 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
         stack.callback(ensemble_store.close)
         stack.callback(audit_store.close)
         run = functools.partial(_run_models, store=model_store, out=out, data=data,
-                                estimator_params=resolved["estimator_params"], n_jobs=n_jobs, quiet=quiet)
+                                estimator_params=resolved["estimator_params"], n_jobs=n_jobs, quiet=quiet,
+                                config=resolved)
 
         search = _model_tasks(resolved, "search")
         trained += run(search, budget=budget, desc="search")
@@ -495,7 +514,7 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
             for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
                 retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
             _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
-                           n_jobs=n_jobs, quiet=quiet)
+                           n_jobs=n_jobs, quiet=quiet, methods=_methods(resolved))
             _run_audits(resolved, top_ids, audit_store, data, search, n_jobs=n_jobs)
 
     # Sorted by key: the files are in completion order, which parallel runs shuffle.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ._config import AssessmentWarning, ConfigError, _check_int
+from ._config import DEFAULT_EXPLAINERS, AssessmentWarning, ConfigError, _check_int
 
 
 MODEL_KEY = ["problem", "modality", "stage", "config_id", "repeat"]
@@ -334,6 +334,8 @@ def _prepare_folder(out, config):
                 raise ConfigError(
                     f"{stored} is damaged ({exc}); restore it, or delete {out} to start over."
                 ) from None
+            # A folder written before the explainers key existed scored attention alone.
+            previous.setdefault("explainers", list(DEFAULT_EXPLAINERS))
             changed = sorted(k for k in set(previous) | set(config)
                              if previous.get(k) != config.get(k) and k not in REPORT_ONLY_KEYS)
             if changed:

@@ -10,6 +10,7 @@ import zlib
 
 import numpy as np
 from ._config import _ABBREVIATIONS, _SPLITS
+from ._explainers import _explain_test, _model_columns as _explainer_columns
 from ._store import MODEL_KEY, _MODEL_METRICS
 
 
@@ -39,7 +40,7 @@ def _grid_columns(config):
 
 
 def _model_columns(config):
-    return MODEL_KEY[:4] + _grid_columns(config) + MODEL_KEY[4:] + _MODEL_METRICS
+    return MODEL_KEY[:4] + _grid_columns(config) + MODEL_KEY[4:] + _MODEL_METRICS + _explainer_columns(config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,8 +92,8 @@ def _dataset(problem, modality, split, data):
     return _dataset_with_populations(problem, modality, split, data)[:3]
 
 
-def _fit_and_score(task, data, estimator_params, keep_attention):
-    """Train one model and measure it. Runs in a worker; returns (row, attention or None)."""
+def _fit_and_score(task, data, estimator_params, keep_attention, config):
+    """Train one model and measure it. Runs in a worker; returns (row, scores by explainer or None)."""
     import torch
     from sklearn.metrics import log_loss, roc_auc_score
 
@@ -114,7 +115,8 @@ def _fit_and_score(task, data, estimator_params, keep_attention):
         fit_time = time.perf_counter() - start
         valid_proba = model.predict_proba(X_valid)
         test_proba = model.predict_proba(X_test)
-        attention = model.explain(X_test)
+        scores, explainer_fields = _explain_test(model, X_test, y_test, imp_test, config)
+        attention = scores["attention"]
     finally:
         torch.set_num_threads(threads)
     positive = list(model.classes_).index(1)
@@ -128,8 +130,9 @@ def _fit_and_score(task, data, estimator_params, keep_attention):
         "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
         "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
         "fit_time_s": round(fit_time, 3),
+        **explainer_fields,
     }
-    return row, (attention if keep_attention else None)
+    return row, (scores if keep_attention else None)
 
 
 def _model_tasks(config, stage, top=None):

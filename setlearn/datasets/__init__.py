@@ -17,6 +17,10 @@ The image modalities split their images into fixed, disjoint ``"train"``,
 ``"valid"`` and ``"test"`` pools (:func:`load_mnist_pool`,
 :func:`load_digits_pool`; MNIST needs the optional extra ``setlearn[mnist]``).
 
+:func:`make_single_concept_bags`, :func:`make_multi_concept_bags` and
+:func:`make_false_frequency_bags` are Raff & Holt's (2023) algorithmic unit
+tests for MIL models: train/test splits whose shortcut is reversed.
+
 :func:`load_pbmc_cells` loads a real pool, 700 single cells with cell types
 (optional extra ``cells``: ``pip install -c constraints.txt ".[cells]"``); :func:`cell_type_populations` maps two
 cell types to populations 1 and 2.
@@ -45,6 +49,7 @@ from ._generators import make_bags, make_bags_from
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
 from ._pbmc import cell_type_populations, load_pbmc_cells
+from ._algorithmic import make_false_frequency_bags, make_multi_concept_bags, make_single_concept_bags
 
 __all__ = [
     "Composition",
@@ -58,4 +63,7 @@ __all__ = [
     "load_mnist_pool",
     "load_pbmc_cells",
     "cell_type_populations",
+    "make_single_concept_bags",
+    "make_multi_concept_bags",
+    "make_false_frequency_bags",
 ]

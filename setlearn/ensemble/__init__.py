@@ -9,12 +9,13 @@ explanation deserves less trust.
 """
 
 from ._ensemble import AttentionEnsemble
-from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, combine_attention, pairwise_agreement
+from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, combine_attention, combine_scores, pairwise_agreement
 
 __all__ = [
     "AttentionEnsemble",
     "AttentionDisagreementWarning",
     "combine_attention",
+    "combine_scores",
     "pairwise_agreement",
     "AGREEMENT_MEASURES",
     "COMBINATION_RULES",

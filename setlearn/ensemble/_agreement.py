@@ -58,20 +58,58 @@ def combine_attention(member_attentions, rule="mean"):
     >>> combine_attention(a, rule="vote")[0].round(2).tolist()
     [0.67, 0.0, 0.33]
     """
+    return combine_scores(member_attentions, rule, normalized=True)
+
+
+def combine_scores(member_scores, rule="mean", *, normalized=False):
+    """Combine several models' instance scores (any explainer) into one per bag.
+
+    The rules of :func:`combine_attention`, for scores that need not be
+    weights: signed scores (gradients, drop-one) cannot be renormalised to
+    sum to 1, so only ``normalized=True`` renormalises.
+
+    Parameters
+    ----------
+    member_scores : list of list of ndarray
+        ``member_scores[m][b]``: member ``m``'s scores over bag ``b``.
+    rule : {"mean", "median", "vote"}, default="mean"
+        ``"mean"`` / ``"median"``: instance-wise mean / median. ``"vote"``:
+        every member votes for the instances it scores at or above its own
+        mean over the bag (for weights that sum to 1, an equal share), and an
+        instance's score is its share of the votes.
+    normalized : bool, default=False
+        The scores are non-negative weights summing to 1 per bag (attention);
+        the result is renormalised to sum to 1, and a median that is 0
+        everywhere falls back to the mean.
+
+    Returns
+    -------
+    scores : list of ndarray
+        One 1-D array per bag.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = [[np.array([0.3, -0.1, 0.0])], [np.array([0.1, -0.3, 0.2])]]
+    >>> combine_scores(s)[0].round(2).tolist()
+    [0.2, -0.2, 0.1]
+    >>> combine_scores(s, rule="vote")[0].round(2).tolist()
+    [1.0, 0.0, 0.5]
+    """
     if rule not in COMBINATION_RULES:
         raise ValueError(f"rule must be one of {COMBINATION_RULES}, got {rule!r}.")
     combined = []
-    for weights in _per_bag_stacks(member_attentions):
+    for scores in _per_bag_stacks(member_scores):
         if rule == "mean":
-            bag = weights.mean(axis=0)
+            bag = scores.mean(axis=0)
         elif rule == "median":
-            bag = np.median(weights, axis=0)
-            if bag.sum() == 0:
+            bag = np.median(scores, axis=0)
+            if normalized and bag.sum() == 0:
                 # Members peaked on different instances: every median is 0.
-                bag = weights.mean(axis=0)
+                bag = scores.mean(axis=0)
         else:
-            bag = _above_equal_share(weights).mean(axis=0)
-        combined.append(bag / bag.sum())
+            bag = _above_equal_share(scores).mean(axis=0)
+        combined.append(bag / bag.sum() if normalized else bag)
     return combined
 
 
@@ -90,8 +128,13 @@ def _per_bag_stacks(member_attentions):
 
 
 def _above_equal_share(weights):
+    """Per member, the instances scored at or above the member's mean over the bag.
+
+    For weights that sum to 1 the mean is an equal share, ``1 / n_instances``.
+    """
+    mean = weights.mean(axis=1, keepdims=True)
     # Relative tolerance: softmax weights of a uniform bag are 1/n only up to rounding.
-    return weights >= (1 - 1e-6) / weights.shape[1]
+    return weights >= mean - 1e-6 * np.abs(mean)
 
 
 def _spearman(weights):

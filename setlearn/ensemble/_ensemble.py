@@ -15,8 +15,9 @@ from torch import nn
 from ..bags import bag_sizes, max_padded_elements
 from ..base import BaseBagClassifier, validate_training_bags
 from ..estimators import AttentionMILClassifier
+from ..nn._explain import EXPLAINERS, check_method
 from ..nn._net import fit_net, make_net
-from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, _bag_agreement, combine_attention, pairwise_agreement
+from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, _bag_agreement, combine_scores, pairwise_agreement
 
 
 _STACK_BUDGET = 2**20
@@ -307,55 +308,71 @@ class AttentionEnsemble(BaseBagClassifier):
         bags = self._checked_bags(X)
         return np.mean([m.predict_proba(bags) for m in self.estimators_], axis=0)
 
-    def explain_members(self, X):
-        """Every member's attention over the instances of every bag.
+    def explain_members(self, X, method="attention", target=None):
+        """Every member's scores: a list over members of lists of per-bag arrays.
 
         Parameters
         ----------
         X : list of array-like, 1-D object array, or ndarray
-            Bags, with the instance shape seen during fit.
+            Bags.
+        method : str, default="attention"
+            As in :meth:`AttentionMILClassifier.explain`.
+        target : int, array-like of int or None, default=None
+            Class index (into ``classes_``) to explain; ``None`` explains the
+            ensemble's predicted class, so every member explains the same class.
 
         Returns
         -------
-        member_attentions : list of list of ndarray
-            For every member (in the order of ``estimators_``), one 1-D array
-            of attention per bag.
+        scores : list of list of ndarray
+            ``scores[m][b]``: member ``m``'s scores over bag ``b``.
         """
+        check_method(method)
         bags = self._checked_bags(X)
-        return [m.explain(bags) for m in self.estimators_]
+        if target is None and EXPLAINERS[method] != "weights":
+            target = self.predict_proba(bags).argmax(axis=1)
+        return [m.explain(bags, method=method, target=target) for m in self.estimators_]
 
-    def explain(self, X):
-        """Combined attention of the members: one 1-D array per bag, summing to 1.
+    def explain(self, X, method="attention", target=None):
+        """Combined scores of the members: one 1-D array per bag, of that bag's length.
 
-        Warns with :class:`AttentionDisagreementWarning` when the members'
-        rankings agree less than ``agreement_threshold`` on average.
+        The members' scores (see :meth:`AttentionMILClassifier.explain` for
+        each ``method``) are combined by the ``combine`` rule
+        (:func:`combine_scores`); weights (``"attention"``,
+        ``"attention_norm"``) come back summing to 1, other methods are not
+        renormalised. Warns with :class:`AttentionDisagreementWarning` when
+        the members' rankings agree less than ``agreement_threshold`` on
+        average.
 
         Parameters
         ----------
         X : list of array-like, 1-D object array, or ndarray
-            Bags, with the instance shape seen during fit.
+            Bags.
+        method : str, default="attention"
+            The explainer (see :meth:`AttentionMILClassifier.explain`).
+        target : int, array-like of int or None, default=None
+            Class index to explain; ``None`` explains the ensemble's prediction.
 
         Returns
         -------
-        attention : list of ndarray
+        scores : list of ndarray
             One 1-D array per bag, of that bag's length, combined from the
-            members' attention by the ``combine`` rule.
+            members' scores by the ``combine`` rule.
         """
-        member_attentions = self.explain_members(X)
+        member_attentions = self.explain_members(X, method, target)
         if self.agreement_threshold is not None and len(self.estimators_) > 1:
             per_bag = _bag_agreement(pairwise_agreement(member_attentions, self.agreement))
             overall = np.nanmean(per_bag) if np.isfinite(per_bag).any() else np.nan
             if overall < self.agreement_threshold:
                 n_low = int(np.sum(per_bag < self.agreement_threshold))
                 warnings.warn(
-                    f"The {len(self.estimators_)} members' attention rankings agree little: mean "
+                    f"The {len(self.estimators_)} members' {method} rankings agree little: mean "
                     f"pairwise {self.agreement} {overall:.2f} < {self.agreement_threshold} "
                     f"({n_low} of {len(per_bag)} bags below). Treat the explanation with caution; "
                     f"attention_agreement(X) gives the value per bag.",
                     AttentionDisagreementWarning,
                     stacklevel=2,
                 )
-        return combine_attention(member_attentions, rule=self.combine)
+        return combine_scores(member_attentions, rule=self.combine, normalized=EXPLAINERS[method] == "weights")
 
     def attention_agreement(self, X):
         """How much the members agree on the ranking of every bag's instances.

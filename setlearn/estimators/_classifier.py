@@ -12,6 +12,8 @@ from torch import nn
 
 from ..bags import PaddedBags
 from ..base import BaseBagClassifier, _softmax, validate_training_bags
+from ..nn._explain import check_method, check_target, explain_bags
+from ..nn._modules import POOLINGS
 from ..nn._net import BagDataset, fit_net, torch_threads
 
 
@@ -38,6 +40,16 @@ class AttentionMILClassifier(BaseBagClassifier):
         The study's tanh attention, gated attention, or ``"mean"``: uniform
         weights (mean pooling, no attention parameters), the baseline that
         tells whether a task needs attention at all.
+    pooling : {"attention", "additive", "max"}, default="attention"
+        How the instances of a bag become its prediction. ``"attention"``:
+        the classifier reads the attention-weighted mean of the instance
+        features (the study's model). ``"additive"`` (Javed et al., 2022):
+        the classifier scores every instance and the bag logits are the
+        attention-weighted sum of those scores, so ``explain(X,
+        method="contribution")`` is exact. ``"max"`` (mi-Net): a bag shows a
+        class as strongly as its strongest instance, relative to the first
+        class, which respects the standard MIL assumption (see
+        docs/explainers.md for which pooling passes which algorithmic test).
     featurizer : {"auto", "mlp", "cnn"} or torch.nn.Module, default="auto"
         ``"auto"`` uses an MLP for vector instances and a small CNN for images
         (instances of shape ``(H, W)`` or ``(C, H, W)``). A module must map
@@ -122,6 +134,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         "featurizer_depth": [Interval(Integral, 1, None, closed="left")],
         "classifier_depth": [Interval(Integral, 1, None, closed="left")],
         "attention": [StrOptions({"tanh", "gated", "mean"})],
+        "pooling": [StrOptions(set(POOLINGS))],
         "featurizer": [StrOptions({"auto", "mlp", "cnn"}), nn.Module],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -145,6 +158,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         classifier_depth=1,
         *,
         attention="tanh",
+        pooling="attention",
         featurizer="auto",
         max_epochs=100,
         batch_size=100,
@@ -164,6 +178,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         self.featurizer_depth = featurizer_depth
         self.classifier_depth = classifier_depth
         self.attention = attention
+        self.pooling = pooling
         self.featurizer = featurizer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -219,24 +234,59 @@ class AttentionMILClassifier(BaseBagClassifier):
         logits, _ = self._forward(X)
         return _softmax(logits[0])
 
-    def explain(self, X):
-        """Attention weights of every instance: the model's explanation.
+    def explain(self, X, method="attention", target=None):
+        """Importance of every instance of every bag, by ``method``.
 
         Parameters
         ----------
         X : list of array-like, 1-D object array, or ndarray
             Bags, with the instance shape seen during fit.
+        method : str, default="attention"
+            ``"attention"``: the attention weights (non-negative, summing to
+            1). ``"attention_norm"``: attention x the norm of the instance's
+            features (Kobayashi et al., 2020), renormalised to sum to 1.
+            ``"gradient_input"``: gradient x input of the target logit, summed
+            over each instance's features. ``"integrated_gradients"``:
+            captum's Integrated Gradients of the target logit (all-zero
+            instances as baseline, 50 Gauss-Legendre steps), summed over
+            features. ``"drop_one"``: the target probability of the bag minus
+            that of the bag without the instance. ``"keep_one"``: the target
+            probability of the instance alone. ``"contribution"`` (only with
+            ``pooling="additive"``): the instance's exact share of the target
+            logit; a bag's contributions sum to its logit.
+        target : int, array-like of int or None, default=None
+            The class to explain, as an index into ``classes_`` (captum's
+            convention): one for all bags or one per bag. ``None`` explains
+            each bag's predicted class. Attention-based methods ignore it.
 
         Returns
         -------
-        attention : list of ndarray
-            One 1-D array per bag, of that bag's length, non-negative and
-            summing to 1.
+        scores : list of ndarray
+            One 1-D array per bag, of that bag's length. Larger means more
+            support for the target class; signed methods return negative
+            scores for instances that speak against it (docs/explainers.md).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from setlearn import AttentionMILClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = [rng.normal(size=(6, 3)) for _ in range(20)]
+        >>> y = np.arange(20) % 2
+        >>> clf = AttentionMILClassifier(max_epochs=2, random_state=0).fit(X, y)
+        >>> [s.shape for s in clf.explain(X[:2], method="drop_one")]
+        [(6,), (6,)]
         """
-        _, attention = self._forward(X)
-        # The float32 softmax of a bag of 100k+ instances sums to 1 only within
-        # about 1e-4; renormalising in float64 makes it exact to rounding.
-        return [_renormalised(a[0]) for a in attention]
+        return [s[0] for s in self._explain_members(X, method, target)]
+
+    def _explain_members(self, X, method, target):
+        """Per-bag scores ``(n_members, n_i)`` of the net (one member for a classifier)."""
+        check_is_fitted(self, "net_")
+        check_method(method, self.pooling)
+        bags = self._checked_bags(X)
+        target = check_target(target, len(bags), len(self.classes_))
+        with torch_threads(self.n_threads):
+            return explain_bags(self.net_, BagDataset(PaddedBags(bags)), method, target)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -258,7 +308,3 @@ class AttentionMILClassifier(BaseBagClassifier):
         with torch_threads(self.n_threads):
             return self.net_.forward_bags(BagDataset(PaddedBags(bags)))
 
-
-def _renormalised(weights):
-    weights = weights.astype(np.float64)
-    return weights / weights.sum()

@@ -1,6 +1,7 @@
 """Importance scorers for scikit-learn model selection (metadata routing)."""
 
 
+import numpy as np
 import sklearn
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints, validate_params
 from sklearn.pipeline import Pipeline
@@ -10,7 +11,9 @@ from ..bags import bag_sizes, check_instance_values
 from ._importance import _METRICS, _OPTION_CONSTRAINTS, _ROUTING_RECIPE, _importance_score
 
 
-_SCORER_CONSTRAINTS = {"metric": [StrOptions(set(_METRICS))], **_OPTION_CONSTRAINTS}
+# The explainer's name is checked by the estimator's explain (the names live beside the
+# explainers, in torch code that metrics must not import).
+_SCORER_CONSTRAINTS = {"metric": [StrOptions(set(_METRICS))], **_OPTION_CONSTRAINTS, "method": [str]}
 
 
 class ImportanceScorer:
@@ -40,6 +43,9 @@ class ImportanceScorer:
         Which bags are scored; as in :func:`importance_auroc_score`.
     average : {"bag", "pooled"}, default="bag"
         How bags are combined; as in :func:`importance_auroc_score`.
+    method : str, default="attention"
+        The explainer scored: ``estimator.explain(X, method=method)`` (see
+        :func:`make_importance_scorer`).
 
     Examples
     --------
@@ -54,12 +60,13 @@ class ImportanceScorer:
     1.0
     """
 
-    def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag"):
+    def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag", method="attention"):
         validate_parameter_constraints(
-            _SCORER_CONSTRAINTS, dict(metric=metric, pos_label=pos_label, bags=bags, average=average),
+            _SCORER_CONSTRAINTS, dict(metric=metric, pos_label=pos_label, bags=bags, average=average, method=method),
             caller_name=type(self).__name__,
         )
         self.metric = metric
+        self.method = method
         self.pos_label = pos_label
         self.bags = bags
         self.average = average
@@ -101,12 +108,28 @@ class ImportanceScorer:
         explain, X_explained = _explainer(estimator, X)
         sizes = bag_sizes(X)
         importance = check_instance_values(importance, sizes, name="importance")
-        attention = explain(X_explained)
+        if self.method == "attention":
+            attention = explain(X_explained)  # any estimator with explain(X) works
+        else:
+            attention = explain(X_explained, method=self.method, target=self._target(estimator, len(sizes)))
         return _importance_score(
             self.metric, importance, attention, y=y, pos_label=self.pos_label, bags=self.bags,
             average=self.average, return_details=False, classes=getattr(estimator, "classes_", None),
             sizes=sizes, attention_name=f"{type(estimator).__name__}.explain(X)",
         )
+
+    def _target(self, estimator, n_bags):
+        """Class-specific explainers explain the positive class: the ground truth
+        marks the instances that make a bag positive, so evidence *for* that class
+        is what should rank them first, whatever the model predicts. Without a
+        positive class (multi-class, no pos_label) the predicted class is explained."""
+        classes = getattr(estimator, "classes_", None)
+        if classes is None:
+            return None
+        classes = list(np.asarray(classes))
+        if self.pos_label is not None:
+            return [classes.index(self.pos_label)] * n_bags if self.pos_label in classes else None
+        return [1] * n_bags if len(classes) == 2 else None
 
     def get_metadata_routing(self):
         """Metadata request: ``score`` requests ``importance``.
@@ -131,7 +154,7 @@ class ImportanceScorer:
     def __repr__(self):
         options = "".join(
             f", {name}={getattr(self, name)!r}"
-            for name, default in (("pos_label", None), ("bags", "positive"), ("average", "bag"))
+            for name, default in (("pos_label", None), ("bags", "positive"), ("average", "bag"), ("method", "attention"))
             if getattr(self, name) != default
         )
         return f"make_importance_scorer({self.metric!r}{options})"
@@ -158,8 +181,8 @@ def _explainer(estimator, X):
 
 
 @validate_params(_SCORER_CONSTRAINTS, prefer_skip_nested_validation=True)
-def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag"):
-    """Make a scorer of attention against importance labels for model selection.
+def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag", method="attention"):
+    """Make a scorer of an explainer's instance scores against importance labels for model selection.
 
     Parameters
     ----------
@@ -176,6 +199,13 @@ def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", a
     average : {"bag", "pooled"}, default="bag"
         Mean of per-bag scores, or one score over all instances with attention
         multiplied by bag size.
+    method : str, default="attention"
+        The explainer to score, ``estimator.explain(X, method=method)``
+        (e.g. ``"drop_one"``, ``"gradient_input"``; see docs/explainers.md).
+        Class-specific explainers explain the positive class (``pos_label``,
+        or ``classes_[1]`` for binary classifiers), whose evidence the
+        importance labels mark; instances are ranked by their scores as
+        returned (larger = more support).
 
     Returns
     -------
@@ -191,8 +221,10 @@ def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", a
     >>> from setlearn.metrics import make_importance_scorer
     >>> make_importance_scorer("average_precision", average="pooled")
     make_importance_scorer('average_precision', average='pooled')
+    >>> make_importance_scorer(method="drop_one")
+    make_importance_scorer('auroc', method='drop_one')
     """
-    return ImportanceScorer(metric, pos_label=pos_label, bags=bags, average=average)
+    return ImportanceScorer(metric, pos_label=pos_label, bags=bags, average=average, method=method)
 
 
 #: Scorer for the importance AUROC with the defaults (positive bags, per-bag mean).

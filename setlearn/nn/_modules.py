@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    "POOLINGS",
     "StackedLinear",
     "MLPFeaturizer",
     "CNNFeaturizer",
@@ -27,6 +28,20 @@ __all__ = [
     "AttentionPooling",
     "AttentionMILNet",
 ]
+
+
+#: Bag poolings of :class:`AttentionMILNet`:
+#:
+#: * ``"attention"``: attention-weighted mean of the instance features, then
+#:   the classifier (Ilse et al., 2018; the study's model);
+#: * ``"additive"``: the classifier applied to every instance, then the
+#:   attention-weighted sum of the instance logits (Javed et al., 2022), so
+#:   every instance's contribution to each class logit is exact;
+#: * ``"max"``: the classifier applied to every instance; a class's bag logit
+#:   (relative to the first class) is the largest instance evidence for it
+#:   (mi-Net's instance-score max pooling), which respects the standard MIL
+#:   assumption: a bag is negative only when no instance is positive.
+POOLINGS = ("attention", "additive", "max")
 
 
 def _generators(seeds):
@@ -377,6 +392,8 @@ class AttentionMILNet(nn.Module):
         The study's grid parameters (see :class:`setlearn.AttentionMILClassifier`).
     attention : {"tanh", "gated", "mean"}
     featurizer : {"mlp", "cnn"} or torch.nn.Module
+    pooling : {"attention", "additive", "max"}, default="attention"
+        How instances become bag logits (see :data:`POOLINGS`).
     n_members : int, default=1
         Number of independent stacked models.
     seeds : sequence of int
@@ -403,10 +420,14 @@ class AttentionMILNet(nn.Module):
         classifier_depth,
         attention="tanh",
         featurizer="mlp",
+        pooling="attention",
         n_members=1,
         seeds=(0,),
     ):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {tuple(POOLINGS)}, got {pooling!r}.")
+        self.pooling_kind = pooling
         seeds = [int(s) for s in seeds]
         if len(seeds) != n_members:
             raise ValueError(f"Need one seed per member: got {len(seeds)} seeds for {n_members} members.")
@@ -427,7 +448,7 @@ class AttentionMILNet(nn.Module):
         sizes = [n_hidden] * classifier_depth + [n_classes]
         self.classifier = _mlp(n_members, sizes, [s + 53 for s in seeds], shared_input=False, final_activation=False)
 
-    def forward(self, x, mask, index=None):
+    def forward(self, x, mask, index=None, return_features=False):
         """Logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` of a batch of bags.
 
         Only real instances are featurized (padding never reaches the
@@ -444,6 +465,8 @@ class AttentionMILNet(nn.Module):
         index : torch.LongTensor of shape (B, N), default=None
             Row of ``x`` that fills every slot (see :meth:`PaddedBags.batch
             <setlearn.bags.PaddedBags.batch>`); padding slots may point anywhere.
+        return_features : bool, default=False
+            Also return the instance features ``(E, B, N, H)`` (for explainers).
         """
         n_bags, n_instances = mask.shape
         if index is None and bool(mask.all()):
@@ -459,12 +482,58 @@ class AttentionMILNet(nn.Module):
             h = torch.index_select(self._featurize(x), 1, index.reshape(-1))
         h = h.view(self.n_members, n_bags, n_instances, -1)
         attention = self.pooling(h, mask)
+        if self.pooling_kind != "attention":
+            logits, attention = self._pool_instance_logits(h, attention, mask)
+            return (logits, attention, h) if return_features else (logits, attention)
         n_hidden = h.shape[-1]
         pooled = torch.bmm(
             attention.reshape(-1, 1, n_instances), h.reshape(-1, n_instances, n_hidden)
         ).view(self.n_members, n_bags, n_hidden)
         logits = self.classifier(pooled)
-        return logits, attention
+        return (logits, attention, h) if return_features else (logits, attention)
+
+    def instance_logits(self, h):
+        """The classifier applied to every instance's features.
+
+        Only meaningful for ``pooling="additive"`` and ``"max"``, whose bag
+        logits are built from these.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (E, B, N, H)
+            Instance features (``forward(..., return_features=True)``).
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (E, B, N, n_classes)
+            Every instance's class logits.
+        """
+        n_members, n_bags, n_instances, n_hidden = h.shape
+        return self.classifier(h.reshape(n_members, n_bags * n_instances, n_hidden)).view(
+            n_members, n_bags, n_instances, -1
+        )
+
+    def _pool_instance_logits(self, h, attention, mask):
+        instance_logits = self.instance_logits(h)
+        if self.pooling_kind == "additive":
+            # Sum of attention-weighted instance logits: each instance's share of
+            # every class logit is exact (padding has weight 0 and finite logits).
+            return (attention.unsqueeze(-1) * instance_logits).sum(dim=2), attention
+        # "max": evidence of class c over the first (background) class, per
+        # instance; a bag shows class c as strongly as its strongest instance.
+        # Class 0's logit is 0, so for two classes this is mi-Net's max of
+        # instance scores, and negative evidence cannot make a bag negative.
+        evidence = instance_logits - instance_logits[..., :1]
+        evidence = evidence.masked_fill(~mask[None, :, :, None], float("-inf"))
+        logits = evidence.max(dim=2).values
+        # The weights report which instance decides: the one with the strongest
+        # evidence for any non-background class. Instances tied with it up to
+        # float rounding share the weight, so that padding a bag (which changes
+        # the rounding of its features) cannot move it to another instance.
+        strongest = evidence[..., 1:].amax(dim=-1)
+        top = strongest.amax(dim=-1, keepdim=True)
+        tied = (strongest >= top - 1e-5 * top.abs().clamp_min(1.0)).to(h.dtype)
+        return logits, tied / tied.sum(dim=-1, keepdim=True)
 
     @property
     def per_instance(self):

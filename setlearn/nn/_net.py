@@ -307,6 +307,7 @@ def build_module(estimator, instance_shape, n_classes, *, seeds):
         classifier_depth=estimator.classifier_depth,
         attention=estimator.attention,
         featurizer=_resolve_featurizer(estimator.featurizer, instance_shape),
+        pooling=estimator.pooling,
         n_members=len(seeds),
         seeds=seeds,
     )

@@ -270,7 +270,7 @@ def test_smoke_preset_end_to_end(smoke_run):
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
-                                  "bad_by_ensemble_size", "audit"}
+                                  "bad_by_ensemble_size", "audit", "explainers"}
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
                  "figures/bad_vs_ensemble_size.png"]:

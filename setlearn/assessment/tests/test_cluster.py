@@ -120,12 +120,15 @@ def test_a_process_cluster_gives_the_local_rows_and_survives_losing_a_worker_or_
         assert not thread.is_alive()
         assert isinstance(failure.get("exc"), ClusterError), failure
         assert str(failure["exc"]).startswith("Lost the Dask scheduler") and "\n" not in str(failure["exc"])
-    assert 1 <= _n_rows(lost / "models.csv") < N_TINY_MODELS
+    # joblib hands the Dask workers models in batches, so on a quiet machine every tiny model
+    # may be stored before the scheduler dies; the loss then hits the ensembles or the audit.
+    n_stored = _n_rows(lost / "models.csv")
+    assert 1 <= n_stored <= N_TINY_MODELS
 
     # A fresh cluster resumes the interrupted run to the local result.
     with ProcessCluster(1, tmp_path) as fresh:
         result = setlearn.assess("smoke", config=TINY, out=lost, scheduler=fresh.address, verbose=False)
-    assert result.complete and 1 <= result.n_new_models < N_TINY_MODELS
+    assert result.complete and result.n_new_models == N_TINY_MODELS - n_stored
     _assert_same_as_local(lost, uninterrupted)
 
 

@@ -285,3 +285,34 @@ def test_an_ensemble_of_early_stopping_members_pickles(data):
     ensemble = AttentionEnsemble(base, n_estimators=2, agreement_threshold=None, random_state=0).fit(X, y)
     restored = pickle.loads(pickle.dumps(ensemble))
     np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))
+
+
+@pytest.mark.parametrize("combine", ["mean", "median", "vote"])
+@pytest.mark.parametrize("method", ["drop_one", "gradient_input", "attention_norm"])
+def test_explain_combines_every_method_by_the_configured_rule(data, fitted, combine, method):
+    X, _, _ = data
+    ensemble = clone(fitted).set_params(combine=combine)
+    ensemble.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    predicted = fitted.predict_proba(X[:6]).argmax(axis=1)
+    # Every member explains the ensemble's predicted class.
+    members = [m.explain(X[:6], method=method, target=predicted) for m in fitted.estimators_]
+    stack = [np.stack(per_member) for per_member in zip(*members)]
+    combined = ensemble.explain(X[:6], method=method)
+    for bag, scores in zip(combined, stack):
+        if combine == "mean":
+            expected = scores.mean(axis=0)
+        elif combine == "median":
+            expected = np.median(scores, axis=0)
+        else:
+            # Each member votes for the instances it scores at or above its mean.
+            mean = scores.mean(axis=1, keepdims=True)
+            expected = (scores >= mean - 1e-6 * np.abs(mean)).mean(axis=0)
+        if method == "attention_norm":
+            # Weights stay weights: renormalised to sum to 1.
+            expected = expected / expected.sum()
+        np.testing.assert_allclose(bag, expected, rtol=1e-6, atol=1e-9)
+    if method != "attention_norm" and combine == "mean":
+        # Signed scores are not renormalised.
+        assert not np.allclose([b.sum() for b in combined], 1.0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        ensemble.explain(X[:2], method="saliency")

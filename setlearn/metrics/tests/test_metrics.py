@@ -571,3 +571,27 @@ def test_scorer_explains_through_a_pipeline(routing):
     assert np.all(scores > 0.5)
     with pytest.raises(TypeError, match="no explain.*or a Pipeline whose last step has one"):
         importance_auroc(make_pipeline(LogisticRegression()), X, y, importance=importance)
+
+
+def test_scorer_takes_the_explainer_method_in_cross_validate_and_grid_search(routing):
+    from setlearn import AttentionMILClassifier, make_bags
+
+    X, y, importance = make_bags("mil", "gaussian", n_bags=40, bag_size=6, random_state=0)
+    est = AttentionMILClassifier(hidden_size=4, attention_size=2, max_epochs=5, random_state=0)
+    scoring = {m: make_importance_scorer(method=m) for m in ("attention", "drop_one", "gradient_input")}
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    res = cross_validate(est, X, y, cv=cv, params={"importance": importance}, error_score="raise",
+                         scoring=scoring, return_estimator=True)
+    for fold, (_, test) in enumerate(cv.split(X, y)):
+        fitted = res["estimator"][fold]
+        X_test, y_test = [X[i] for i in test], y[test]
+        imp_test = [importance[i] for i in test]
+        for method in ("drop_one", "gradient_input"):
+            # The positive class (classes_[1]) is explained, not the prediction.
+            expected = importance_auroc_score(imp_test, fitted.explain(X_test, method=method, target=1), y=y_test)
+            assert res[f"test_{method}"][fold] == pytest.approx(expected)
+    assert not np.allclose(res["test_drop_one"], res["test_attention"])
+    search = GridSearchCV(est, {"hidden_size": [2, 4]}, cv=cv, scoring=scoring["drop_one"], error_score="raise")
+    search.fit(X, y, importance=importance)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert repr(scoring["drop_one"]) == "make_importance_scorer('auroc', method='drop_one')"

@@ -1,0 +1,104 @@
+"""setlearn assess with several explainers: config, rows, stored scores, ensembles, table, report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import setlearn
+from setlearn.assessment import ConfigError, load_config, table_explainers
+from setlearn.assessment._config import _validate
+from setlearn.assessment._explainers import _ensemble_columns, _model_columns as _explainer_columns, _scores_path
+from setlearn.assessment._store import _attention_path, _load_attention
+from setlearn.assessment._tasks import _Data, _dataset
+from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
+from setlearn.ensemble import combine_scores
+from setlearn.metrics import importance_auroc_score
+
+METHODS = ["attention", "keep_one", "drop_one"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"explainers": ["attention", "lrp"]}, "Unknown explainer"),
+    ({"explainers": ["drop_one"]}, "must include 'attention'"),
+    ({"explainers": ["attention", "contribution"]}, "needs pooling='additive'"),
+])
+def test_bad_explainers_are_rejected(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("smoke", override)
+
+
+def test_explainers_key_is_optional_and_contribution_needs_additive_pooling():
+    config = load_config("smoke")
+    assert config["explainers"] == ["attention"]  # the default, filled in
+    del config["explainers"]
+    _validate(config)  # configs written before the key keep working (attention only) ...
+    # ... and write the same columns as before it existed.
+    assert _explainer_columns(config) == [] and _ensemble_columns(config) == []
+    assert _explainer_columns(load_config("smoke")) == []
+    assert _explainer_columns({"explainers": ["attention", "keep_one"]}) == [
+        "iauc_roc_keep_one", "explain_s_attention", "explain_s_keep_one"]
+    ok = load_config("smoke", {"explainers": ["attention", "contribution"],
+                               "estimator_params": {"pooling": "additive"}})
+    assert ok["explainers"] == ["attention", "contribution"]
+    assert load_config("quick")["explainers"][:3] == ["attention", "gradient_input", "drop_one"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return setlearn.assess("smoke", config={**TINY, "explainers": METHODS},
+                           out=tmp_path_factory.mktemp("explainers"), verbose=False)
+
+
+def test_every_explainer_is_scored_for_every_model_and_ensemble(run):
+    models, ensembles = run.models, run.ensembles
+    for method in METHODS[1:]:
+        assert models[f"iauc_roc_{method}"].between(0, 1).all()
+        assert ensembles[f"iauc_roc_{method}"].between(0, 1).all()
+    assert (models[[f"explain_s_{m}" for m in METHODS]] > 0).all().all()
+    # An ensemble's drop-one score is its members' stored drop-one scores, averaged.
+    row = ensembles.iloc[0]
+    paths = [_attention_path(run.out, (row.problem, row.modality, "retrain", cid, int(r[1:])))
+             for cid, r in (m.split("/") for m in row.members.split(";"))]
+    members = [_load_attention(_scores_path(p, "drop_one")) for p in paths]
+    cfg = run.config
+    data = _Data((cfg["n_train_bags"], cfg["n_valid_bags"], cfg["n_test_bags"]), cfg["bag_size"],
+                 json.dumps(cfg["data_params"], sort_keys=True), cfg["seed"])
+    _, y_test, imp_test = _dataset(row.problem, row.modality, "test", data)
+    expected = importance_auroc_score(imp_test, combine_scores(members), y=y_test)
+    assert row.iauc_roc_drop_one == pytest.approx(expected, abs=1e-6)
+
+
+def test_table_and_report_by_explainer(run):
+    table = run.tables["explainers"]
+    assert list(table["explainer"]) == METHODS
+    retrained = run.models[run.models["stage"] == "retrain"]
+    assert table.set_index("explainer").loc["keep_one", "iauc_roc"] == pytest.approx(
+        retrained["iauc_roc_keep_one"].mean())
+    assert table.set_index("explainer").loc["attention", "cost_vs_attention"] == 1
+    pd.testing.assert_frame_equal(pd.read_csv(run.out / "tables/explainers.csv"), table, check_dtype=False)
+    report = (run.out / "report.md").read_text()
+    assert "## Is attention interpretation, compared to what?" in report and "keep_one" in report
+
+
+def test_table_explainers_exact():
+    models = pd.DataFrame({
+        "problem": "and", "modality": "gaussian", "stage": ["retrain"] * 3 + ["search"],
+        "valid_accuracy": [1.0, 0.95, 0.5, 1.0], "iauc_roc": [0.6, 0.7, 0.1, 0.0],
+        "iauc_roc_keep_one": [0.9, 0.99, 0.2, 0.0],
+        "explain_s_attention": [0.1, 0.1, 0.1, 9.0], "explain_s_keep_one": [0.2, 0.2, 0.2, 9.0],
+    })
+    ensembles = pd.DataFrame({"problem": "and", "modality": "gaussian", "kind": ["one", "several", "one"],
+                              "size": [3, 3, 2], "iauc_roc": [0.5, 0.8, 0.0], "iauc_roc_keep_one": [0.9, 0.95, 0.0]})
+    table = table_explainers(models, ensembles, ["attention", "keep_one"]).set_index("explainer")
+    assert table.loc["attention", "pct_silent_failures"] == 100 * 1 / 2  # 0.6 is bad, 0.7 is not
+    assert table.loc["keep_one", "pct_silent_failures"] == 0
+    assert table.loc["attention", "ensemble_iauc_roc"] == pytest.approx(0.65)
+    assert table.loc["attention", "pct_bad_ensembles"] == 50
+    assert table.loc["keep_one", "cost_vs_attention"] == pytest.approx(2)
+    assert table.loc["keep_one", "iauc_roc"] == pytest.approx((0.9 + 0.99 + 0.2) / 3)
+    empty = table_explainers(models, ensembles.iloc[:0], ["attention"])
+    assert np.isnan(empty.loc[0, "ensemble_iauc_roc"])
+    # Rows without an explainer's column (hand-made, or written before it was configured).
+    assert list(table_explainers(models, ensembles, ["attention", "drop_one"])["explainer"]) == ["attention"]

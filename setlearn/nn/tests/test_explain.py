@@ -1,0 +1,217 @@
+"""Explainers against brute-force references on tiny models; invariances; errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from setlearn import AttentionMILClassifier
+from setlearn.nn import AttentionMILNet
+from setlearn.nn._explain import EXPLAINERS, IG_STEPS, explain_batch
+from setlearn.utils._testing import presence_bags
+
+# classifier_depth=2: with a linear classifier additive pooling equals attention pooling.
+TINY = dict(hidden_size=6, attention_size=3, classifier_depth=2, max_epochs=20, batch_size=8, random_state=0)
+POOLINGS = ("attention", "additive", "max")
+
+
+def _methods(pooling):
+    return [m for m in EXPLAINERS if m != "contribution" or pooling == "additive"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return presence_bags(n_bags=16, sizes=(1, 3, 5, 8), random_state=1)
+
+
+@pytest.fixture(scope="module", params=POOLINGS)
+def fitted(request, data):
+    X, y, _ = data
+    return AttentionMILClassifier(pooling=request.param, **TINY).fit(X, y)
+
+
+def _one_bag(clf, bag):
+    """Logits (C,), attention (n,), features (n, H) of one unpadded bag."""
+    module = clf.net_.module_.eval()
+    x = torch.from_numpy(bag)[None]
+    mask = torch.ones(1, len(bag), dtype=torch.bool)
+    logits, attention, h = module(x, mask, return_features=True)
+    return logits[0, 0], attention[0, 0], h[0, 0]
+
+
+def _proba(clf, bag):
+    with torch.no_grad():
+        return torch.softmax(_one_bag(clf, bag)[0].double(), dim=-1)
+
+
+def _reference(clf, bag, method, target):
+    """Brute force: one unpadded forward (or autograd pass) per bag and instance."""
+    n = len(bag)
+    if method in ("attention", "attention_norm", "contribution"):
+        with torch.no_grad():
+            logits, attention, h = _one_bag(clf, bag)
+            if method == "attention":
+                return attention.numpy()
+            if method == "attention_norm":
+                raw = attention * h.norm(dim=-1)
+                return (raw / raw.sum()).numpy()
+            instance_logits = clf.net_.module_.classifier(h[None])[0]
+            return (attention[:, None] * instance_logits)[:, target].numpy()
+    if method == "keep_one":
+        return np.array([_proba(clf, bag[m : m + 1])[target].item() for m in range(n)])
+    if method == "drop_one":
+        full = _proba(clf, bag)[target].item()
+        if n == 1:
+            return np.array([full - 0.5])
+        return np.array([full - _proba(clf, np.delete(bag, m, axis=0))[target].item() for m in range(n)])
+    x = torch.from_numpy(bag).double()
+    module = clf.net_.module_.double()
+    mask = torch.ones(1, n, dtype=torch.bool)
+
+    def grad_at(point):
+        point = point.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(module(point[None], mask)[0][0, 0, target], point)
+        return grad
+
+    try:
+        if method == "gradient_input":
+            return (grad_at(x) * x).sum(dim=1).numpy()
+        # Integrated gradients: the midpoint rule from the zero baseline, one
+        # autograd pass per step.
+        total = sum(grad_at(x * (k + 0.5) / IG_STEPS) for k in range(IG_STEPS)) / IG_STEPS
+        return (total * x).sum(dim=1).numpy()
+    finally:
+        module.float()
+
+
+@pytest.mark.parametrize("method", list(EXPLAINERS))
+def test_every_method_matches_brute_force_reference(fitted, data, method):
+    if method not in _methods(fitted.pooling):
+        pytest.skip("contribution needs additive pooling")
+    X, _, _ = data
+    predicted = fitted.predict_proba(X).argmax(axis=1)
+    scores = fitted.explain(X, method=method)
+    other = fitted.explain(X, method=method, target=1 - predicted)
+    tol = dict(rtol=1e-4, atol=1e-5)
+    for i, bag in enumerate(X):
+        assert scores[i].shape == (len(bag),)
+        np.testing.assert_allclose(scores[i], _reference(fitted, bag, method, predicted[i]), **tol)
+        np.testing.assert_allclose(other[i], _reference(fitted, bag, method, 1 - predicted[i]), **tol)
+
+
+@pytest.mark.parametrize("method", list(EXPLAINERS))
+def test_padding_and_order_invariance(fitted, data, method):
+    if method not in _methods(fitted.pooling):
+        pytest.skip("contribution needs additive pooling")
+    X, _, _ = data
+    bag = X[2]
+    long_bag = max(X, key=len)
+    alone = fitted.explain([bag], method=method, target=1)[0]
+    # In one batch with a longer bag, ``bag`` is padded.
+    padded = fitted.explain([bag, long_bag], method=method, target=1)[0]
+    order = np.random.default_rng(0).permutation(len(bag))
+    permuted = fitted.explain([bag[order]], method=method, target=1)[0]
+    np.testing.assert_allclose(padded, alone, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(permuted, alone[order], rtol=1e-4, atol=1e-6)
+
+
+def test_weights_sum_to_one_and_contributions_sum_to_the_logit(data):
+    X, y, _ = data
+    clf = AttentionMILClassifier(pooling="additive", **TINY).fit(X, y)
+    for target in (0, 1):
+        contributions = clf.explain(X, method="contribution", target=target)
+        with torch.no_grad():
+            for i, bag in enumerate(X):
+                logit = _one_bag(clf, bag)[0][target].item()
+                assert contributions[i].sum() == pytest.approx(logit, rel=1e-5, abs=1e-6)
+    for method in ("attention", "attention_norm"):
+        assert all(s.sum() == pytest.approx(1.0) and (s >= 0).all() for s in clf.explain(X, method=method))
+
+
+def test_max_pooling_respects_the_standard_mil_assumption():
+    # Adding an instance can only raise the evidence for the positive class.
+    torch.manual_seed(0)
+    net = AttentionMILNet((3,), 2, hidden_size=5, attention_size=2, featurizer_depth=1,
+                          classifier_depth=2, pooling="max", seeds=[0])
+    x = torch.randn(40, 4, 3)
+    mask = torch.ones(40, 4, dtype=torch.bool)
+    mask[:, -1] = False
+    with torch.no_grad():
+        without, _ = net(x, mask)
+        with_extra, selected = net(x, torch.ones(40, 4, dtype=torch.bool))
+    assert (with_extra[0, :, 1] - with_extra[0, :, 0] >= without[0, :, 1] - without[0, :, 0] - 1e-6).all()
+    assert torch.allclose(selected.sum(dim=-1), torch.ones(1, 40))
+    # The weight sits on the instance(s) with the strongest positive evidence.
+    with torch.no_grad():
+        _, _, h = net(x, torch.ones(40, 4, dtype=torch.bool), return_features=True)
+        instance = net.instance_logits(h)[0]
+    evidence = instance[..., 1] - instance[..., 0]
+    assert (selected[0].argmax(dim=-1) == evidence.argmax(dim=-1)).all()
+
+
+def test_perturbation_scores_do_not_saturate_for_confident_models():
+    # Logit margins of 10 to 80: the predicted class's probability is exactly 1
+    # in float32, and in float64 too beyond a margin of ~37.
+    torch.manual_seed(0)
+    net = AttentionMILNet((2,), 2, hidden_size=4, attention_size=2, featurizer_depth=1,
+                          classifier_depth=1, seeds=[0]).eval()
+    with torch.no_grad():
+        net.classifier[0].weight.mul_(200.0)
+    x = torch.randn(4, 6, 2)
+    mask = torch.ones(4, 6, dtype=torch.bool)
+    with torch.no_grad():
+        logits = net(x, mask)[0]
+    assert (torch.softmax(logits.double(), dim=-1).max(dim=-1).values == 1).all()
+    for target in (None, torch.zeros(4, dtype=torch.long)):
+        scores = explain_batch(net, x, mask, "drop_one", target)
+        assert (scores != 0).all()
+        # Two classes: p_target = sigmoid(z_target - z_other), so p(full) - p(without)
+        # has the sign of the change in that logit margin, which never saturates.
+        for b in range(4):
+            for m in range(6):
+                keep = torch.arange(6) != m
+                with torch.no_grad():
+                    reduced = net(x[b : b + 1, keep], mask[b : b + 1, keep])[0][0, 0]
+                t = int(logits[0, b].argmax()) if target is None else 0
+                margin_full = logits[0, b, t] - logits[0, b, 1 - t]
+                margin_without = reduced[t] - reduced[1 - t]
+                assert torch.sign(scores[0, b, m]) == torch.sign(margin_full - margin_without)
+
+
+def test_stacked_members_are_explained_one_by_one():
+    net = AttentionMILNet((3,), 2, hidden_size=5, attention_size=2, featurizer_depth=1,
+                          classifier_depth=1, n_members=2, seeds=[0, 1]).eval()
+    x = torch.randn(3, 4, 3)
+    mask = torch.ones(3, 4, dtype=torch.bool)
+    mask[0, 2:] = False
+    target = torch.tensor([1, 0, 1])
+    for method in ("gradient_input", "drop_one", "keep_one", "attention_norm"):
+        both = explain_batch(net, x, mask, method, target)
+        for e in range(2):
+            np.testing.assert_allclose(both[e], explain_batch(net.select(e), x, mask, method, target)[0], atol=1e-6)
+
+
+def test_integrated_gradients_is_complete(data):
+    X, y, _ = data
+    clf = AttentionMILClassifier(**TINY).fit(X, y)
+    bag = X[3]
+    scores = clf.explain([bag], method="integrated_gradients", target=1)[0]
+    with torch.no_grad():
+        gap = _one_bag(clf, bag)[0][1] - _one_bag(clf, np.zeros_like(bag))[0][1]
+    # 50 midpoint steps on a ReLU network: complete up to the quadrature error.
+    assert scores.sum() == pytest.approx(gap.item(), rel=5e-2, abs=1e-2)
+
+
+def test_bad_method_and_target_errors(data):
+    X, y, _ = data
+    clf = AttentionMILClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="method must be one of"):
+        clf.explain(X, method="lrp")
+    with pytest.raises(ValueError, match="pooling='additive'"):
+        clf.explain(X, method="contribution")
+    with pytest.raises(ValueError, match="outside 0..1"):
+        clf.explain(X, method="drop_one", target=2)
+    with pytest.raises(ValueError, match="one class index per bag"):
+        clf.explain(X, method="drop_one", target=[0, 1])
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        AttentionMILNet((3,), 2, hidden_size=2, attention_size=2, featurizer_depth=1,
+                        classifier_depth=1, pooling="mean", seeds=[0])
