@@ -269,7 +269,9 @@ def plot_bad_vs_ensemble_size(curve, *, ymax=None, ax=None):
         if "n" in line:
             n = line["n"].to_numpy()
             low, high = wilson_interval(np.round(y / 100 * n), n)
-            yerr = np.vstack([y - 100 * low, 100 * high - y])
+            # Clipped at 0: at 0 % or 100 % the bound equals the point up to rounding (-1e-16),
+            # and matplotlib refuses a negative error bar.
+            yerr = np.clip(np.vstack([y - 100 * low, 100 * high - y]), 0, None)
             top = max(top, float((100 * high).max()))
         else:
             yerr = None

@@ -142,3 +142,12 @@ def test_bag_attention_rejects_mismatched_input():
         plot_bag_attention(np.zeros((3, 8, 8)), [0.5, 0.5], fig=Figure())
     with pytest.raises(ValueError, match="not a square image"):
         plot_bag_attention(np.zeros((2, 10)), [0.5, 0.5], fig=Figure())
+
+
+def test_bad_vs_ensemble_size_draws_intervals_at_0_and_100_percent():
+    # 0 of 48 and 48 of 48: the Wilson bounds equal the points up to float rounding,
+    # which must not become a negative error bar (matplotlib raises on those).
+    curve = pd.DataFrame({"kind": ["one", "one", "several", "several"], "size": [1, 2, 1, 2],
+                          "n": [48, 48, 48, 48], "pct_bad": [0.0, 100.0, 0.0, 100.0]})
+    ax = plot_bad_vs_ensemble_size(curve, ax=Figure().subplots())
+    assert len(ax.lines) >= 2
