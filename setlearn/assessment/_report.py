@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from ._config import load_config, preset_names
 from ._explainers import _methods, _report_section, table_explainers
+from ._audit import audit_report_section
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
 from ._store import _attention_path, _load_attention
 from ._tables import _retrained, bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations
@@ -541,6 +542,14 @@ size in the figure *bad_vs_ensemble_size* and `tables/bad_by_ensemble_size.csv`)
 """ + "\n".join(lines)
 
 
+def _section_audit(result):
+    """Beside iAUC: could the label be predicted without the important instances?"""
+    if result.audit is None:
+        return ""
+    order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
+    return audit_report_section(result.models, result.audit, order)
+
+
 def _section_explainers(result):
     return _report_section(result.tables["explainers"], _markdown, bad_iauc=result.config["bad_iauc"])
 
@@ -654,6 +663,7 @@ def _section_provenance(result):
 _SECTIONS = [
     _section_title,
     _section_study,
+    _section_audit,
     _section_accuracy,
     _section_ensembles,
     _section_explainers,

@@ -21,7 +21,7 @@ from ._store import ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEM
 from ._tables import _retrained, top_configurations
 from ._explainers import _ensemble_columns, _ensemble_fields, _methods, _model_columns as _explainer_model_columns, _scores_path
 from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_columns, _model_tasks
-from ._audit import AUDIT_KEY, AUDIT_TYPES, _AUDIT_COLUMNS, _run_audits, audit_report_section, table_audit
+from ._audit import AUDIT_KEY, AUDIT_TYPES, _AUDIT_COLUMNS, _run_audits, table_audit
 
 
 # --------------------------------------------------------------------------- running
@@ -531,9 +531,6 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
         result.figures = _write_figures(result, data)
         result.elapsed_s = time.perf_counter() - started  # for the report's provenance
         result.report = _write_report(result)
-        # The audit's section, until the report writer calls audit_report_section itself.
-        with result.report.open("a") as fh:
-            fh.write(audit_report_section(result.models, result.audit, order))
     result.elapsed_s = time.perf_counter() - started
     if verbose:
         print(result.summary(), file=sys.stdout)

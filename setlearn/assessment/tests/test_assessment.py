@@ -278,6 +278,9 @@ def test_smoke_preset_end_to_end(smoke_run):
     assert len(list((out / "attention").glob("*.npz"))) == n_retrain
     report = (out / "report.md").read_text()
     assert "0.84 (2/5)" in report and "figures/bad_vs_ensemble_size.png" in report
+    # The ground-truth audit is a section of the report, so the HTML version has it too.
+    audit_heading = "Can the label be predicted without the important instances?"
+    assert audit_heading in report and audit_heading in (out / "report.html").read_text()
     # The tables on disk are the tables of the rows on disk.
     pd.testing.assert_frame_equal(pd.read_csv(out / "tables/top_configurations.csv"),
                                   table_top_configurations(pd.read_csv(out / "models.csv")))
