@@ -1,15 +1,12 @@
-"""Torch modules: featurizer -> attention pooling -> classifier, for one or many members.
+"""The one place where setlearn builds, trains and explains torch networks.
 
-Every module here carries a leading *member* dimension: a network built with
-``n_members=E`` holds ``E`` independent models with stacked weights and runs
-them in one batched matrix product per layer. A single model is simply
-``n_members=1``, so single models and same-configuration ensembles share one
-code path. Members never mix: the loss is a sum of per-member losses, and
-Adam updates every weight element-wise, so training ``E`` stacked members is
-equivalent to training them one after another on the same batches.
+- ``_modules``: featurizer -> attention pooling -> classifier, with a member axis, so
+  one network holds several independently initialised models (stacked weights);
+- ``_net``: bags as skorch sees them (:class:`BagDataset`) and the skorch net that
+  trains them (:class:`BagNet`);
+- ``_explain``: the explainers behind ``explain(X, method=...)``.
 
-Shapes used below: ``E`` members, ``B`` bags, ``N`` instances per (padded)
-bag, ``M = B * N`` instances in a batch, ``H`` hidden size.
+Everything else in setlearn imports torch only through here (or lazily).
 """
 
 from ._modules import AttentionMILNet, AttentionPooling, CNNFeaturizer, MLPFeaturizer, ModuleFeaturizer, StackedLinear
