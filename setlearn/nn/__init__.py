@@ -6,7 +6,8 @@
   trains them (:class:`BagNet`);
 - ``_explain``: the explainers behind ``explain(X, method=...)``.
 
-Everything else in setlearn imports torch only through here (or lazily).
+The estimators build on it; ``setlearn.datasets``, ``setlearn.metrics``, ``setlearn.bags``
+and the assessment's table functions never load torch (tested).
 """
 
 from ._modules import AttentionMILNet, AttentionPooling, CNNFeaturizer, MLPFeaturizer, ModuleFeaturizer, StackedLinear
