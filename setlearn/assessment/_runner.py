@@ -314,6 +314,11 @@ class AssessmentResult:
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
         Seconds this call took.
+    stage_s : dict of str to float
+        Seconds this call spent in each stage it ran: ``"search"``,
+        ``"retrain"``, ``"ensembles"``, ``"audit"`` and ``"report"`` (tables,
+        figures and report). What is not in a stage is checking the
+        configuration and preparing the folder.
     preset : str or None
         The preset the configuration started from (the report lists the overrides).
     captions : dict of str to str
@@ -340,6 +345,7 @@ class AssessmentResult:
     elapsed_s: float = 0.0
     preset: str = None
     captions: dict = dataclasses.field(default_factory=dict)
+    stage_s: dict = dataclasses.field(default_factory=dict)
 
     def summary(self):
         """A few lines for the terminal: where the report is and the headline numbers.
@@ -491,6 +497,16 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
     audit_store = _RowStore(out / "audit.csv", _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES, drop_bad_rows=drop_bad_rows)
     budget = max_models
     trained = 0
+    stage_s = {}
+
+    @contextmanager
+    def timed(stage):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            stage_s[stage] = stage_s.get(stage, 0.0) + time.perf_counter() - start
+
     with ExitStack() as stack:
         stack.callback(model_store.close)
         stack.callback(ensemble_store.close)
@@ -500,27 +516,33 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
                                 config=resolved)
 
         search = _model_tasks(resolved, "search")
-        trained += run(search, budget=budget, desc="search")
+        with timed("search"):
+            trained += run(search, budget=budget, desc="search")
         complete = {t.key for t in search} <= model_store.keys
         if complete:
             top = top_configurations(model_store.frame(), resolved["top_k"])
             top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
             retrain = _model_tasks(resolved, "retrain", top_ids)
-            trained += run(retrain, budget=None if budget is None else budget - trained, desc="retrain")
+            with timed("retrain"):
+                trained += run(retrain, budget=None if budget is None else budget - trained, desc="retrain")
             complete = {t.key for t in retrain} <= model_store.keys
         if complete:
             models = model_store.frame()
             retrained = {}
             for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
                 retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
-            _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
-                           n_jobs=n_jobs, quiet=quiet, methods=_methods(resolved))
-            _run_audits(resolved, top_ids, audit_store, data, search, n_jobs=n_jobs)
+            with timed("ensembles"):
+                _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
+                               n_jobs=n_jobs, quiet=quiet, methods=_methods(resolved))
+            with timed("audit"):
+                _run_audits(resolved, top_ids, audit_store, data, search, n_jobs=n_jobs)
 
     # Sorted by key: the files are in completion order, which parallel runs shuffle.
     result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained, preset=preset,
-                              models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True))
+                              models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True),
+                              stage_s=stage_s)
     if complete:
+        report_started = time.perf_counter()
         result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
         result.top = top
         result.tables = _write_tables(result)
@@ -531,6 +553,7 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
         result.figures = _write_figures(result, data)
         result.elapsed_s = time.perf_counter() - started  # for the report's provenance
         result.report = _write_report(result)
+        stage_s["report"] = time.perf_counter() - report_started
     result.elapsed_s = time.perf_counter() - started
     if verbose:
         print(result.summary(), file=sys.stdout)

@@ -266,6 +266,10 @@ def test_smoke_preset_end_to_end(smoke_run):
     n_retrain = config["top_k"] * config["n_retrain"]
     assert len(result.models) == n_search + n_retrain == result.n_new_models
     assert (result.models["stage"] == "retrain").sum() == n_retrain
+    # Where the call's time went: every stage ran, and together they are within the call.
+    assert set(result.stage_s) == {"search", "retrain", "ensembles", "audit", "report"}
+    assert all(s > 0 for s in result.stage_s.values())
+    assert sum(result.stage_s.values()) <= result.elapsed_s
     assert len(result.ensembles) == (config["max_ensemble_size"] - 1) * config["n_ensembles"] * 2
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
@@ -351,6 +355,8 @@ def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     out = tmp_path / "run"
     first = setlearn.assess("smoke", config=TINY, out=out, max_models=3, verbose=False)
     assert not first.complete and len(first.models) == 3 and first.report is None
+    # Stopped by max_models in the retraining: the later stages did not run.
+    assert list(first.stage_s) == ["search", "retrain"]
     # A kill during a write leaves half a line behind.
     with (out / "models.csv").open("a") as fh:
         fh.write("mil,gaussian,retrain,h4-a2")
