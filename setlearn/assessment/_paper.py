@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-
-
-
 # Published numbers (paper-protocol.md). The paper's image data is MNIST, setlearn's
 # "mnist" modality (real MNIST digits, 3 and 9 as populations 1 and 2). "digits"
 # (scikit-learn's 8x8 digits) is a smaller stand-in and has no published numbers.
@@ -22,4 +19,3 @@ PAPER_TABLE3 = {
 """Table 3 of the study: ``(modality, problem) -> % bad explanations (single model,
 20 members from one configuration, 20 members from several)``."""
 
-_PAPER_DATA_NAMES = {"gaussian": "Gaussian", "mnist": "MNIST"}
