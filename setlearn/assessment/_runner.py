@@ -314,15 +314,15 @@ class AssessmentResult:
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
         Seconds this call took.
+    preset : str or None
+        The preset the configuration started from (the report lists the overrides).
+    captions : dict of str to str
+        One caption per figure, as in the report.
     stage_s : dict of str to float
         Seconds this call spent in each stage it ran: ``"search"``,
         ``"retrain"``, ``"ensembles"``, ``"audit"`` and ``"report"`` (tables,
         figures and report). What is not in a stage is checking the
         configuration and preparing the folder.
-    preset : str or None
-        The preset the configuration started from (the report lists the overrides).
-    captions : dict of str to str
-        One caption per figure, as in the report.
 
     Examples
     --------
