@@ -81,7 +81,11 @@ def _burn(seconds):
     return seconds
 
 
-def _engine_only(address, n_tasks=24, seconds=0.5):
+# The engine-only measurement: identical CPU-bound tasks, as many as assess's models here.
+ENGINE_TASKS, ENGINE_TASK_S = 24, 0.5
+
+
+def _engine_only(address, n_tasks=ENGINE_TASKS, seconds=ENGINE_TASK_S):
     """Speed-up of the engines alone: ``n_tasks`` identical CPU-bound tasks, 2 processes vs 1."""
     from distributed import Client
     from joblib import Parallel, delayed, parallel_config
@@ -175,7 +179,7 @@ def main():
 
 def _print_engine_only(found):
     base = found["sequential"]
-    print("engines alone, 24 identical tasks of 0.5 CPU s: " + ", ".join(
+    print(f"engines alone, {ENGINE_TASKS} identical tasks of {ENGINE_TASK_S} CPU s: " + ", ".join(
         f"{name} {elapsed:.1f} s ({base / elapsed:.2f}x)" for name, elapsed in found.items()))
 
 

@@ -542,18 +542,17 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
                               models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True),
                               stage_s=stage_s)
     if complete:
-        report_started = time.perf_counter()
-        result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
-        result.top = top
-        result.tables = _write_tables(result)
-        result.audit = audit_store.frame()
-        order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
-        result.tables["audit"] = table_audit(result.models, result.audit, order)
-        result.tables["audit"].to_csv(out / "tables" / "audit.csv", index=False)
-        result.figures = _write_figures(result, data)
-        result.elapsed_s = time.perf_counter() - started  # for the report's provenance
-        result.report = _write_report(result)
-        stage_s["report"] = time.perf_counter() - report_started
+        with timed("report"):
+            result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
+            result.top = top
+            result.tables = _write_tables(result)
+            result.audit = audit_store.frame()
+            order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
+            result.tables["audit"] = table_audit(result.models, result.audit, order)
+            result.tables["audit"].to_csv(out / "tables" / "audit.csv", index=False)
+            result.figures = _write_figures(result, data)
+            result.elapsed_s = time.perf_counter() - started  # for the report's provenance
+            result.report = _write_report(result)
     result.elapsed_s = time.perf_counter() - started
     if verbose:
         print(result.summary(), file=sys.stdout)
