@@ -29,7 +29,8 @@ Examples
 """
 
 from ._runner import AssessmentResult, assess
-from ._config import AssessmentWarning, ClusterError, ConfigError, load_config, preset_names
+from ._config import AssessmentWarning, ClusterError, ConfigError, StudyConfig, load_config, preset_names
+from ._record import StudyRecord
 from ._tables import bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations, top_configurations
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
 from ._explainers import table_explainers
@@ -37,6 +38,8 @@ from ._explainers import table_explainers
 __all__ = [
     "assess",
     "AssessmentResult",
+    "StudyConfig",
+    "StudyRecord",
     "ConfigError",
     "ClusterError",
     "AssessmentWarning",

@@ -51,9 +51,9 @@ def _run_audits(config, top_ids, store, data, search_tasks, *, n_jobs):
     jobs = []
     for problem, modality in todo:
         best = top_ids[problem, modality][0]
-        seed = _derive_seed(config["seed"], "audit", problem, modality)
+        seed = _derive_seed(config.seed, "audit", problem, modality)
         jobs.append(delayed(_audit_task)(problem, modality, best, params[problem, modality, best], data,
-                                         config["estimator_params"], seed))
+                                         config.estimator_params, seed))
     for rows in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
         for row in rows:
             if tuple(row[k] for k in AUDIT_KEY) not in store.keys:

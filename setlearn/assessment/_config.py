@@ -1,7 +1,14 @@
-"""Assessment configurations: presets, files, validation."""
+"""Assessment configurations: presets, files, validation, and the typed :class:`StudyConfig`.
+
+A configuration is read once, here: :meth:`StudyConfig.from_mapping` merges a preset with
+overrides, checks every value (the messages say what to fix) and returns a frozen
+:class:`StudyConfig`; every later stage reads its attributes. The key table of
+docs/assessment.md and ``setlearn assess --print-config`` come from its fields.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import json
@@ -21,6 +28,13 @@ _RESERVED_ESTIMATOR_PARAMS = ("random_state", "verbose")
 _RESERVED_DATA_PARAMS = ("problem", "modality", "n_bags", "bag_size", "random_state", "pool", "return_populations")
 # Short names keep configuration ids readable in tables and figures.
 _ABBREVIATIONS = {"hidden_size": "h", "attention_size": "a", "featurizer_depth": "f", "classifier_depth": "c"}
+#: The explainers of a config without the ``explainers`` key: the study's attention alone.
+DEFAULT_EXPLAINERS = ("attention",)
+
+
+def _param_order(name):
+    """Sort key of grid parameters: the usual four first (as in configuration ids), then by name."""
+    return (list(_ABBREVIATIONS).index(name) if name in _ABBREVIATIONS else len(_ABBREVIATIONS), name)
 
 
 class ConfigError(ValueError):
@@ -67,10 +81,9 @@ class AssessmentWarning(UserWarning):
 ConfigError.__module__ = "setlearn.assessment"
 AssessmentWarning.__module__ = "setlearn.assessment"
 ClusterError.__module__ = "setlearn.assessment"
-ClusterError.__module__ = "setlearn.assessment"
 
 
-# --------------------------------------------------------------------------- config
+# --------------------------------------------------------------------------- checks
 
 
 def preset_names():
@@ -142,53 +155,44 @@ def _check_mapping(where, value):
         raise ConfigError(f"{where} must be a mapping (a JSON object / TOML table), got {value!r}.")
 
 
-_FIELDS = {
-    "description": lambda w, v: isinstance(v, str) or _raise(ConfigError(f"{w} must be a string.")),
-    "problems": lambda w, v: _check_names(w, v, _problems(), "problem"),
-    "modalities": lambda w, v: _check_names(w, v, _modalities(), "modality"),
-    "n_train_bags": lambda w, v: _check_int(w, v, 2),
-    "n_valid_bags": lambda w, v: _check_int(w, v, 2),
-    "n_test_bags": lambda w, v: _check_int(w, v, 2),
-    "bag_size": lambda w, v: _check_int(w, v, 2),
-    "data_params": _check_mapping,
-    "grid": _check_mapping,
-    "estimator_params": _check_mapping,
-    "search_seeds": lambda w, v: _check_int(w, v, 1),
-    "top_k": lambda w, v: _check_int(w, v, 1),
-    "n_retrain": lambda w, v: _check_int(w, v, 1),
-    "max_ensemble_size": lambda w, v: _check_int(w, v, 1),
-    "n_ensembles": lambda w, v: _check_int(w, v, 1),
-    "bad_iauc": _check_fraction,
-    "bad_run_fraction": _check_fraction,
-    "seed": lambda w, v: _check_int(w, v, 0),
-    "explainers": lambda w, v: _check_explainers(w, v),
-}
-# Optional keys: a config without them keeps its former meaning.
-_OPTIONAL = {"description", "explainers"}
-#: The explainers of a config without the ``explainers`` key: the study's attention alone.
-DEFAULT_EXPLAINERS = ("attention",)
-
-
-def _raise(exc):
-    raise exc
+def _check_string(where, value):
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string.")
 
 
 def _check_explainers(where, value):
-    from ._explainers import _check_explainers as check
+    """Config check of ``explainers`` (loads torch: the names live beside the explainers)."""
+    from setlearn.nn._explain import EXPLAINERS
 
-    check(where, value)
+    _check_names(where, value, EXPLAINERS, "explainer")
+    if "attention" not in value:
+        raise ConfigError(f"{where} must include 'attention' (the study's tables are about it); "
+                          f"list the other explainers beside it, e.g. ['attention', 'drop_one'].")
 
 
 def _check_explainers_fit_models(config):
-    from ._explainers import _check_explainers_fit_models as check
-
-    check(config)
+    """``contribution`` needs additive pooling on every model of the grid."""
+    if "contribution" not in config.get("explainers", DEFAULT_EXPLAINERS):
+        return
+    fixed = config["estimator_params"].get("pooling", "attention")
+    poolings = {p for m in config["modalities"] for p in config["grid"][m].get("pooling", [fixed])}
+    if poolings != {"additive"}:
+        raise ConfigError("explainers lists 'contribution', which needs pooling='additive' on every model: "
+                          "set estimator_params.pooling to 'additive' or remove 'contribution'.")
 
 
 def _estimator_param_names():
     from setlearn.estimators import AttentionMILClassifier
 
     return set(inspect.signature(AttentionMILClassifier).parameters)
+
+
+def _integer_estimator_params():
+    """Parameters whose default is an integer: a boolean in their grid is a mistake, not a 0 or 1."""
+    from setlearn.estimators import AttentionMILClassifier
+
+    return {name for name, p in inspect.signature(AttentionMILClassifier).parameters.items()
+            if isinstance(p.default, Integral) and not isinstance(p.default, bool)}
 
 
 def _data_param_names():
@@ -218,12 +222,13 @@ def _read_config_file(path):
 
 
 def _validate(config):
-    """Check a complete configuration; raise ConfigError with a fix-it message."""
+    """Check a complete configuration mapping; raise ConfigError with a fix-it message."""
+    fields = StudyConfig._config_fields()
     for key, value in config.items():
-        if key not in _FIELDS:
-            raise _unknown("config key", key, _FIELDS)
-        _FIELDS[key](key, value)
-    missing = sorted(set(_FIELDS) - set(config) - _OPTIONAL)
+        if key not in fields:
+            raise _unknown("config key", key, fields)
+        fields[key].metadata["check"](key, value)
+    missing = sorted(k for k, f in fields.items() if k not in config and f.default is dataclasses.MISSING)
     if missing:
         raise ConfigError(f"The config lacks {', '.join(missing)}.")
 
@@ -231,6 +236,7 @@ def _validate(config):
 
     estimator_params = _estimator_param_names()
     tunable = estimator_params - set(_RESERVED_ESTIMATOR_PARAMS)
+    integers = _integer_estimator_params()
     for name in config["estimator_params"]:
         if name in _RESERVED_ESTIMATOR_PARAMS:
             raise ConfigError(f"estimator_params.{name} is set by the study itself (one per model); remove it.")
@@ -252,6 +258,10 @@ def _validate(config):
                 raise ConfigError(f"{where} must be a non-empty list of values, got {values!r}.")
             if any(isinstance(v, (list, dict)) or v is None for v in values):
                 raise ConfigError(f"{where} must hold plain values (numbers, strings, booleans), got {values!r}.")
+            if name in integers and any(isinstance(v, bool) for v in values):
+                # JSON true is Python's True, which is also the integer 1: it would train as 1.
+                raise ConfigError(f"{where} must hold integers, got a boolean in {values!r}; write the "
+                                  f"number (1, not true).")
             if len(set(values)) != len(values):
                 raise ConfigError(f"{where} lists a value twice: {values!r}.")
     for modality in config["modalities"]:
@@ -327,8 +337,310 @@ def _check_with_makers_and_estimators(config):
                                   f"for {modality} instances of shape {shape}: {exc}") from None
 
 
+# --------------------------------------------------------------------------- the typed configuration
+
+
+def _field(check, kind, meaning, *, report_only=False, **default):
+    """A config field: its check, and the type and meaning the docs table shows."""
+    return dataclasses.field(metadata={"check": check, "type": kind, "meaning": meaning,
+                                       "report_only": report_only}, **default)
+
+
+def _int_field(minimum, meaning):
+    return _field(lambda w, v: _check_int(w, v, minimum), f"int >= {minimum}", meaning)
+
+
+def _fraction_field(meaning):
+    return _field(_check_fraction, "0..1", meaning, report_only=True)
+
+
+def _plain(value):
+    """A JSON-ready copy: tuples become lists, mappings dicts (nothing shared with the config)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _preset_mapping(preset):
+    """A bundled preset as a mapping, with the defaults of the keys it leaves out filled in."""
+    names = preset_names()
+    if preset not in names:
+        raise _unknown("preset", preset, names)
+    mapping = json.loads((_PRESET_DIR / f"{preset}.json").read_text())
+    # Resolved configs always name their explainers, so a printed config is a complete override.
+    mapping.setdefault("explainers", list(DEFAULT_EXPLAINERS))
+    return mapping
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StudyConfig:
+    """The validated configuration of an assessment: what to train, and how to summarise it.
+
+    Build it with :meth:`from_mapping` (a preset and overrides), which checks every value;
+    its fields are the config keys of docs/assessment.md (a table generated by
+    :meth:`docs_table`). ``preset`` and ``overrides`` record where it came from and are not
+    part of the configuration (:meth:`to_dict`, ``config.json``).
+
+    Parameters
+    ----------
+    description : str, default=""
+        Shown in the report.
+    problems : tuple of str
+        The bag-labelling rules (names of ``setlearn.datasets.PROBLEMS``).
+    modalities : tuple of str
+        The instance data (names of ``setlearn.datasets.MODALITIES``).
+    n_train_bags, n_valid_bags, n_test_bags : int
+        Bags per split.
+    bag_size : int
+        Instances per bag.
+    data_params : dict
+        Further ``make_bags`` arguments.
+    grid : dict of str to dict
+        Per modality, the searched ``AttentionMILClassifier`` parameters and their values.
+    estimator_params : dict
+        Fixed ``AttentionMILClassifier`` parameters.
+    search_seeds : int
+        Seeds per configuration in the search.
+    top_k : int
+        Configurations retrained per task.
+    n_retrain : int
+        Seeds per retrained configuration.
+    max_ensemble_size : int
+        Ensembles of 2..this many members.
+    n_ensembles : int
+        Random ensembles per size and kind.
+    bad_iauc : float
+        The "bad explanation" threshold.
+    bad_run_fraction : float
+        Share of runs below ``bad_iauc`` that makes a configuration bad.
+    seed : int
+        The root of every data, model and ensemble seed.
+    explainers : tuple of str, default=("attention",)
+        The explainers scored for every model and ensemble.
+    preset : str or None, default=None
+        The preset the configuration started from (None: a complete mapping).
+    overrides : dict, default={}
+        The overrides applied to the preset, as given (read from the file for a file).
+
+    Examples
+    --------
+    >>> from setlearn.assessment import StudyConfig
+    >>> config = StudyConfig.from_mapping("smoke", {"n_retrain": 4})
+    >>> config.n_retrain, config.preset, config.overrides
+    (4, 'smoke', {'n_retrain': 4})
+    >>> "bad_iauc" in StudyConfig.report_keys() and "n_retrain" in StudyConfig.training_keys()
+    True
+    """
+
+    description: str = _field(_check_string, "string", "shown in the report", report_only=True, default="")
+    problems: tuple = _field(lambda w, v: _check_names(w, v, _problems(), "problem"),
+                             "list of `\"mil\"`, `\"and\"`, `\"xor\"`, `\"threshold\"`", "the bag-labelling rules")
+    modalities: tuple = _field(lambda w, v: _check_names(w, v, _modalities(), "modality"),
+                               "list of `\"gaussian\"`, `\"mnist\"`, `\"digits\"`",
+                               "the instance data (`\"mnist\"` needs the extra `setlearn[mnist]`)")
+    n_train_bags: int = _int_field(2, "bags in the training split")
+    n_valid_bags: int = _int_field(2, "bags in the validation split (ranks the configurations)")
+    n_test_bags: int = _int_field(2, "bags in the test split (every reported number)")
+    bag_size: int = _int_field(2, "instances per bag")
+    data_params: dict = _field(_check_mapping, "mapping",
+                               "further `make_bags` arguments (`witness_rate`, `probabilities`, `sigma`, ...)")
+    grid: dict = _field(_check_mapping, "mapping modality -> {parameter: [values]}",
+                        "the searched `AttentionMILClassifier` parameters")
+    estimator_params: dict = _field(_check_mapping, "mapping",
+                                    "fixed `AttentionMILClassifier` parameters (`max_epochs`, `lr`, ...)")
+    search_seeds: int = _int_field(1, "seeds per configuration in the search")
+    top_k: int = _int_field(1, "configurations retrained per task")
+    n_retrain: int = _int_field(1, "seeds per retrained configuration")
+    max_ensemble_size: int = _int_field(
+        1, "ensembles of 2..this many members (1: none — Table 3 keeps the single models, its ensemble "
+           "columns are empty, and there is no `bad_vs_ensemble_size.png`; forced when `n_retrain` is 1)")
+    n_ensembles: int = _int_field(1, "random ensembles per size and kind")
+    bad_iauc: float = _fraction_field("the \"bad explanation\" threshold (0.65)")
+    bad_run_fraction: float = _fraction_field("share of runs below `bad_iauc` that makes a configuration bad (0.1)")
+    seed: int = _int_field(0, "the root of every data, model and ensemble seed")
+    explainers: tuple = _field(
+        _check_explainers, "list of explainer names, must include `\"attention\"`",
+        "the explainers scored for every model and ensemble (docs/explainers.md); `quick` scores `attention`, "
+        "`gradient_input`, `drop_one`; with attention alone no column is added; `contribution` needs "
+        "`estimator_params.pooling = \"additive\"`", default=DEFAULT_EXPLAINERS)
+    preset: str = dataclasses.field(default=None, compare=False, metadata={"provenance": True})
+    overrides: dict = dataclasses.field(default_factory=dict, compare=False, metadata={"provenance": True})
+
+    # ----------------------------------------------------------------- building
+
+    @classmethod
+    def from_mapping(cls, preset="quick", overrides=None):
+        """Merge ``overrides`` into ``preset``, check the result, and return it typed.
+
+        Parameters
+        ----------
+        preset : str or None, default="quick"
+            A bundled preset (see :func:`preset_names`); None: ``overrides`` is a complete
+            configuration (such as a run folder's ``config.json``).
+        overrides : dict, str or path-like, default=None
+            A mapping, or a ``.json`` / ``.toml`` file holding one. Top-level keys replace
+            the preset's; mapping-valued keys (``grid``, ``estimator_params``,
+            ``data_params``) are merged one level deep.
+
+        Returns
+        -------
+        config : StudyConfig
+
+        Raises
+        ------
+        ConfigError
+            For an unknown preset or key (with a did-you-mean), a wrong type, an empty
+            grid, ``top_k`` larger than a grid, an unknown problem or modality, or a value
+            the data makers or the estimator refuse.
+
+        Examples
+        --------
+        >>> from setlearn.assessment import StudyConfig
+        >>> StudyConfig.from_mapping("smoke", {"grid": {"gaussian": {"hidden_size": [4],
+        ...     "attention_size": [2]}}, "top_k": 1}).grid["gaussian"]
+        {'hidden_size': [4], 'attention_size': [2]}
+        """
+        base = {} if preset is None else _preset_mapping(preset)
+        given = {} if overrides is None else overrides
+        if isinstance(given, (str, Path)):
+            given = _read_config_file(given)
+        elif not isinstance(given, dict):
+            raise ConfigError(f"config must be a mapping of config keys or a .json/.toml file, got "
+                              f"{type(given).__name__}.")
+        fields = cls._config_fields()
+        merged = dict(base)
+        for key, value in given.items():
+            if key not in fields:
+                raise _unknown("config key", key, fields)
+            if isinstance(base.get(key), dict) and isinstance(value, dict):
+                merged[key] = {**base[key], **value}
+            else:
+                merged[key] = value
+        _validate(merged)
+        values = {key: _plain(value) for key, value in merged.items()}
+        for key in ("problems", "modalities", "explainers"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values, preset=preset, overrides=_plain(given))
+
+    # ----------------------------------------------------------------- the keys
+
+    @classmethod
+    def _config_fields(cls):
+        """The config keys, in order: every field but the provenance (preset, overrides)."""
+        return {f.name: f for f in dataclasses.fields(cls) if "provenance" not in f.metadata}
+
+    @classmethod
+    def report_keys(cls):
+        """Keys that only change how the rows are summarised: a resumed run may change them.
+
+        Returns
+        -------
+        keys : tuple of str
+        """
+        return tuple(name for name, f in cls._config_fields().items() if f.metadata["report_only"])
+
+    @classmethod
+    def training_keys(cls):
+        """Keys that decide the stored rows: a resumed run must keep them.
+
+        Returns
+        -------
+        keys : tuple of str
+        """
+        return tuple(name for name, f in cls._config_fields().items() if not f.metadata["report_only"])
+
+    @classmethod
+    def docs_table(cls):
+        """The Markdown table of config keys in docs/assessment.md (a test keeps the two equal).
+
+        Returns
+        -------
+        table : str
+        """
+        lines = ["| key | type | meaning |", "|---|---|---|"]
+        for name, f in cls._config_fields().items():
+            kind = f.metadata["type"]
+            if f.default is not dataclasses.MISSING:
+                default = json.dumps(_plain(f.default))
+                kind += f" (optional; default `{default}`)" if f.default != "" else " (optional)"
+            lines.append(f"| `{name}` | {kind} | {f.metadata['meaning']} |")
+        return "\n".join(lines)
+
+    def to_dict(self):
+        """The configuration as plain JSON values (``config.json``, ``--print-config``).
+
+        Returns
+        -------
+        config : dict
+            Every config key, in the order of the fields; ``preset`` and ``overrides`` left out.
+        """
+        return {name: _plain(getattr(self, name)) for name in self._config_fields()}
+
+    # ----------------------------------------------------------------- derived
+
+    @property
+    def grid_parameters(self):
+        """The searched parameters of every configured modality, in configuration-id order."""
+        names = {n for m in self.modalities for n in self.grid[m]}
+        return sorted(names, key=_param_order)
+
+    @property
+    def extra_explainers(self):
+        """The configured explainers other than attention."""
+        return [m for m in self.explainers if m != "attention"]
+
+    def preset_changes(self):
+        """The preset this configuration is based on, and how it differs from it.
+
+        A configuration without a preset (read from a run folder) is compared with the
+        closest bundled preset, the one it differs from in the fewest keys.
+
+        Returns
+        -------
+        preset : str
+        description : str
+            The preset's own description.
+        changes : list of (str, object, object)
+            ``(key, preset value, value)`` for every differing key (the description left
+            out), mapping-valued keys one entry per differing sub-key (``"grid.gaussian"``);
+            a value the other side lacks is None, a sub-key it lacks ``"(unset)"``.
+        """
+        mine = self.to_dict()
+
+        def differences(base):
+            found = []
+            for key in sorted(set(base) | set(mine)):
+                old, new = base.get(key), mine.get(key)
+                if key == "description" or old == new:
+                    continue
+                if isinstance(old, dict) and isinstance(new, dict):
+                    found += [(f"{key}.{sub}", old.get(sub, "(unset)"), new.get(sub, "(unset)"))
+                              for sub in sorted(set(old) | set(new)) if old.get(sub) != new.get(sub)]
+                else:
+                    found.append((key, old, new))
+            return found
+
+        if self.preset in preset_names():
+            preset = self.preset
+        else:
+            options = {name: len(differences(_preset_mapping(name))) for name in preset_names()}
+            preset = min(options, key=options.get)
+        base = _preset_mapping(preset)
+        return preset, base.get("description", ""), differences(base)
+
+
+# Tracebacks and docs name the public path, where users import it from.
+StudyConfig.__module__ = "setlearn.assessment"
+
+
 def load_config(preset="quick", config=None):
-    """The validated configuration of an assessment.
+    """The validated configuration of an assessment, as plain JSON values.
+
+    The mapping form of :meth:`StudyConfig.from_mapping` (``StudyConfig.to_dict``), which
+    ``--print-config`` prints: a complete override file.
 
     Parameters
     ----------
@@ -361,24 +673,4 @@ def load_config(preset="quick", config=None):
     ...
     setlearn.assessment.ConfigError: Unknown config key 'n_retrian'. Did you mean 'n_retrain'? ...
     """
-    names = preset_names()
-    if preset not in names:
-        raise _unknown("preset", preset, names)
-    base = json.loads((_PRESET_DIR / f"{preset}.json").read_text())
-    overrides = {} if config is None else config
-    if isinstance(overrides, (str, Path)):
-        overrides = _read_config_file(overrides)
-    elif not isinstance(overrides, dict):
-        raise ConfigError(f"config must be a mapping of config keys or a .json/.toml file, got "
-                          f"{type(overrides).__name__}.")
-    merged = dict(base)
-    for key, value in overrides.items():
-        if key not in _FIELDS:
-            raise _unknown("config key", key, _FIELDS)
-        if isinstance(base.get(key), dict) and isinstance(value, dict):
-            merged[key] = {**base[key], **value}
-        else:
-            merged[key] = value
-    # Resolved configs always name their explainers, so a printed config is a complete override.
-    merged.setdefault("explainers", list(DEFAULT_EXPLAINERS))
-    return _validate(merged)
+    return StudyConfig.from_mapping(preset, config).to_dict()

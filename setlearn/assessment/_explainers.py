@@ -14,55 +14,28 @@ import time
 import numpy as np
 import pandas as pd
 
-from ._config import DEFAULT_EXPLAINERS, ConfigError, _check_names
+
+def _extra_methods(methods):
+    return [m for m in methods if m != "attention"]
 
 
-def _methods(config):
-    return list(config.get("explainers", DEFAULT_EXPLAINERS))
-
-
-def _extra_methods(config):
-    return [m for m in _methods(config) if m != "attention"]
-
-
-def _check_explainers(where, value):
-    """Config check of ``explainers`` (loads torch: the names live beside the explainers)."""
-    from setlearn.nn._explain import EXPLAINERS
-
-    _check_names(where, value, EXPLAINERS, "explainer")
-    if "attention" not in value:
-        raise ConfigError(f"{where} must include 'attention' (the study's tables are about it); "
-                          f"list the other explainers beside it, e.g. ['attention', 'drop_one'].")
-
-
-def _check_explainers_fit_models(config):
-    """``contribution`` needs additive pooling on every model of the grid."""
-    if "contribution" not in _methods(config):
-        return
-    fixed = config["estimator_params"].get("pooling", "attention")
-    poolings = {p for m in config["modalities"] for p in config["grid"][m].get("pooling", [fixed])}
-    if poolings != {"additive"}:
-        raise ConfigError("explainers lists 'contribution', which needs pooling='additive' on every model: "
-                          "set estimator_params.pooling to 'additive' or remove 'contribution'.")
-
-
-def _model_columns(config):
+def _model_columns(methods):
     """Extra ``models.csv`` columns: iAUC-ROC of every other method, and every method's time.
 
     None when only attention is scored: such a run writes the same files as before the
     ``explainers`` key existed.
     """
-    if not _extra_methods(config):
+    if not _extra_methods(methods):
         return []
-    return [f"iauc_roc_{m}" for m in _extra_methods(config)] + [f"explain_s_{m}" for m in _methods(config)]
+    return [f"iauc_roc_{m}" for m in _extra_methods(methods)] + [f"explain_s_{m}" for m in methods]
 
 
-def _ensemble_columns(config):
-    return [f"iauc_roc_{m}" for m in _extra_methods(config)]
+def _ensemble_columns(methods):
+    return [f"iauc_roc_{m}" for m in _extra_methods(methods)]
 
 
-def _explain_test(model, X_test, y_test, imp_test, config):
-    """Every configured method on the test bags: ``(scores by method, row fields)``.
+def _explain_test(model, X_test, y_test, imp_test, methods):
+    """Every configured explainer (``methods``) on the test bags: ``(scores by method, row fields)``.
 
     Class-specific methods explain the positive class (label 1), as the importance scorers do:
     the importance labels mark the instances that make a bag positive.
@@ -71,10 +44,10 @@ def _explain_test(model, X_test, y_test, imp_test, config):
 
     positive = list(model.classes_).index(1)
     scores, fields = {}, {}
-    for method in _methods(config):
+    for method in methods:
         start = time.perf_counter()
         scores[method] = model.explain(X_test, method=method, target=positive)
-        if _extra_methods(config):
+        if _extra_methods(methods):
             fields[f"explain_s_{method}"] = round(time.perf_counter() - start, 4)
         if method != "attention":
             fields[f"iauc_roc_{method}"] = float(importance_auroc_score(imp_test, scores[method], y=y_test))

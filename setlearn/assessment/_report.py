@@ -1,33 +1,30 @@
-"""An assessment's outputs: Markdown tables, figures, and the report (Markdown and HTML).
+"""An assessment's figures and report (Markdown and HTML), rendered from its record and tables.
 
-The report is a list of sections (:data:`_SECTIONS`), each a function of the
-result that returns Markdown (or "" to leave itself out); adding a section is
-one line. Every sentence that states a finding is computed from the rows: a
-claim appears only when the numbers show it.
+What is rendered is a :class:`_Page`: a :class:`StudyRecord` (the run folder, read), the
+tables computed from it (``_tables.write_tables``), the figures, and this call's facts.
+The report is a list of sections (:data:`_SECTIONS`), each a function of the page that
+returns Markdown (or "" to leave itself out); adding a section is one line. Every
+sentence that states a finding is computed from the rows: a claim appears only when the
+numbers show it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import functools
 import html
 import math
 import os
 import platform
-import shlex
-import sys
-from importlib import metadata
 
 import numpy as np
 import pandas as pd
-from ._config import load_config, preset_names
-from ._explainers import _methods, _report_section, table_explainers
+from ._explainers import _report_section
 from ._audit import audit_report_section
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
-from ._store import _attention_path, _load_attention
-from ._tables import _retrained, bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations
-from ._tasks import _dataset, _grid_columns
+from ._tables import _markdown, _retrained
 
 CITATION = ('J. Haab, N. Deutschmann, M. Rodríguez Martínez, "Is Attention Interpretation? A Quantitative '
             'Assessment On Sets", arXiv:2207.13018 (2022); NeurIPS 2022 workshop "All Things Attention".')
@@ -46,41 +43,43 @@ _KIND_WORDS = {"one": "one configuration", "several": "several configurations"}
 # --------------------------------------------------------------------------- outputs
 
 
-def _markdown(frame, floatfmt="{:.2f}"):
-    """A GitHub Markdown table (pandas' to_markdown needs the optional tabulate)."""
-    def cell(v):
-        if isinstance(v, float):
-            return "–" if np.isnan(v) else floatfmt.format(v)
-        return str(v)
-
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
+# --------------------------------------------------------------------------- what is rendered
 
 
-def _write_tables(result):
-    cfg, models, ensembles = result.config, result.models, result.ensembles
-    tables = {
-        "top_configurations": table_top_configurations(models, bad_iauc=cfg["bad_iauc"],
-                                                       bad_run_fraction=cfg["bad_run_fraction"]),
-        "accuracy_vs_iauc": table_accuracy_vs_iauc(models),
-        "ensembles": table_ensembles(models, ensembles, bad_iauc=cfg["bad_iauc"]),
-        "silent_failures": table_silent_failures(models),
-        "bad_by_ensemble_size": bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=cfg["bad_iauc"]),
-        "explainers": table_explainers(models, ensembles, _methods(cfg), bad_iauc=cfg["bad_iauc"]),
-    }
-    # Rows in the config's order (MIL, AND, XOR as in the paper), not alphabetical.
-    rank = {name: i for i, name in enumerate(cfg["modalities"] + cfg["problems"])}
-    tables = {name: table.sort_values(["modality", "problem"], key=lambda col: col.map(rank).fillna(len(rank)),
-                                      kind="stable", ignore_index=True)
-              for name, table in tables.items()}
-    folder = result.out / "tables"
-    folder.mkdir(exist_ok=True)
-    for name, table in tables.items():
-        table.to_csv(folder / f"{name}.csv", index=False)
-        (folder / f"{name}.md").write_text(_markdown(table, "{:.3f}") + "\n")
-    return tables
+@dataclasses.dataclass(frozen=True)
+class _Page:
+    """What the report renders: a run's record and tables, its figures, and this call's facts.
 
+    Parameters
+    ----------
+    record : StudyRecord
+        The run folder, read.
+    tables : dict of str to pandas.DataFrame
+        Its tables (``_tables.write_tables``).
+    figures : dict of str to pathlib.Path
+        The saved figures, by name.
+    captions : dict of str to str
+        One caption per figure.
+    n_new_models : int
+        Models trained by this call.
+    elapsed_s : float
+        Seconds this call took up to the report.
+    """
+
+    record: object
+    tables: dict
+    figures: dict
+    captions: dict
+    n_new_models: int
+    elapsed_s: float
+
+    # The record's parts, as the sections read them.
+    config = property(lambda self: self.record.config)
+    models = property(lambda self: self.record.models)
+    ensembles = property(lambda self: self.record.ensembles)
+    audit = property(lambda self: self.record.audit)
+    top = property(lambda self: self.record.top)
+    out = property(lambda self: self.record.out)
 
 
 # --------------------------------------------------------------------------- configurations
@@ -93,15 +92,15 @@ def _plain(value):
     return value
 
 
-def _configurations(result):
+def _configurations(record):
     """One row per retrained configuration: its id decoded into the grid's parameters."""
-    retrained = _retrained(result.models)
-    params = [c for c in _grid_columns(result.config) if c in retrained.columns]
+    retrained = _retrained(record.models)
+    params = [c for c in record.config.grid_parameters if c in retrained.columns]
     rows = []
     for config_id, group in retrained.groupby("config_id", sort=True):
         first = group.iloc[0]
         values = {name: _plain(first[name]) for name in params if not pd.isna(first[name])}
-        tasks = result.top[result.top["config_id"] == config_id] if result.top is not None else pd.DataFrame()
+        tasks = record.top[record.top["config_id"] == config_id]
         rows.append({
             "config_id": config_id, "values": values,
             "label": _label(values) if values else config_id,
@@ -123,7 +122,7 @@ def _facet(groups, draw, title, config):
     """One panel per task (in the config's order), on a figure that needs no display (Agg)."""
     from matplotlib.figure import Figure
 
-    order = {(m, p): i for i, (m, p) in enumerate((m, p) for m in config["modalities"] for p in config["problems"])}
+    order = {(m, p): i for i, (m, p) in enumerate((m, p) for m in config.modalities for p in config.problems)}
     groups = sorted(groups, key=lambda group: order[group[0]])
     ncols = min(3, len(groups))
     nrows = math.ceil(len(groups) / ncols)
@@ -170,7 +169,7 @@ def _pick_bag_models(frame, bad_iauc):
     return good, silent
 
 
-def _bag_figures(result, data, labels):
+def _bag_figures(record, labels):
     """For image tasks: one test bag as the good and the silently failing model saw it.
 
     The bag is the positive test bag where the silently failing model's
@@ -183,20 +182,20 @@ def _bag_figures(result, data, labels):
     from setlearn.metrics import importance_auroc_score
 
     figures = {}
-    cfg = result.config
-    bad = cfg["bad_iauc"]
-    groups = dict(list(_retrained(result.models).groupby(["modality", "problem"])))
-    for modality, problem in [(m, p) for m in cfg["modalities"] for p in cfg["problems"]]:
+    cfg = record.config
+    bad = cfg.bad_iauc
+    groups = dict(list(_retrained(record.models).groupby(["modality", "problem"])))
+    for modality, problem in [(m, p) for m in cfg.modalities for p in cfg.problems]:
         frame = groups.get((modality, problem))
         if modality not in _IMAGE_MODALITIES or frame is None:
             continue
-        X, y, importance = _dataset(problem, modality, "test", data)
+        X, y, importance = record.test_bags(problem, modality)
         good, silent = _pick_bag_models(frame, bad)
         best = "good explanation" if good is not None and good["iauc_roc"] >= _GOOD_IAUC else "best explanation found"
         shown = [(suffix, row, what) for suffix, row, what in
                  [("", good, best), ("_silent_failure", silent, "silent failure")] if row is not None]
         keys = {suffix: (problem, modality, "retrain", row["config_id"], int(row["repeat"])) for suffix, row, _ in shown}
-        attention = {key: _load_attention(_attention_path(result.out, key)) for key in keys.values()}
+        attention = {key: record.attention(key) for key in keys.values()}
         per_bag = {key: importance_auroc_score(importance, attention[key], y=y, return_details=True).per_bag
                    for key in keys.values()}
         # NaN for negative bags and bags that cannot be scored; nanargmin skips them.
@@ -231,24 +230,24 @@ def _bag_figures(result, data, labels):
     return figures
 
 
-def _figures(result, data):
+def _figures(record, tables):
     """Every figure of the report, drawn but not saved: ``{name: (figure, caption)}``."""
     from setlearn import plotting
 
-    cfg = result.config
+    cfg = record.config
     tasks = ["modality", "problem"]
-    retrained = _retrained(result.models)
-    labels = {row["config_id"]: row["label"] for row in _configurations(result)}
+    retrained = _retrained(record.models)
+    labels = {row["config_id"]: row["label"] for row in _configurations(record)}
     n_retrained = len(retrained)
     figures = {
         "iauc_by_configuration": (
             _facet(list(retrained.groupby(tasks)),
-                   functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg["bad_iauc"], labels=labels),
+                   functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg.bad_iauc, labels=labels),
                    "Test iAUC-ROC of the retrained top configurations", cfg),
-            f"Test iAUC-ROC of every retrained model ({n_retrained} models: the top {cfg['top_k']} configurations "
-            f"of each task x {cfg['n_retrain']} seeds), one box per configuration (median and quartiles, whiskers "
+            f"Test iAUC-ROC of every retrained model ({n_retrained} models: the top {cfg.top_k} configurations "
+            f"of each task x {cfg.n_retrain} seeds), one box per configuration (median and quartiles, whiskers "
             f"to 1.5 x IQR) and every model as a dot, jittered sideways. Dashed: the bad-explanation threshold "
-            f"{cfg['bad_iauc']}. Labels: hid = hidden size, att = attention size, feat / clf = featurizer / "
+            f"{cfg.bad_iauc}. Labels: hid = hidden size, att = attention size, feat / clf = featurizer / "
             f"classifier depth (see *Configurations*)."),
         "accuracy_vs_iauc": (
             _facet(list(retrained.groupby(tasks)), functools.partial(plotting.plot_accuracy_vs_iauc, good=_ACCURATE),
@@ -259,33 +258,32 @@ def _figures(result, data):
             f"{_ACCURATE} and iAUC-ROC {_GOOD_IAUC}: models right of the vertical line and below the horizontal "
             f"one are accurate but explain worse than {_GOOD_IAUC}."),
     }
-    if len(result.ensembles):  # with max_ensemble_size 1 the curve would be a single point
-        curve = result.tables["bad_by_ensemble_size"]
+    if len(record.ensembles):  # with max_ensemble_size 1 the curve would be a single point
+        curve = tables["bad_by_ensemble_size"]
         figures["bad_vs_ensemble_size"] = (
             _facet(list(curve.groupby(tasks)),
                    functools.partial(plotting.plot_bad_vs_ensemble_size, ymax=_bad_curve_ymax(curve)),
-                   f"% bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) vs ensemble size", cfg),
-            f"% of bad explanations (iAUC-ROC <= {cfg['bad_iauc']}) against ensemble size. Size 1: the task's "
-            f"{cfg['top_k'] * cfg['n_retrain']} retrained single models; sizes 2 to {cfg['max_ensemble_size']}: "
-            f"{cfg['n_ensembles']} random ensembles per size and kind, their members' test attention averaged. "
+                   f"% bad explanations (iAUC-ROC <= {cfg.bad_iauc}) vs ensemble size", cfg),
+            f"% of bad explanations (iAUC-ROC <= {cfg.bad_iauc}) against ensemble size. Size 1: the task's "
+            f"{cfg.top_k * cfg.n_retrain} retrained single models; sizes 2 to {cfg.max_ensemble_size}: "
+            f"{cfg.n_ensembles} random ensembles per size and kind, their members' test attention averaged. "
             f"Circles (solid): members from one configuration; squares (dashed): members from the top "
-            f"{cfg['top_k']} configurations, shifted sideways so that equal values stay visible. Bars: 95% "
+            f"{cfg.top_k} configurations, shifted sideways so that equal values stay visible. Bars: 95% "
             f"Wilson intervals of the proportion over the draws. All panels share one y scale.")
-    figures.update(_bag_figures(result, data, labels))
+    figures.update(_bag_figures(record, labels))
     return figures
 
 
-def _write_figures(result, data):
-    """Draw and save the figures; returns their paths and sets ``result.captions``."""
-    folder = result.out / "figures"
+def _write_figures(record, tables):
+    """Draw and save the figures of a run; returns ``(paths, captions)``, both by figure name."""
+    folder = record.out / "figures"
     folder.mkdir(exist_ok=True)
-    paths = {}
-    result.captions = {}
-    for name, (fig, caption) in _figures(result, data).items():
+    paths, captions = {}, {}
+    for name, (fig, caption) in _figures(record, tables).items():
         paths[name] = folder / f"{name}.png"
         fig.savefig(paths[name], dpi=110)
-        result.captions[name] = caption
-    return paths
+        captions[name] = caption
+    return paths, captions
 
 
 # --------------------------------------------------------------------------- report sections
@@ -331,41 +329,20 @@ def _paper_comparison(table1, table3):
     return pd.DataFrame(rows)
 
 
-def _preset_and_overrides(result):
-    """The preset the configuration started from, and how it differs from it.
+def _preset_and_overrides(config):
+    """The preset the configuration started from, its description, and how the configuration differs.
 
-    Returns (preset, overrides), overrides as readable "key: preset value -> value"
-    strings (the description left out). A result that does not know its preset
-    (built by hand) is compared with the closest bundled preset.
+    Returns (preset, description, overrides), overrides as readable "key: preset value -> value"
+    strings (see :meth:`StudyConfig.preset_changes`).
     """
-    config = result.config
-
-    def differences(base):
-        found = []
-        for key in sorted(set(base) | set(config)):
-            old, new = base.get(key), config.get(key)
-            if key == "description" or old == new:
-                continue
-            if isinstance(old, dict) and isinstance(new, dict):
-                found += [f"`{key}.{sub}`: {old.get(sub, '(unset)')} -> {new.get(sub, '(unset)')}"
-                          for sub in sorted(set(old) | set(new)) if old.get(sub) != new.get(sub)]
-            else:
-                found.append(f"`{key}`: {old} -> {new}")
-        return found
-
-    preset = getattr(result, "preset", None)
-    if preset in preset_names():
-        return preset, differences(load_config(preset))
-    options = {name: differences(load_config(name)) for name in preset_names()}
-    preset = min(options, key=lambda name: len(options[name]))
-    return preset, options[preset]
+    preset, description, changes = config.preset_changes()
+    return preset, description, [f"`{key}`: {old} -> {new}" for key, old, new in changes]
 
 
-def _section_title(result):
-    cfg = result.config
-    preset, overrides = _preset_and_overrides(result)
-    base_description = load_config(preset).get("description", "")
-    description = cfg.get("description", "")
+def _section_title(page):
+    cfg = page.config
+    preset, base_description, overrides = _preset_and_overrides(cfg)
+    description = cfg.description
     if overrides:
         # A preset's description (its size, its run time) is not true of a changed configuration.
         about = (f"A custom configuration based on preset `{preset}`, with {len(overrides)} "
@@ -374,12 +351,12 @@ def _section_title(result):
             about += f" Its description: {description}"
     else:
         about = f"Preset `{preset}`: {description}" if description else f"Preset `{preset}`."
-    n_search = int((result.models["stage"] == "search").sum())
-    n_retrain = int((result.models["stage"] == "retrain").sum())
-    ensembles = (f"{len(result.ensembles)} ensembles (2 to {cfg['max_ensemble_size']} members x "
-                 f"{cfg['n_ensembles']} draws per size and kind)" if cfg["max_ensemble_size"] > 1 else
+    n_search = int((page.models["stage"] == "search").sum())
+    n_retrain = int((page.models["stage"] == "retrain").sum())
+    ensembles = (f"{len(page.ensembles)} ensembles (2 to {cfg.max_ensemble_size} members x "
+                 f"{cfg.n_ensembles} draws per size and kind)" if cfg.max_ensemble_size > 1 else
                  "no ensembles (max_ensemble_size 1)")
-    tasks = _join([_task(m, p) for m in cfg["modalities"] for p in cfg["problems"]])
+    tasks = _join([_task(m, p) for m in cfg.modalities for p in cfg.problems])
     return f"""# setlearn assess report
 
 Does a model's attention point at the instances that decide a bag's label? This report reproduces,
@@ -387,24 +364,24 @@ at a smaller scale, the protocol of {CITATION}
 
 {about}
 
-Tasks: {tasks}. {n_search} search models ({cfg['search_seeds']} seed{'s' if cfg['search_seeds'] > 1 else ''} per configuration), {n_retrain}
-retrained models (top {cfg['top_k']} configurations x {cfg['n_retrain']} seed{'s' if cfg['n_retrain'] > 1 else ''} per task), {ensembles};
-{cfg['n_train_bags']} training bags of {cfg['bag_size']} instances,
-{cfg['estimator_params'].get('max_epochs', 'the default number of')} epochs. Configuration: `config.json`;
+Tasks: {tasks}. {n_search} search models ({cfg.search_seeds} seed{'s' if cfg.search_seeds > 1 else ''} per configuration), {n_retrain}
+retrained models (top {cfg.top_k} configurations x {cfg.n_retrain} seed{'s' if cfg.n_retrain > 1 else ''} per task), {ensembles};
+{cfg.n_train_bags} training bags of {cfg.bag_size} instances,
+{cfg.estimator_params.get('max_epochs', 'the default number of')} epochs. Configuration: `config.json`;
 one row per model: `models.csv`; one row per ensemble: `ensembles.csv`; tables: `tables/`."""
 
 
-def _section_study(result):
-    cfg, t = result.config, result.tables
+def _section_study(page):
+    cfg, t = page.config, page.tables
     notes = []
-    if "digits" in cfg["modalities"]:
+    if "digits" in cfg.modalities:
         notes.append("*Data:* `digits` (scikit-learn's 8x8 digits, 3 = population 1, 9 = population 2) is a "
                      "smaller stand-in for the study's MNIST; the study's MNIST numbers stand beside `mnist` only.")
     return f"""## Ours beside the study
 
-Mean test iAUC-ROC over the top-{cfg['top_k']} configurations (bad configurations: at least
-{cfg['bad_run_fraction']:.0%} of runs with iAUC-ROC < {cfg['bad_iauc']}) — the study's Table 1 — and the % of bad
-explanations (iAUC-ROC <= {cfg['bad_iauc']}) of single models and of the largest ensembles — its Table 3.
+Mean test iAUC-ROC over the top-{cfg.top_k} configurations (bad configurations: at least
+{cfg.bad_run_fraction:.0%} of runs with iAUC-ROC < {cfg.bad_iauc}) — the study's Table 1 — and the % of bad
+explanations (iAUC-ROC <= {cfg.bad_iauc}) of single models and of the largest ensembles — its Table 3.
 The study used the top 5 configurations, 100 retrains and ensembles of 20; smaller runs are noisier.
 {chr(10).join(notes)}
 
@@ -428,8 +405,8 @@ def _accuracy_sentence(t2):
     return text
 
 
-def _section_accuracy(result):
-    t2 = result.tables["accuracy_vs_iauc"]
+def _section_accuracy(page):
+    t2 = page.tables["accuracy_vs_iauc"]
     per_task = t2.groupby(["modality", "problem"], sort=False).agg(
         rho_min=("spearman_rho", "min"), rho_max=("spearman_rho", "max"),
         delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
@@ -441,7 +418,7 @@ Delta-iAUC (max - min iAUC-ROC among its top decile by validation accuracy). {_a
 
 {_markdown(per_task)}
 
-{_silent_sentence(result.tables["silent_failures"])}"""
+{_silent_sentence(page.tables["silent_failures"])}"""
 
 
 def _silent_sentence(table):
@@ -531,33 +508,33 @@ def _ensemble_findings(table, curve):
     return lines + ["", verdict]
 
 
-def _section_ensembles(result):
-    lines = _ensemble_findings(result.tables["ensembles"], result.tables["bad_by_ensemble_size"])
+def _section_ensembles(page):
+    lines = _ensemble_findings(page.tables["ensembles"], page.tables["bad_by_ensemble_size"])
     return f"""## Do ensembles help?
 
-An explanation is bad when its iAUC-ROC is at most {result.config['bad_iauc']}. The single models are the
+An explanation is bad when its iAUC-ROC is at most {page.config.bad_iauc}. The single models are the
 retrained models; the ensembles average their members' test attention (largest size shown here; every
 size in the figure *bad_vs_ensemble_size* and `tables/bad_by_ensemble_size.csv`).
 
 """ + "\n".join(lines)
 
 
-def _section_audit(result):
+def _section_audit(page):
     """Beside iAUC: could the label be predicted without the important instances?"""
-    if result.audit is None:
+    if page.audit is None:
         return ""
-    order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
-    return audit_report_section(result.models, result.audit, order)
+    order = list(page.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
+    return audit_report_section(page.models, page.audit, order)
 
 
-def _section_explainers(result):
-    return _report_section(result.tables["explainers"], _markdown, bad_iauc=result.config["bad_iauc"])
+def _section_explainers(page):
+    return _report_section(page.tables["explainers"], _markdown, bad_iauc=page.config.bad_iauc)
 
 
-def _section_figures(result):
-    captions = getattr(result, "captions", None) or {}
+def _section_figures(page):
+    captions = page.captions
     parts = ["## Figures"]
-    for number, (name, path) in enumerate(result.figures.items(), start=1):
+    for number, (name, path) in enumerate(page.figures.items(), start=1):
         caption = captions.get(name, "")
         parts.append(f"### Figure {number}: {_figure_title(name)}\n\n![{name}](figures/{path.name})\n\n"
                      f"*Figure {number}.* {caption}")
@@ -578,8 +555,8 @@ def _figure_title(name):
     return name.replace("_", " ")
 
 
-def _section_configurations(result):
-    rows = _configurations(result)
+def _section_configurations(page):
+    rows = _configurations(page)
     if not rows:
         return ""
     names = list(dict.fromkeys(name for row in rows for name in row["values"]))
@@ -596,7 +573,7 @@ before attention; classifier depth: layers after pooling).
 {_markdown(table)}"""
 
 
-def _section_reading_guide(result):
+def _section_reading_guide(page):
     return """## How to read this
 
 - **iAUC-ROC** asks: ranking a positive bag's instances by attention, how often does an important
@@ -613,46 +590,27 @@ def _section_reading_guide(result):
   (bags, epochs, retrains) and with the data generator."""
 
 
-def _versions():
-    found = {}
-    for name in ["setlearn", "torch", "scikit-learn", "numpy", "skorch", "pandas", "matplotlib"]:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def _command():
-    argv = list(sys.argv)
-    if argv and os.path.basename(argv[0]) in ("setlearn", "__main__.py"):
-        argv[0] = "setlearn"
-    elif argv:
-        argv.insert(0, "python")
-    return shlex.join(argv)
-
-
-def _section_provenance(result):
-    cfg = result.config
-    preset, overrides = _preset_and_overrides(result)
-    versions = ", ".join(f"{name} {version}" for name, version in _versions().items())
-    fit_time = float(result.models["fit_time_s"].sum()) if "fit_time_s" in result.models else float("nan")
-    trained = (f"{result.n_new_models} of {len(result.models)} models were trained by this call"
-               + ("" if result.n_new_models == len(result.models) else
+def _section_provenance(page):
+    cfg = page.config
+    preset, _, overrides = _preset_and_overrides(cfg)
+    versions = ", ".join(f"{name} {version}" for name, version in page.record.versions.items())
+    fit_time = float(page.models["fit_time_s"].sum()) if "fit_time_s" in page.models else float("nan")
+    trained = (f"{page.n_new_models} of {len(page.models)} models were trained by this call"
+               + ("" if page.n_new_models == len(page.models) else
                   " (the others come from an earlier call on the same folder)"))
-    device = cfg["estimator_params"].get("device", "cpu")
+    device = cfg.estimator_params.get("device", "cpu")
     override_lines = "\n".join(f"  - {line}" for line in overrides) if overrides else "  none"
     # Not "Provenance": a reader (and a test) looking for a stray "nan" would find one in it.
     return f"""## Reproducibility
 
 - **Study:** {CITATION}
 - **Versions:** {versions}; Python {platform.python_version()}.
-- **Command:** `{_command()}`
+- **Command:** `{page.record.command}`
 - **Configuration:** preset `{preset}`; overrides:
 {override_lines}
-- **Reproduce:** `setlearn assess --preset {preset} --config {result.out / 'config.json'} --out NEW_FOLDER`
+- **Reproduce:** `setlearn assess --preset {preset} --config {page.out / 'config.json'} --out NEW_FOLDER`
   (`config.json` holds the whole resolved configuration).
-- **Wall time:** {result.elapsed_s:.0f} s for this call up to the report; {trained}. Training time summed
+- **Wall time:** {page.elapsed_s:.0f} s for this call up to the report; {trained}. Training time summed
   over all models: {fit_time:.0f} s.
 - **Machine:** {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs; models trained on
   device `{device}`.
@@ -674,8 +632,8 @@ _SECTIONS = [
 ]
 
 
-def _report_markdown(result):
-    return "\n\n".join(text for section in _SECTIONS if (text := section(result))) + "\n"
+def _report_markdown(page):
+    return "\n\n".join(text for section in _SECTIONS if (text := section(page))) + "\n"
 
 
 def _html(markdown_text, folder, title):
@@ -711,10 +669,10 @@ code {{ background: #f4f4f4; padding: 0 0.2em; }}
 """
 
 
-def _write_report(result):
+def _write_report(page):
     """Write ``report.md`` and its self-contained twin ``report.html``; returns the Markdown path."""
-    text = _report_markdown(result)
-    path = result.out / "report.md"
+    text = _report_markdown(page)
+    path = page.out / "report.md"
     path.write_text(text)
-    (result.out / "report.html").write_text(_html(text, result.out, "setlearn assess report"))
+    (page.out / "report.html").write_text(_html(text, page.out, "setlearn assess report"))
     return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 import sys
 import threading
@@ -14,14 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ._config import ClusterError, ConfigError, load_config
+from ._config import ConfigError, StudyConfig
+from ._cluster import _connect, _lost_scheduler
 from ._paper import PAPER_TABLE1
-from ._report import _write_figures, _write_report, _write_tables
-from ._store import ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEMBLE_COLUMNS, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
-from ._tables import _retrained, top_configurations
-from ._explainers import _ensemble_columns, _ensemble_fields, _methods, _model_columns as _explainer_model_columns, _scores_path
-from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_columns, _model_tasks
-from ._audit import AUDIT_KEY, AUDIT_TYPES, _AUDIT_COLUMNS, _run_audits, table_audit
+from ._record import StudyRecord, _row_files
+from ._report import _Page, _write_figures, _write_report
+from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
+from ._tables import _retrained, top_configurations, write_tables
+from ._explainers import _ensemble_fields, _scores_path
+from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_tasks
+from ._audit import _run_audits
 
 
 # --------------------------------------------------------------------------- running
@@ -33,10 +34,10 @@ def _ensemble_draws(config, top, retrained):
     for (problem, modality), config_ids in top.items():
         pools = {cid: [(cid, r) for r in sorted(retrained[problem, modality].get(cid, []))] for cid in config_ids}
         several = [m for cid in config_ids for m in pools[cid]]
-        for size in range(2, config["max_ensemble_size"] + 1):
-            for draw in range(config["n_ensembles"]):
+        for size in range(2, config.max_ensemble_size + 1):
+            for draw in range(config.n_ensembles):
                 for kind in _ENSEMBLE_KINDS:
-                    rng = np.random.default_rng(_derive_seed(config["seed"], "ensemble", problem, modality,
+                    rng = np.random.default_rng(_derive_seed(config.seed, "ensemble", problem, modality,
                                                              kind, size, draw))
                     # One-configuration ensembles cycle through the top configurations, so
                     # each of them is represented equally.
@@ -124,7 +125,7 @@ def _progress(total, done, desc, quiet):
     return tqdm(total=total, initial=done, desc=desc, unit=unit, file=stream, dynamic_ncols=True, leave=True)
 
 
-def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, config):
+def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, methods):
     """Train the tasks not yet in ``store``; returns how many were trained now."""
     from joblib import Parallel, delayed
 
@@ -140,7 +141,7 @@ def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, qu
     # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
     results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
         delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain",
-                          config)
+                            methods)
         for t in todo
     )
     trained = 0
@@ -231,73 +232,28 @@ def _run_ensembles(draws, store, out, data, *, n_jobs, quiet, methods):
             bar.update()
 
 
-# Long enough for a scheduler across a network, short enough that a typo fails fast.
-_CONNECT_TIMEOUT_S = 5
-# What decides a model's numbers: a worker with other versions would mix them into the rows.
-# Distribution names: distributed reads them with importlib.metadata.version.
-_CHECKED_PACKAGES = ("setlearn", "torch", "scikit-learn", "numpy", "skorch")
-
-
-def _version_mismatches(versions):
-    """Lines naming every worker package whose version differs from the client's.
-
-    ``versions`` is what ``distributed.Client.get_versions(packages=...)`` returns.
-    """
-    mine = versions["client"]["packages"]
-    problems = []
-    for worker, info in sorted(versions.get("workers", {}).items()):
-        for name in _CHECKED_PACKAGES:
-            theirs = info["packages"].get(name)
-            if theirs != mine.get(name):
-                problems.append(f"{worker} has {name} {theirs or '(not installed)'}, this machine {mine.get(name)}")
-    return problems
-
-
-@contextmanager
-def _connect(scheduler):
-    """A Dask client on ``scheduler`` whose workers train the models through joblib."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ConfigError("--scheduler needs Dask's distributed package: pip install -c constraints.txt "
-                          "'.[dask]' (from a setlearn checkout).") from None
-    from joblib import parallel_config
-
-    try:
-        client = Client(scheduler, timeout=_CONNECT_TIMEOUT_S)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"Cannot reach the Dask scheduler at {scheduler!r} within {_CONNECT_TIMEOUT_S} s "
-                          f"({type(exc).__name__}: {exc}). Check the address and that the scheduler "
-                          f"runs.") from None
-    with client:
-        mismatches = _version_mismatches(client.get_versions(packages=list(_CHECKED_PACKAGES)))
-        if mismatches:
-            raise ConfigError(f"The Dask workers at {scheduler} run other versions than this machine: "
-                              f"{'; '.join(mismatches)}. Install the same versions everywhere.")
-        with parallel_config(backend="dask"):
-            yield client
-
-
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class AssessmentResult:
     """What :func:`assess` produced.
 
-    Its fields are attributes of the returned object.
+    Its fields are attributes of the returned object, made once from the run's
+    :class:`StudyRecord` when the call ends (:meth:`from_record`).
 
     Parameters
     ----------
     out : pathlib.Path
         The output folder.
-    config : dict
+    config : StudyConfig
         The resolved configuration (also in ``out / "config.json"``).
     complete : bool
         False when the run stopped early (``max_models``); rerun to continue.
     models : pandas.DataFrame
         One row per trained model (``models.csv``).
-    ensembles : pandas.DataFrame
-        One row per ensemble (``ensembles.csv``).
-    top : pandas.DataFrame
-        The top-k configurations of every task (see :func:`top_configurations`).
+    ensembles : pandas.DataFrame or None
+        One row per ensemble (``ensembles.csv``; ``None`` until the run is complete).
+    top : pandas.DataFrame or None
+        The top-k configurations of every task (see :func:`top_configurations`;
+        ``None`` until the run is complete).
     tables : dict of str to pandas.DataFrame
         ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (Table 2),
         ``ensembles`` (Table 3), ``silent_failures``, ``bad_by_ensemble_size``,
@@ -307,9 +263,9 @@ class AssessmentResult:
     report : pathlib.Path or None
         ``report.md`` (``None`` until the run is complete); ``report.html`` beside
         it is the same report with the figures embedded, readable from any folder.
-    audit : pandas.DataFrame
+    audit : pandas.DataFrame or None
         The ground-truth audit of every task (``audit.csv``, see
-        :func:`setlearn.inspection.audit_ground_truth`).
+        :func:`setlearn.inspection.audit_ground_truth`; ``None`` until the run is complete).
     n_new_models : int
         Models trained by this call (0 when everything was already there).
     elapsed_s : float
@@ -323,6 +279,8 @@ class AssessmentResult:
         ``"retrain"``, ``"ensembles"``, ``"audit"`` and ``"report"`` (tables,
         figures and report). What is not in a stage is checking the
         configuration and preparing the folder.
+    record : StudyRecord or None
+        The run folder, read (stored attention by model, test bags by task, ...).
 
     Examples
     --------
@@ -332,7 +290,7 @@ class AssessmentResult:
     """
 
     out: Path
-    config: dict
+    config: StudyConfig
     complete: bool
     models: pd.DataFrame
     ensembles: pd.DataFrame = None
@@ -346,6 +304,32 @@ class AssessmentResult:
     preset: str = None
     captions: dict = dataclasses.field(default_factory=dict)
     stage_s: dict = dataclasses.field(default_factory=dict)
+    record: StudyRecord = dataclasses.field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, record, *, complete, n_new_models, elapsed_s, stage_s, tables=None, figures=None,
+                    captions=None, report=None):
+        """The result of a call on ``record``'s folder: its rows, and (once complete) its outputs.
+
+        Parameters
+        ----------
+        record : StudyRecord
+            The run folder, read after the call's last stage.
+        complete : bool
+            Whether every stage finished; the ensembles, top configurations and audit are
+            part of the result only then.
+        n_new_models, elapsed_s, stage_s, tables, figures, captions, report
+            As the fields of the same names (empty or None for an incomplete run).
+
+        Returns
+        -------
+        result : AssessmentResult
+        """
+        return cls(out=record.out, config=record.config, complete=complete, models=record.models,
+                   ensembles=record.ensembles if complete else None, top=record.top if complete else None,
+                   tables=tables or {}, figures=figures or {}, report=report,
+                   audit=record.audit if complete else None, n_new_models=n_new_models, elapsed_s=elapsed_s,
+                   preset=record.config.preset, captions=captions or {}, stage_s=stage_s, record=record)
 
     def summary(self):
         """A few lines for the terminal: where the report is and the headline numbers.
@@ -446,7 +430,7 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
     """
     started = time.perf_counter()
     # Every argument is checked before anything is written: a typo must not leave a folder behind.
-    resolved = load_config(preset, config)
+    resolved = StudyConfig.from_mapping(preset, config)
     if out is None:
         name = Path(config).stem if isinstance(config, (str, os.PathLike)) else preset
         out = Path("setlearn-results") / name
@@ -459,42 +443,23 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         stack.enter_context(_folder_lock(out))
         out = _prepare_folder(out, resolved)
         try:
-            return _run_in_folder(resolved, Path(out), preset=preset, n_jobs=1 if n_jobs is None else n_jobs,
+            return _run_in_folder(resolved, Path(out), n_jobs=1 if n_jobs is None else n_jobs,
                                   max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
         except Exception as exc:
-            if scheduler is not None and (client.status != "running" or _is_closed_comm(exc)):
-                # One line: distributed's messages run over several.
-                reason = " ".join(str(exc).split())
-                reason = reason if len(reason) <= 160 else reason[:157] + "..."
-                raise ClusterError(
-                    f"Lost the Dask scheduler at {scheduler} ({type(exc).__name__}: {reason}). Every finished "
-                    f"model is saved in {out}; run the same command against a running scheduler to continue."
-                ) from None
+            lost = _lost_scheduler(client, scheduler, exc, out) if scheduler is not None else None
+            if lost is not None:
+                raise lost from None
             raise
 
 
-def _is_closed_comm(exc):
-    """A closed connection to the cluster: the scheduler is gone, even if the client has not
-    noticed yet (a kill between two stages fails the next stage's first request at once)."""
-    from distributed.comm.core import CommClosedError
-
-    return isinstance(exc, CommClosedError)
-
-
-def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, verbose, started):
+def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, started):
     """The run proper, in a locked and prepared folder (see :func:`assess`)."""
-    data = _Data((resolved["n_train_bags"], resolved["n_valid_bags"], resolved["n_test_bags"]),
-                 resolved["bag_size"], json.dumps(resolved["data_params"], sort_keys=True), resolved["seed"])
+    data = _Data.of(config)
     quiet = not verbose
-    # The explainers' columns (iauc_roc_<method>, explain_s_<method>) are numbers.
-    model_store = _RowStore(out / "models.csv", _model_columns(resolved), MODEL_KEY,
-                            {**MODEL_TYPES, **{c: "float" for c in _explainer_model_columns(resolved)}},
-                            drop_bad_rows=drop_bad_rows)
-    ensemble_store = _RowStore(out / "ensembles.csv", _ENSEMBLE_COLUMNS + _ensemble_columns(resolved), ENSEMBLE_KEY,
-                               {**ENSEMBLE_TYPES, **{c: "float" for c in _ensemble_columns(resolved)}},
-                               drop_bad_rows=drop_bad_rows)
-    audit_store = _RowStore(out / "audit.csv", _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES, drop_bad_rows=drop_bad_rows)
+    model_store, ensemble_store, audit_store = (
+        _RowStore(out / file, columns, key, types, drop_bad_rows=drop_bad_rows)
+        for file, columns, key, types in _row_files(config).values())
     budget = max_models
     trained = 0
     stage_s = {}
@@ -512,17 +477,17 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
         stack.callback(ensemble_store.close)
         stack.callback(audit_store.close)
         run = functools.partial(_run_models, store=model_store, out=out, data=data,
-                                estimator_params=resolved["estimator_params"], n_jobs=n_jobs, quiet=quiet,
-                                config=resolved)
+                                estimator_params=config.estimator_params, n_jobs=n_jobs, quiet=quiet,
+                                methods=config.explainers)
 
-        search = _model_tasks(resolved, "search")
+        search = _model_tasks(config, "search")
         with timed("search"):
             trained += run(search, budget=budget, desc="search")
         complete = {t.key for t in search} <= model_store.keys
         if complete:
-            top = top_configurations(model_store.frame(), resolved["top_k"])
+            top = top_configurations(model_store.frame(), config.top_k)
             top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
-            retrain = _model_tasks(resolved, "retrain", top_ids)
+            retrain = _model_tasks(config, "retrain", top_ids)
             with timed("retrain"):
                 trained += run(retrain, budget=None if budget is None else budget - trained, desc="retrain")
             complete = {t.key for t in retrain} <= model_store.keys
@@ -532,28 +497,23 @@ def _run_in_folder(resolved, out, *, preset, n_jobs, max_models, drop_bad_rows, 
             for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
                 retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
             with timed("ensembles"):
-                _run_ensembles(_ensemble_draws(resolved, top_ids, retrained), ensemble_store, out, data,
-                               n_jobs=n_jobs, quiet=quiet, methods=_methods(resolved))
+                _run_ensembles(_ensemble_draws(config, top_ids, retrained), ensemble_store, out, data,
+                               n_jobs=n_jobs, quiet=quiet, methods=config.explainers)
             with timed("audit"):
-                _run_audits(resolved, top_ids, audit_store, data, search, n_jobs=n_jobs)
+                _run_audits(config, top_ids, audit_store, data, search, n_jobs=n_jobs)
 
-    # Sorted by key: the files are in completion order, which parallel runs shuffle.
-    result = AssessmentResult(out=out, config=resolved, complete=complete, n_new_models=trained, preset=preset,
-                              models=model_store.frame().sort_values(MODEL_KEY, ignore_index=True),
-                              stage_s=stage_s)
+    # Every result from here on is read back from the folder.
+    record = StudyRecord(out, config)
+    outputs = {}
     if complete:
         with timed("report"):
-            result.ensembles = ensemble_store.frame().sort_values(ENSEMBLE_KEY, ignore_index=True)
-            result.top = top
-            result.tables = _write_tables(result)
-            result.audit = audit_store.frame()
-            order = list(result.tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
-            result.tables["audit"] = table_audit(result.models, result.audit, order)
-            result.tables["audit"].to_csv(out / "tables" / "audit.csv", index=False)
-            result.figures = _write_figures(result, data)
-            result.elapsed_s = time.perf_counter() - started  # for the report's provenance
-            result.report = _write_report(result)
-    result.elapsed_s = time.perf_counter() - started
+            tables = write_tables(record)
+            figures, captions = _write_figures(record, tables)
+            page = _Page(record, tables, figures, captions, n_new_models=trained,
+                         elapsed_s=time.perf_counter() - started)  # for the report's provenance
+            outputs = {"tables": tables, "figures": figures, "captions": captions, "report": _write_report(page)}
+    result = AssessmentResult.from_record(record, complete=complete, n_new_models=trained,
+                                          elapsed_s=time.perf_counter() - started, stage_s=stage_s, **outputs)
     if verbose:
         print(result.summary(), file=sys.stdout)
     return result

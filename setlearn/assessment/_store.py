@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ._config import DEFAULT_EXPLAINERS, AssessmentWarning, ConfigError, _check_int
+from ._config import DEFAULT_EXPLAINERS, AssessmentWarning, ConfigError, StudyConfig, _check_int
 
 
 MODEL_KEY = ["problem", "modality", "stage", "config_id", "repeat"]
@@ -163,8 +163,7 @@ class _RowStore:
 
     def frame(self):
         """All stored rows, read back from disk (the one source of truth)."""
-        dtypes = {c: _PANDAS_DTYPES.get(k, str if isinstance(k, tuple) else None) for c, k in self.types.items()}
-        return pd.read_csv(self.path, dtype={c: d for c, d in dtypes.items() if d is not None})
+        return _read_rows(self.path, self.columns, self.types)
 
     def append(self, row):
         self._writer.writerow(row)
@@ -174,6 +173,13 @@ class _RowStore:
 
     def close(self):
         self._fh.close()
+
+
+def _read_rows(path, columns, types):
+    """The rows of a row file as a DataFrame, each column with the dtype its cell type says."""
+    kinds = {c: types.get(c, "any") for c in columns}
+    dtypes = {c: _PANDAS_DTYPES.get(k, str if isinstance(k, tuple) else None) for c, k in kinds.items()}
+    return pd.read_csv(path, dtype={c: d for c, d in dtypes.items() if d is not None})
 
 
 def _save_attention(path, attention):
@@ -218,8 +224,6 @@ def _check_run_arguments(out, n_jobs, scheduler, max_models):
         _check_int("max_models", max_models, 0)
 
 
-# Keys that only change how the rows are summarised: a resumed run may change them.
-REPORT_ONLY_KEYS = ("description", "bad_iauc", "bad_run_fraction")
 _LOCK_NAME = ".setlearn.lock"
 _HOLDER_NAME = ".setlearn.lock.json"
 
@@ -319,9 +323,10 @@ def _format_versions(record):
     return ", ".join(f"{k} {v}" for k, v in record.items())
 
 
-def _prepare_folder(out, config):
+def _prepare_folder(out, study_config):
     """Set up the (locked) output folder, or check that it holds a run of the same config."""
     out = Path(out)
+    config = study_config.to_dict()
     stored = out / "config.json"
     try:
         resuming = stored.exists()
@@ -337,7 +342,7 @@ def _prepare_folder(out, config):
             # A folder written before the explainers key existed scored attention alone.
             previous.setdefault("explainers", list(DEFAULT_EXPLAINERS))
             changed = sorted(k for k in set(previous) | set(config)
-                             if previous.get(k) != config.get(k) and k not in REPORT_ONLY_KEYS)
+                             if previous.get(k) != config.get(k) and k not in StudyConfig.report_keys())
             if changed:
                 details = "; ".join(f"{k}: {previous.get(k)!r} there, {config.get(k)!r} now" for k in changed)
                 raise ConfigError(

@@ -1,4 +1,4 @@
-"""The study's tables, computed from the stored rows (pandas only)."""
+"""The study's tables, computed from the stored rows (pandas only), and written to ``tables/``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._store import _ENSEMBLE_KINDS
+from ._audit import table_audit
+from ._explainers import table_explainers
+from ._store import _ENSEMBLE_KINDS, MODEL_KEY
 
 # The tables read user CSVs too: their arguments are checked with
 # scikit-learn's validate_params, which names the argument and what it accepts.
@@ -55,6 +57,8 @@ def top_configurations(models, top_k):
     [['b', 1]]
     """
     search = models[models["stage"] == "search"]
+    # In key order: a mean's last bit must not depend on the order parallel workers finished in.
+    search = search.sort_values([c for c in MODEL_KEY if c in search.columns], kind="stable")
     means = (search.groupby(["problem", "modality", "config_id"], as_index=False)
              [["valid_accuracy", "valid_log_loss"]].mean())
     means = means.sort_values(["problem", "modality", "valid_accuracy", "valid_log_loss", "config_id"],
@@ -291,3 +295,60 @@ def table_silent_failures(models, *, accuracy=0.9, iauc=0.9):
         n_accurate=("accurate", "sum"), n_good=("good", "sum"), min_iauc_roc=("accurate_iauc", "min"))
     table["pct_good_iauc"] = 100 * table["n_good"] / table["n_accurate"].where(table["n_accurate"] > 0)
     return table.reset_index()[["modality", "problem", "n_accurate", "pct_good_iauc", "min_iauc_roc"]]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _markdown(frame, floatfmt="{:.2f}"):
+    """A GitHub Markdown table (pandas' to_markdown needs the optional tabulate)."""
+    def cell(v):
+        if isinstance(v, float):
+            return "–" if np.isnan(v) else floatfmt.format(v)
+        return str(v)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_tables(record):
+    """Compute every table of a finished run and write them to ``tables/`` (CSV and Markdown).
+
+    Parameters
+    ----------
+    record : StudyRecord
+        The run (its config, models, ensembles and audit rows).
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        ``top_configurations``, ``accuracy_vs_iauc``, ``ensembles``, ``silent_failures``,
+        ``bad_by_ensemble_size``, ``explainers``, rows in the config's order of tasks;
+        and ``audit`` (written as CSV only) when the run has audit rows.
+    """
+    config, models, ensembles = record.config, record.models, record.ensembles
+    tables = {
+        "top_configurations": table_top_configurations(models, bad_iauc=config.bad_iauc,
+                                                       bad_run_fraction=config.bad_run_fraction),
+        "accuracy_vs_iauc": table_accuracy_vs_iauc(models),
+        "ensembles": table_ensembles(models, ensembles, bad_iauc=config.bad_iauc),
+        "silent_failures": table_silent_failures(models),
+        "bad_by_ensemble_size": bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=config.bad_iauc),
+        "explainers": table_explainers(models, ensembles, list(config.explainers), bad_iauc=config.bad_iauc),
+    }
+    # Rows in the config's order (MIL, AND, XOR as in the paper), not alphabetical.
+    rank = {name: i for i, name in enumerate(config.modalities + config.problems)}
+    tables = {name: table.sort_values(["modality", "problem"], key=lambda col: col.map(rank).fillna(len(rank)),
+                                      kind="stable", ignore_index=True)
+              for name, table in tables.items()}
+    folder = record.out / "tables"
+    folder.mkdir(exist_ok=True)
+    for name, table in tables.items():
+        table.to_csv(folder / f"{name}.csv", index=False)
+        (folder / f"{name}.md").write_text(_markdown(table, "{:.3f}") + "\n")
+    if record.audit is not None:
+        order = list(tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
+        tables["audit"] = table_audit(models, record.audit, order)
+        tables["audit"].to_csv(folder / "audit.csv", index=False)
+    return tables

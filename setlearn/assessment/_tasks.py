@@ -9,7 +9,7 @@ import time
 import zlib
 
 import numpy as np
-from ._config import _ABBREVIATIONS, _SPLITS
+from ._config import _ABBREVIATIONS, _SPLITS, _param_order
 from ._explainers import _explain_test, _model_columns as _explainer_columns
 from ._store import MODEL_KEY, _MODEL_METRICS
 
@@ -26,21 +26,13 @@ def _derive_seed(base, *parts):
     return int(np.random.SeedSequence([base, tag]).generate_state(1)[0])
 
 
-def _param_order(name):
-    return (list(_ABBREVIATIONS).index(name) if name in _ABBREVIATIONS else len(_ABBREVIATIONS), name)
-
-
 def _config_id(params):
     return "-".join(f"{_ABBREVIATIONS.get(k, k)}{params[k]}" for k in sorted(params, key=_param_order))
 
 
-def _grid_columns(config):
-    names = {n for m in config["modalities"] for n in config["grid"][m]}
-    return sorted(names, key=_param_order)
-
-
 def _model_columns(config):
-    return MODEL_KEY[:4] + _grid_columns(config) + MODEL_KEY[4:] + _MODEL_METRICS + _explainer_columns(config)
+    return (MODEL_KEY[:4] + config.grid_parameters + MODEL_KEY[4:] + _MODEL_METRICS
+            + _explainer_columns(config.explainers))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +43,12 @@ class _Data:
     bag_size: int
     data_params: str
     seed: int
+
+    @classmethod
+    def of(cls, config):
+        """The data of a :class:`StudyConfig`."""
+        return cls((config.n_train_bags, config.n_valid_bags, config.n_test_bags), config.bag_size,
+                   json.dumps(config.data_params, sort_keys=True), config.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +90,7 @@ def _dataset(problem, modality, split, data):
     return _dataset_with_populations(problem, modality, split, data)[:3]
 
 
-def _fit_and_score(task, data, estimator_params, keep_attention, config):
+def _fit_and_score(task, data, estimator_params, keep_attention, methods):
     """Train one model and measure it. Runs in a worker; returns (row, scores by explainer or None)."""
     import torch
     from sklearn.metrics import log_loss, roc_auc_score
@@ -115,7 +113,7 @@ def _fit_and_score(task, data, estimator_params, keep_attention, config):
         fit_time = time.perf_counter() - start
         valid_proba = model.predict_proba(X_valid)
         test_proba = model.predict_proba(X_test)
-        scores, explainer_fields = _explain_test(model, X_test, y_test, imp_test, config)
+        scores, explainer_fields = _explain_test(model, X_test, y_test, imp_test, methods)
         attention = scores["attention"]
     finally:
         torch.set_num_threads(threads)
@@ -139,16 +137,16 @@ def _model_tasks(config, stage, top=None):
     """The models of one stage; ``top`` maps (problem, modality) to its top-k config ids."""
     from sklearn.model_selection import ParameterGrid
 
-    repeats = config["search_seeds"] if stage == "search" else config["n_retrain"]
+    repeats = config.search_seeds if stage == "search" else config.n_retrain
     tasks = []
-    for modality in config["modalities"]:
-        for problem in config["problems"]:
-            for params in ParameterGrid(config["grid"][modality]):
+    for modality in config.modalities:
+        for problem in config.problems:
+            for params in ParameterGrid(config.grid[modality]):
                 config_id = _config_id(params)
                 if top is not None and config_id not in top[problem, modality]:
                     continue
                 items = tuple(sorted(params.items(), key=lambda kv: _param_order(kv[0])))
                 for repeat in range(repeats):
-                    seed = _derive_seed(config["seed"], "model", problem, modality, stage, config_id, repeat)
+                    seed = _derive_seed(config.seed, "model", problem, modality, stage, config_id, repeat)
                     tasks.append(_ModelTask(problem, modality, stage, config_id, items, repeat, seed))
     return tasks
