@@ -442,7 +442,7 @@ class StudyConfig:
                                "the instance data (`\"mnist\"` needs the extra `setlearn[mnist]`)")
     n_train_bags: int = _int_field(2, "bags in the training split")
     n_valid_bags: int = _int_field(2, "bags in the validation split (ranks the configurations)")
-    n_test_bags: int = _int_field(2, "bags in the test split (every reported number)")
+    n_test_bags: int = _int_field(2, "bags in the test split (iAUC and the test scores)")
     bag_size: int = _int_field(2, "instances per bag")
     data_params: dict = _field(_check_mapping, "mapping",
                                "further `make_bags` arguments (`witness_rate`, `probabilities`, `sigma`, ...)")

@@ -8,7 +8,7 @@ import pytest
 
 import setlearn
 from setlearn import assessment
-from setlearn.assessment import _runner, _store
+from setlearn.assessment import _cluster, _runner, _store
 from setlearn.assessment import (
     ConfigError,
     bad_fraction_by_ensemble_size,
@@ -242,7 +242,7 @@ def test_row_store_accepts_grid_cells_a_modality_lacks(tmp_path):
 
 
 def test_ensemble_draws_are_reproducible_and_distinct():
-    config = load_config("smoke", {"n_retrain": 5, "max_ensemble_size": 4, "n_ensembles": 6})
+    config = assessment.StudyConfig.from_mapping("smoke", {"n_retrain": 5, "max_ensemble_size": 4, "n_ensembles": 6})
     top = {("mil", "gaussian"): ["x", "y"]}
     retrained = {("mil", "gaussian"): {"x": list(range(5)), "y": list(range(5))}}
     draws = _runner._ensemble_draws(config, top, retrained)
@@ -682,7 +682,7 @@ def test_workers_with_other_versions_are_named():
     versions = {"client": {"packages": mine},
                 "workers": {"tcp://127.0.0.1:1": {"packages": mine},
                             "tcp://127.0.0.1:2": {"packages": {**mine, "torch": "2.12.0", "setlearn": None}}}}
-    assert _runner._version_mismatches(versions) == [
+    assert _cluster._version_mismatches(versions) == [
         "tcp://127.0.0.1:2 has setlearn (not installed), this machine 0.1",
         "tcp://127.0.0.1:2 has torch 2.12.0, this machine 2.13.0",
     ]

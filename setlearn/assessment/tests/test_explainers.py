@@ -1,17 +1,13 @@
 """setlearn assess with several explainers: config, rows, stored scores, ensembles, table, report."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import setlearn
-from setlearn.assessment import ConfigError, load_config, table_explainers
-from setlearn.assessment._config import _validate
+from setlearn.assessment import ConfigError, StudyConfig, load_config, table_explainers
 from setlearn.assessment._explainers import _ensemble_columns, _model_columns as _explainer_columns, _scores_path
 from setlearn.assessment._store import _attention_path, _load_attention
-from setlearn.assessment._tasks import _Data, _dataset
 from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 from setlearn.ensemble import combine_scores
 from setlearn.metrics import importance_auroc_score
@@ -33,11 +29,12 @@ def test_explainers_key_is_optional_and_contribution_needs_additive_pooling():
     config = load_config("smoke")
     assert config["explainers"] == ["attention"]  # the default, filled in
     del config["explainers"]
-    _validate(config)  # configs written before the key keep working (attention only) ...
+    # Configs written before the key keep working (attention only) ...
+    old = StudyConfig.from_mapping(None, config)
+    assert old.explainers == ("attention",)
     # ... and write the same columns as before it existed.
-    assert _explainer_columns(config) == [] and _ensemble_columns(config) == []
-    assert _explainer_columns(load_config("smoke")) == []
-    assert _explainer_columns({"explainers": ["attention", "keep_one"]}) == [
+    assert _explainer_columns(old.explainers) == [] and _ensemble_columns(old.explainers) == []
+    assert _explainer_columns(["attention", "keep_one"]) == [
         "iauc_roc_keep_one", "explain_s_attention", "explain_s_keep_one"]
     ok = load_config("smoke", {"explainers": ["attention", "contribution"],
                                "estimator_params": {"pooling": "additive"}})
@@ -62,10 +59,7 @@ def test_every_explainer_is_scored_for_every_model_and_ensemble(run):
     paths = [_attention_path(run.out, (row.problem, row.modality, "retrain", cid, int(r[1:])))
              for cid, r in (m.split("/") for m in row.members.split(";"))]
     members = [_load_attention(_scores_path(p, "drop_one")) for p in paths]
-    cfg = run.config
-    data = _Data((cfg["n_train_bags"], cfg["n_valid_bags"], cfg["n_test_bags"]), cfg["bag_size"],
-                 json.dumps(cfg["data_params"], sort_keys=True), cfg["seed"])
-    _, y_test, imp_test = _dataset(row.problem, row.modality, "test", data)
+    _, y_test, imp_test = run.record.test_bags(row.problem, row.modality)
     expected = importance_auroc_score(imp_test, combine_scores(members), y=y_test)
     assert row.iauc_roc_drop_one == pytest.approx(expected, abs=1e-6)
 

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setlearn.assessment import AssessmentResult, _report, _runner, load_config, top_configurations
+from setlearn.assessment import AssessmentResult, StudyConfig, StudyRecord, _report, _runner, load_config
 from setlearn.assessment import table_ensembles, table_silent_failures
 from setlearn.assessment._store import _attention_path, _save_attention
-from setlearn.assessment._tasks import _Data
+from setlearn.assessment._tables import write_tables
 
 CONFIGS = {"h4-a2-f1-c1": 2, "h4-a4-f1-c1": 4}  # config id -> attention size (smoke's Gaussian grid)
 N_RETRAIN = 10
@@ -57,15 +57,22 @@ def _ensembles(iauc_by_kind_and_size, modality="gaussian", problem="mil"):
     return pd.DataFrame(rows)
 
 
-def _result(tmp_path, models, ensembles, *, preset="smoke", overrides=OVERRIDES, data=None):
-    config = load_config(preset, overrides)
-    result = AssessmentResult(out=tmp_path, config=config, complete=True, models=models, ensembles=ensembles,
-                              n_new_models=len(models), elapsed_s=12.0, preset=preset)
-    result.top = top_configurations(models, config["top_k"])
-    result.tables = _report._write_tables(result)
-    result.figures = _report._write_figures(result, data)
-    result.report = _report._write_report(result)
-    return result
+def _result(tmp_path, models, ensembles, *, preset="smoke", overrides=OVERRIDES):
+    """A finished run of these rows in ``tmp_path``, rendered as assess renders one (12 s long)."""
+    models.to_csv(tmp_path / "models.csv", index=False)
+    ensembles.to_csv(tmp_path / "ensembles.csv", index=False)
+    record = StudyRecord(tmp_path, StudyConfig.from_mapping(preset, overrides))
+    tables = write_tables(record)
+    figures, captions = _report._write_figures(record, tables)
+    report = _report._write_report(_page(record, tables, figures, captions))
+    return AssessmentResult.from_record(record, complete=True, n_new_models=len(models), elapsed_s=12.0,
+                                        stage_s={}, tables=tables, figures=figures, captions=captions,
+                                        report=report)
+
+
+def _page(record, tables, figures=None, captions=None):
+    return _report._Page(record, tables, figures or {}, captions or {}, n_new_models=len(record.models),
+                         elapsed_s=12.0)
 
 
 # Single models: 2 of 20 bad (10 %); "good" ensembles have none left, "bad" ensembles half.
@@ -148,7 +155,7 @@ def test_accuracy_sentence_follows_rho(tmp_path):
 def test_accuracy_figure_shows_the_retrained_models_of_the_silent_failure_table(tmp_path):
     accuracy = {cid: [1.0] * 5 + [0.7] * 5 for cid in CONFIGS}
     result = _result(tmp_path, _models(SINGLE, valid_accuracy=accuracy), _ensembles(CLEAN))
-    fig, caption = _report._figures(result, None)["accuracy_vs_iauc"]
+    fig, caption = _report._figures(result.record, result.tables)["accuracy_vs_iauc"]
     ax = fig.axes[0]
     cells = [(t.get_position(), int(t.get_text())) for t in ax.texts]
     assert sum(n for _, n in cells) == N_RETRAIN * len(CONFIGS)  # retrained only, not the 4 search models
@@ -160,7 +167,7 @@ def test_accuracy_figure_shows_the_retrained_models_of_the_silent_failure_table(
 
 
 def test_ensemble_figure_plots_the_ensemble_table(worse):
-    fig, caption = _report._figures(worse, None)["bad_vs_ensemble_size"]
+    fig, caption = _report._figures(worse.record, worse.tables)["bad_vs_ensemble_size"]
     curve = worse.tables["bad_by_ensemble_size"]
     lines = {c.get_label(): c.lines[0] for c in fig.axes[0].containers}
     for kind, label in [("one", "one configuration"), ("several", "several configurations")]:
@@ -170,7 +177,7 @@ def test_ensemble_figure_plots_the_ensemble_table(worse):
 
 
 def test_configuration_figure_shows_every_retrained_model_under_its_label(worse):
-    fig, _ = _report._figures(worse, None)["iauc_by_configuration"]
+    fig, _ = _report._figures(worse.record, worse.tables)["iauc_by_configuration"]
     ax = fig.axes[0]
     retrained = worse.models[worse.models["stage"] == "retrain"]
     for dots, (config_id, group) in zip(ax.collections, sorted(retrained.groupby("config_id"))):
@@ -188,13 +195,14 @@ def test_every_figure_has_a_caption_in_the_report(worse):
 def test_bags_of_a_good_and_a_silently_failing_model_on_an_image_task(tmp_path):
     accuracy = {cid: [1.0] * N_RETRAIN for cid in CONFIGS}
     models = _models(SINGLE, valid_accuracy=accuracy, modality="digits")
-    data = _Data((20, 20, 20), 10, "{}", 0)
     for row in models[models["stage"] == "retrain"].itertuples():
         key = ("mil", "digits", "retrain", row.config_id, row.repeat)
         (tmp_path / "attention").mkdir(exist_ok=True)
         _save_attention(_attention_path(tmp_path, key), [np.full(10, 0.1)] * 20)
     ensembles = _ensembles(CLEAN, modality="digits")
-    result = _result(tmp_path, models, ensembles, overrides={**OVERRIDES, "modalities": ["digits"]}, data=data)
+    overrides = {**OVERRIDES, "modalities": ["digits"], "n_train_bags": 20, "n_valid_bags": 20, "n_test_bags": 20,
+                 "bag_size": 10}
+    result = _result(tmp_path, models, ensembles, overrides=overrides)
     assert {"digits_mil_bag", "digits_mil_bag_silent_failure"} <= set(result.figures)
     # The silent failure is the accurate model with the worst explanation: h4-a2-f1-c1, repeat 0, iAUC 0.5.
     silent_caption = result.captions["digits_mil_bag_silent_failure"]
@@ -265,7 +273,8 @@ def test_configuration_ids_are_decoded(worse):
 def test_report_sections_are_a_list(worse, monkeypatch):
     # Adding a section is one line: the report is the sections' Markdown, in order.
     monkeypatch.setattr(_report, "_SECTIONS", [*_report._SECTIONS, lambda result: "## Audit\n\nok"])
-    assert _report._report_markdown(worse).rstrip().endswith("## Audit\n\nok")
+    page = _page(worse.record, worse.tables, worse.figures, worse.captions)
+    assert _report._report_markdown(page).rstrip().endswith("## Audit\n\nok")
 
 
 # --------------------------------------------------------------------------- HTML
