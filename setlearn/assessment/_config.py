@@ -487,6 +487,7 @@ class StudyConfig:
         Returns
         -------
         config : StudyConfig
+            The complete, validated configuration.
 
         Raises
         ------
@@ -539,6 +540,7 @@ class StudyConfig:
         Returns
         -------
         keys : tuple of str
+            ``description``, ``bad_iauc``, ``bad_run_fraction``.
         """
         return tuple(name for name, f in cls._config_fields().items() if f.metadata["report_only"])
 
@@ -549,6 +551,7 @@ class StudyConfig:
         Returns
         -------
         keys : tuple of str
+            Every other config key.
         """
         return tuple(name for name, f in cls._config_fields().items() if not f.metadata["report_only"])
 
@@ -559,6 +562,7 @@ class StudyConfig:
         Returns
         -------
         table : str
+            One row per key: name, type, meaning.
         """
         lines = ["| key | type | meaning |", "|---|---|---|"]
         for name, f in cls._config_fields().items():
@@ -601,6 +605,7 @@ class StudyConfig:
         Returns
         -------
         preset : str
+            The preset's name.
         description : str
             The preset's own description.
         changes : list of (str, object, object)

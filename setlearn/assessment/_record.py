@@ -94,7 +94,7 @@ class StudyRecord:
         Returns
         -------
         record : StudyRecord
-            Its configuration has no preset (the report names the closest one).
+            The folder's record. Its configuration has no preset (the report names the closest one).
         """
         path = Path(out) / "config.json"
         try:
@@ -144,13 +144,29 @@ class StudyRecord:
         Returns
         -------
         scores : list of numpy.ndarray
+            One array of instance scores per test bag.
         """
         if (key, method) not in self._attention:
             self._attention[key, method] = _load_attention(_scores_path(_attention_path(self.out, key), method))
         return self._attention[key, method]
 
     def test_bags(self, problem, modality):
-        """The test split of one task, rebuilt from the config's seeds: ``(bags, labels, importance)``."""
+        """The test split of one task, rebuilt from the config's seeds.
+
+        Parameters
+        ----------
+        problem, modality : str
+            The task.
+
+        Returns
+        -------
+        bags : list of numpy.ndarray
+            The test bags.
+        labels : numpy.ndarray
+            Their labels.
+        importance : list of numpy.ndarray
+            Every instance's true importance, per bag.
+        """
         if (problem, modality) not in self._test_bags:
             self._test_bags[problem, modality] = _dataset(problem, modality, "test", _Data.of(self.config))
         return self._test_bags[problem, modality]

@@ -324,6 +324,7 @@ class AssessmentResult:
         Returns
         -------
         result : AssessmentResult
+            Made once; never changed afterwards.
         """
         return cls(out=record.out, config=record.config, complete=complete, models=record.models,
                    ensembles=record.ensembles if complete else None, top=record.top if complete else None,
