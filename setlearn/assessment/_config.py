@@ -591,11 +591,6 @@ class StudyConfig:
         names = {n for m in self.modalities for n in self.grid[m]}
         return sorted(names, key=_param_order)
 
-    @property
-    def extra_explainers(self):
-        """The configured explainers other than attention."""
-        return [m for m in self.explainers if m != "attention"]
-
     def preset_changes(self):
         """The preset this configuration is based on, and how it differs from it.
 

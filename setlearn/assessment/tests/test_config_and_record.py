@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from setlearn.assessment import ConfigError, StudyConfig, StudyRecord, _report, load_config, preset_names
-from setlearn.assessment._store import _attention_path, _load_attention
+from setlearn.assessment._store import _attention_path, _load_attention, _versions
 from setlearn.assessment._tables import write_tables
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "assessment.md"
@@ -94,7 +94,8 @@ def test_a_record_is_what_the_run_stored(tiny_assess_run):
     assert record.attention(key) is record.attention(key)  # read once
     bags, labels, importance = record.test_bags("mil", "gaussian")
     assert len(bags) == len(labels) == len(importance) == record.config.n_test_bags
-    assert record.written_by == [dict(result.record.written_by[0])]
+    assert record.written_by == [_versions()]  # versions.json: one run, these versions
+    assert set(record.versions) >= {"setlearn", "torch", "scikit-learn", "numpy", "skorch"}
 
 
 def test_the_report_is_a_function_of_the_record(tiny_assess_run, tmp_path):
