@@ -16,6 +16,10 @@ important instances are known by construction:
 4. the study's **tables**, **figures** and a Markdown **report** that sets the
    published numbers beside ours are recomputed from the stored rows.
 
+The stages pass typed data: a :class:`StudyConfig` (the checked configuration)
+goes in, a :class:`StudyRecord` (the run folder, read) comes out, and the tables,
+figures, report and :class:`AssessmentResult` are made from the record.
+
 Everything lands in one folder. Only the main process writes to it; each
 finished model is appended to ``models.csv`` and flushed to disk at once, so an
 interrupted run (Ctrl-C, kill, a lost cluster) continues where it stopped when
