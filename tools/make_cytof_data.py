@@ -72,7 +72,7 @@ def write_fixture(folder):
     path = _gate_files(folder)[_FIXTURE_GATE]
     source = flowio.FlowData(str(path))
     events = source.as_array(preprocess=True)
-    # Every 16th cell: a sample spread over the acquisition, not its first seconds.
+    # Every 15th cell (4,784 // 300): a sample spread over the acquisition, not its first seconds.
     picked = events[:: len(events) // _FIXTURE_CELLS][:_FIXTURE_CELLS].astype(np.float32)
     with open(_FIXTURE, "wb") as handle:
         flowio.create_fcs(handle, picked.ravel().tolist(), source.pnn_labels, opt_channel_names=source.pns_labels,

@@ -211,10 +211,6 @@ def bags_from_fcs(paths, labels=None, *, channels=None, transform="asinh", cofac
     >>> from importlib.resources import files
     >>> from setlearn.datasets import bags_from_fcs
     >>> fixture = files("setlearn.datasets.tests") / "data" / "himc_cd8_naive_300.fcs"
-    >>> X, y, markers = bags_from_fcs([fixture, fixture], labels=[0, 1], channels=["CD3", "CD8a"])
-    Traceback (most recent call last):
-    ...
-    ValueError: FCS file ... has no channel 'CD3', 'CD8a'. ...
     >>> X, y, markers = bags_from_fcs([fixture, fixture], labels=[0, 1],
     ...                               channels=["170Er_CD3", "162Dy_CD8a"])
     >>> len(X), X[0].shape, y.tolist(), markers
