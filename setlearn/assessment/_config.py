@@ -85,7 +85,7 @@ def preset_names():
     --------
     >>> from setlearn.assessment import preset_names
     >>> preset_names()
-    ['paper', 'quick', 'smoke', 'study', 'study-mnist']
+    ['paper', 'quick', 'smoke', 'study', 'study-cytof', 'study-mnist']
     """
     return sorted(p.stem for p in _PRESET_DIR.glob("*.json"))
 

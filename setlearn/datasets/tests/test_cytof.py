@@ -105,3 +105,45 @@ def test_make_bags_draws_37_marker_cells_with_ground_truth_from_one_pool(problem
     population_of = {row.tobytes(): p for row, p in zip(*pools["valid"])}
     flat = np.concatenate(X)
     assert [population_of[row.tobytes()] for row in flat] == np.concatenate(populations).tolist()
+
+
+# ------------------------------------------------------------------ assess on cytof
+
+
+def test_assess_draws_each_split_from_its_own_cell_pool():
+    import json
+
+    from setlearn.assessment._tasks import _Data, _dataset
+
+    data = _Data(n_bags=(10, 10, 10), bag_size=30, data_params=json.dumps({}), seed=0)
+    pools = {split: _rows(load_cytof_pool(split)[0]) for split in SPLITS}
+    for split in SPLITS:
+        drawn = _rows(np.concatenate(_dataset("xor", "cytof", split, data)[0]))
+        assert drawn <= pools[split]
+
+
+def test_study_cytof_preset_is_the_study_scale_on_the_gaussian_grid_family():
+    from setlearn.assessment import load_config
+
+    study, paper = load_config("study-cytof"), load_config("paper")
+    assert study["modalities"] == ["cytof"] and study["problems"] == ["mil", "and", "xor"]
+    assert (study["n_train_bags"], study["n_valid_bags"], study["n_test_bags"], study["bag_size"]) == (1000, 250, 250, 250)
+    assert study["estimator_params"] == paper["estimator_params"]  # 500 epochs and the study's optimiser
+    # The paper preset runs cytof on the study's Gaussian/CyTOF grid; the study preset draws from it.
+    assert "cytof" in paper["modalities"] and paper["grid"]["cytof"] == paper["grid"]["gaussian"]
+    for name, values in study["grid"]["cytof"].items():
+        assert set(values) <= set(paper["grid"]["cytof"][name])
+
+
+@pytest.mark.slow
+def test_assess_runs_end_to_end_on_cytof(tmp_path):
+    config = {
+        "n_train_bags": 20, "n_valid_bags": 10, "n_test_bags": 10, "bag_size": 20,
+        "grid": {"cytof": {"hidden_size": [2], "attention_size": [1, 4], "featurizer_depth": [1],
+                           "classifier_depth": [2]}},
+        "estimator_params": {"max_epochs": 2}, "search_seeds": 1, "top_k": 1, "n_retrain": 2,
+        "max_ensemble_size": 2, "n_ensembles": 2,
+    }
+    result = setlearn.assess("study-cytof", config=config, out=tmp_path / "run", verbose=False)
+    assert set(result.models["modality"]) == {"cytof"} and set(result.models["problem"]) == {"mil", "and", "xor"}
+    assert len(result.models) == 3 * (2 + 2) and result.models["iauc_roc"].between(0, 1).all()
