@@ -419,7 +419,7 @@ def make_bags(
     if modality == "gaussian":
         if pool != "all":
             raise ValueError(
-                f"pool only applies to the image modalities ({', '.join(map(repr, _POOL_LOADERS))}); "
+                f"pool only applies to the image and cell modalities ({', '.join(map(repr, _POOL_LOADERS))}); "
                 "Gaussian instances are always fresh, so "
                 "draw train and test bags with different random_state values instead."
             )
