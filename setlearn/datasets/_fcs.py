@@ -49,6 +49,11 @@ def _flow_data(path):
     try:
         data = flowio.FlowData(os.fspath(path))
         events = data.as_array(preprocess=True)
+    except flowio.exceptions.MultipleDataSetsError:
+        raise ValueError(
+            f"FCS file {str(path)!r} holds several data sets; setlearn reads files with one. Split it, e.g. "
+            "with flowio.read_multiple_data_sets(path) and FlowData.write_fcs for each data set."
+        ) from None
     except (flowio.exceptions.FlowIOException, EOFError, ValueError, KeyError, IndexError) as exc:
         raise ValueError(
             f"Cannot read FCS file {str(path)!r}: {exc or type(exc).__name__}. The file may be truncated or "

@@ -77,6 +77,15 @@ def test_damaged_header(tmp_path):
         read_fcs(bad)
 
 
+def test_several_data_sets_in_one_file(tmp_path):
+    data = FIXTURE.read_bytes()
+    assert data.count(b"/$NEXTDATA/0/") == 1
+    several = tmp_path / "several.fcs"
+    several.write_bytes(data.replace(b"/$NEXTDATA/0/", b"/$NEXTDATA/9/"))  # points at a second data set
+    with pytest.raises(ValueError, match="holds several data sets"):
+        read_fcs(several)
+
+
 def test_missing_file_and_bad_transform(tmp_path):
     with pytest.raises(FileNotFoundError, match="No FCS file at"):
         read_fcs(tmp_path / "nowhere.fcs")
