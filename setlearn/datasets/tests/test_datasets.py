@@ -388,7 +388,7 @@ def test_problems_pickle():
     (dict(n_bags=0), r"'n_bags' parameter of make_bags must be an int in the range \[1, inf\)"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
     (dict(sigma=-1.0), r"sigma must be a positive number"),
-    (dict(pool="train"), r"pool only applies to the image modalities \('digits', 'mnist'\)"),
+    (dict(pool="train"), r"pool only applies to the image and cell modalities \('digits', 'mnist', 'cytof', 'cytof-lineages'\)"),
     (dict(modality="digits", pool="validation"), r"pool must be one of"),
     (dict(modality="digits", sigma=1.0), r"means and sigma only apply to modality 'gaussian'"),
 ])
