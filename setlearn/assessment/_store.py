@@ -263,6 +263,12 @@ def _folder_lock(out):
         _atomic_write(out / _HOLDER_NAME, lambda fh: fh.write(json.dumps(holder).encode()))
         yield out
     finally:
+        # Leave no lock files behind, however the run ended. They go while the
+        # lock is still held: a second run that opens the old file then finds it
+        # locked and stops, and one that comes later creates a fresh file.
+        for name in (_HOLDER_NAME, _LOCK_NAME):
+            with contextlib.suppress(OSError):
+                (out / name).unlink()
         lock.release()
 
 

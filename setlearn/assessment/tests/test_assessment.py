@@ -1,5 +1,6 @@
 """setlearn.assess: config validation, tables from hand-made rows, end to end, resume."""
 
+import contextlib
 import json
 
 import numpy as np
@@ -717,3 +718,14 @@ def test_audit_table_follows_the_config_order():
     assert text.index("| gaussian | MIL |") < text.index("| gaussian | AND |")
     # AND: no share signal, but uniform attention is as good as attention.
     assert "attention is not needed" in text.split("| gaussian | AND |")[1]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_folder_lock_leaves_no_files_behind(tmp_path, fails):
+    out = tmp_path / "run"
+    with contextlib.suppress(RuntimeError):
+        with _store._folder_lock(out):
+            assert (out / _store._LOCK_NAME).exists()
+            if fails:
+                raise RuntimeError("the run failed")
+    assert sorted(p.name for p in out.iterdir()) == []
