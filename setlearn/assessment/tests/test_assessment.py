@@ -579,6 +579,7 @@ def test_an_interrupted_repair_loses_no_row(tmp_path, monkeypatch):
     ({"estimator_params": {"max_epochs": 3, "featurizer": "cnn"}}, "The CNN featurizer needs image instances"),
     ({"estimator_params": {"max_epochs": 3, "attention": "relu"}}, "attention' parameter"),
     ({"estimator_params": {"max_epochs": 3, "batch_size": 0}}, "batch_size' parameter"),
+    ({"estimator_params": {"max_epochs": 3, "device": "banana"}}, "device='banana' is not a torch device"),
 ])
 def test_values_only_training_would_reject_are_refused_before_the_folder_exists(tmp_path, override, message):
     out = tmp_path / "run"
