@@ -235,3 +235,12 @@ def test_a_device_this_machine_lacks_is_refused_before_training(bags, device, me
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
     assert not hasattr(clf, "classes_")
+
+
+def test_training_that_diverges_stops_with_a_clear_error(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**{**FAST, "lr": 1e300})
+    with pytest.raises(ValueError, match=r"Training diverged: the training loss is nan after epoch \d+\. Lower "
+                                         r"the learning rate \(lr=1e\+300\)"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
