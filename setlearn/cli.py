@@ -21,6 +21,9 @@ import setlearn
 
 
 def _parser():
+    # The preset list comes from the bundled files, so a new preset can never be missing here.
+    from setlearn.assessment._config import preset_names
+
     parser = argparse.ArgumentParser(
         prog="setlearn", description="Attention-based learning on sets, with a number for whether the attention can be trusted."
     )
@@ -35,8 +38,8 @@ def _parser():
             "figures and report (Haab et al. 2022) in one output folder. Rerunning the same command "
             "continues an interrupted run."
         ),
-        epilog="Presets: smoke (under a minute, CI), quick (a few minutes, the default), paper "
-        "(the study's sizes, for a cluster). Docs: docs/assessment.md",
+        epilog=f"Presets: {', '.join(preset_names())} (default: quick; each is described in "
+        f"docs/assessment.md, and --print-config shows one).",
     )
     assess.add_argument("--preset", default="quick", help="bundled configuration to start from (default: quick)")
     assess.add_argument("--config", metavar="FILE", help="JSON or TOML file overriding keys of the preset")

@@ -236,3 +236,8 @@ def test_an_operating_system_error_is_one_line(capsys, tmp_path):
     assert main(["assess", "--preset", "smoke", "--quiet", "--out", str(too_long)]) == 1
     err = capsys.readouterr().err
     assert err == f"setlearn assess: error: File name too long: {too_long}\n"
+
+
+def test_the_help_names_every_bundled_preset():
+    done = subprocess.run([sys.executable, "-m", "setlearn", "assess", "--help"], capture_output=True, text=True)
+    assert all(name in " ".join(done.stdout.split()) for name in assessment.preset_names())
