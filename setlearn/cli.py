@@ -13,6 +13,7 @@ Examples
 import argparse
 import json
 import logging
+import os
 import sys
 import warnings
 
@@ -20,6 +21,9 @@ import setlearn
 
 
 def _parser():
+    # The preset list comes from the bundled files, so a new preset can never be missing here.
+    from setlearn.assessment._config import preset_names
+
     parser = argparse.ArgumentParser(
         prog="setlearn", description="Attention-based learning on sets, with a number for whether the attention can be trusted."
     )
@@ -34,8 +38,8 @@ def _parser():
             "figures and report (Haab et al. 2022) in one output folder. Rerunning the same command "
             "continues an interrupted run."
         ),
-        epilog="Presets: smoke (under a minute, CI), quick (a few minutes, the default), paper "
-        "(the study's sizes, for a cluster). Docs: docs/assessment.md",
+        epilog=f"Presets: {', '.join(preset_names())} (default: quick; each is described in "
+        f"docs/assessment.md, and --print-config shows one).",
     )
     assess.add_argument("--preset", default="quick", help="bundled configuration to start from (default: quick)")
     assess.add_argument("--config", metavar="FILE", help="JSON or TOML file overriding keys of the preset")
@@ -69,6 +73,30 @@ def _one_line_warnings(show_others):
 
 
 def _assess(args):
+    # Everything, the first imports included, runs inside the handlers below: a
+    # Ctrl-C in the first second or a bad path must end in one line, never a traceback.
+    try:
+        return _run_assess(args)
+    except KeyboardInterrupt:
+        print("\nsetlearn assess: interrupted. Every finished model is saved; run the same command "
+              "again to continue.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``--print-config | head``): nothing
+        # left to tell it. Point stdout at devnull so the interpreter's final
+        # flush does not raise again (the recipe of Python's signal docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        # A path too long, a config file that cannot be read, a full disk: the
+        # operating system's reason and the path are what the user needs.
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"setlearn assess: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+
+
+def _run_assess(args):
     from setlearn.assessment import AssessmentWarning, ClusterError, ConfigError, assess, load_config
 
     if args.scheduler:
@@ -84,6 +112,7 @@ def _assess(args):
             warnings.showwarning = _one_line_warnings(warnings.showwarning)
             if args.print_config:
                 print(json.dumps(load_config(args.preset, args.config), indent=2))
+                sys.stdout.flush()  # a closed pipe shows here, inside the handlers
                 return 0
             assess(args.preset, config=args.config, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
                    max_models=args.max_models, drop_bad_rows=args.drop_bad_rows, verbose=not args.quiet)
@@ -93,10 +122,6 @@ def _assess(args):
     except ClusterError as exc:
         print(f"setlearn assess: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nsetlearn assess: interrupted. Every finished model is saved; run the same command "
-              "again to continue.", file=sys.stderr)
-        return 130
     return 0
 
 
@@ -118,3 +143,4 @@ def main(argv=None):
     if args.command == "assess":
         return _assess(args)
     raise AssertionError(f"unhandled command {args.command!r}")
+

@@ -32,16 +32,23 @@ _ENSEMBLE_KINDS = ("one", "several")
 # --------------------------------------------------------------------------- storage
 
 # What every stored cell must hold; a column not named here (a grid parameter) may hold anything.
+# Kinds: "str"; a tuple of allowed values; "int" (a whole number >= 0, as every stored
+# integer is a count, a position or a seed); "float" (finite); "fraction" (finite, in [0, 1]:
+# accuracies, AUROCs, average precisions); "nonnegative" (finite, >= 0: losses, seconds).
 MODEL_TYPES = {
     "problem": "str", "modality": "str", "stage": ("search", "retrain"), "config_id": "str",
-    "repeat": "int", "seed": "int", **{name: "float" for name in _MODEL_METRICS if name != "seed"},
+    "repeat": "int", "seed": "int", "valid_accuracy": "fraction", "valid_log_loss": "nonnegative",
+    "test_accuracy": "fraction", "test_bag_auc": "fraction", "iauc_roc": "fraction", "iauc_pr": "fraction",
+    "fit_time_s": "nonnegative",
 }
+assert set(MODEL_TYPES) == set(MODEL_KEY + _MODEL_METRICS)
 ENSEMBLE_TYPES = {
     "problem": "str", "modality": "str", "kind": _ENSEMBLE_KINDS, "size": "int", "draw": "int",
-    "config_id": "str", "members": "str", "iauc_roc": "float", "iauc_pr": "float",
+    "config_id": "str", "members": "str", "iauc_roc": "fraction", "iauc_pr": "fraction",
 }
-_PANDAS_DTYPES = {"str": str, "int": "int64", "float": "float64"}
-_INTEGER = re.compile(r"-?[0-9]+")
+_PANDAS_DTYPES = {"str": str, "int": "int64", "float": "float64", "fraction": "float64", "nonnegative": "float64"}
+_INTEGER = re.compile(r"[0-9]+")
+_FLOAT_RANGES = {"float": (-math.inf, math.inf), "fraction": (0.0, 1.0), "nonnegative": (0.0, math.inf)}
 
 
 def _atomic_write(path, write):
@@ -75,14 +82,17 @@ def _check_cell(column, kind, value):
     if isinstance(kind, tuple):
         return None if value in kind else f"{column} {value!r} is not one of {', '.join(kind)}"
     if kind == "int" and not _INTEGER.fullmatch(value):
-        return f"{column} {value!r} is not an integer"
-    if kind == "float":
+        return f"{column} {value!r} is not an integer >= 0"
+    if kind in _FLOAT_RANGES:
         try:
             number = float(value)
         except ValueError:
             return f"{column} {value!r} is not a number"
         if not math.isfinite(number):
             return f"{column} is {value!r}, not a finite number"
+        low, high = _FLOAT_RANGES[kind]
+        if not low <= number <= high:
+            return f"{column} {value!r} is outside [{low:g}, {high:g}]"
     return None
 
 
@@ -110,8 +120,11 @@ class _RowStore:
     def _load(self, drop_bad_rows):
         """Repair and check the file; returns the keys of its rows."""
         original = self.path.read_bytes() if self.path.exists() else b""
+        # An editor's save may add a byte-order mark and Windows line endings;
+        # the rows are the same, so read them and write the file back plainly.
+        data = original.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
         # A kill in the middle of a write leaves a line without its newline: drop it.
-        data = original[: original.rfind(b"\n") + 1]
+        data = data[: data.rfind(b"\n") + 1]
         header = ",".join(self.columns)
         lines = data.split(b"\n")[:-1]
         if not lines:
@@ -189,9 +202,23 @@ def _save_attention(path, attention):
 
 
 def _load_attention(path):
+    """One model's stored test attention (or explainer scores), one array per bag.
+
+    Raises :class:`ConfigError` naming ``path`` for a file that is missing, truncated or
+    holds values no explainer writes (sizes that do not add up, NaN or infinite scores).
+    """
     try:
         with np.load(path) as npz:
-            return np.split(npz["attention"], np.cumsum(npz["sizes"])[:-1])
+            attention, sizes = npz["attention"], npz["sizes"]
+        if attention.ndim != 1 or sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer):
+            raise ValueError(f"attention of shape {attention.shape} and sizes of shape {sizes.shape} "
+                             f"({sizes.dtype}), expected two 1-D arrays, integer sizes")
+        if (sizes < 1).any() or sizes.sum() != len(attention):
+            raise ValueError(f"the bag sizes add up to {sizes.sum()} (smallest {sizes.min(initial=0)}), "
+                             f"but {len(attention)} values are stored")
+        if not np.isfinite(attention).all():
+            raise ValueError(f"{np.count_nonzero(~np.isfinite(attention))} values are NaN or infinite")
+        return np.split(attention, np.cumsum(sizes)[:-1])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ConfigError(
             f"{path} is damaged ({type(exc).__name__}: {exc}). Delete it and its model's row in "
@@ -267,6 +294,12 @@ def _folder_lock(out):
         _atomic_write(out / _HOLDER_NAME, lambda fh: fh.write(json.dumps(holder).encode()))
         yield out
     finally:
+        # Leave no lock files behind, however the run ended. They go while the
+        # lock is still held: a second run that opens the old file then finds it
+        # locked and stops, and one that comes later creates a fresh file.
+        for name in (_HOLDER_NAME, _LOCK_NAME):
+            with contextlib.suppress(OSError):
+                (out / name).unlink()
         lock.release()
 
 

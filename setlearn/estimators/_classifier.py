@@ -12,6 +12,7 @@ from torch import nn
 
 from ..bags import PaddedBags
 from ..base import BaseBagClassifier, _softmax, validate_training_bags
+from ..nn._device import check_device
 from ..nn._explain import check_method, check_target, explain_bags
 from ..nn._modules import POOLINGS
 from ..nn._net import BagDataset, fit_net, torch_threads
@@ -192,6 +193,11 @@ class AttentionMILClassifier(BaseBagClassifier):
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
+
+    def _validate_params(self):
+        super()._validate_params()
+        # A device this machine lacks would fail only once training moves a tensor.
+        check_device(self.device)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, **fit_params):

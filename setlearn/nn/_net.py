@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
@@ -337,6 +337,7 @@ def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
                 threshold_mode="abs", load_best=True, sink=_sink(estimator),
             )
         )
+    callbacks.append(_StopOnDivergence(estimator.lr))
     if estimator.verbose >= 2:
         callbacks.append(ProgressBar())
     quiet = {} if estimator.verbose else {"callbacks__print_log": None}  # skorch formats its table even when silent
@@ -392,6 +393,25 @@ def make_net(estimator, module, **kwargs):
         verbose=estimator.verbose,
         **kwargs,
     )
+
+
+class _StopOnDivergence(Callback):
+    """Stop training with a clear error once the training loss is no longer finite.
+
+    A diverged model has NaN weights: without this it would train on to the last
+    epoch and fail later, in ``predict_proba`` or a scorer, with "Input contains NaN".
+    """
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "train_loss"]
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the training loss is {loss} after epoch {len(net.history)}. "
+                f"Lower the learning rate (lr={self.lr:g}) or check the bags for extreme values."
+            )
 
 
 def _discard(*args, **kwargs):

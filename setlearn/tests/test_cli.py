@@ -203,3 +203,41 @@ def test_a_lost_cluster_exits_1_with_one_line(monkeypatch, capsys, tmp_path):
     assert main(["assess", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == ("setlearn assess: error: Lost the Dask scheduler at tcp://127.0.0.1:1 "
                                        "(CommClosedError).\n")
+
+
+def test_an_interrupt_while_importing_is_one_line(monkeypatch, capsys, tmp_path):
+    # A Ctrl-C in the first second lands in the imports of the command itself.
+    class Importing(type(sys)):
+        def __getattr__(self, name):
+            if name.startswith("__"):  # what pytest and inspect ask of any module
+                raise AttributeError(name)
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "setlearn.assessment", Importing("setlearn.assessment"))
+    try:
+        status = main(["assess", "--out", str(tmp_path)])
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped the command as a traceback")
+    assert status == 130
+    assert "run the same command again" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_print_config_quietly():
+    # ``--print-config | head``: here the reader (``true``) is gone before the output is written.
+    done = subprocess.run(
+        f"{sys.executable} -m setlearn assess --print-config | true",
+        shell=True, executable="/bin/bash", capture_output=True, text=True,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+
+
+def test_an_operating_system_error_is_one_line(capsys, tmp_path):
+    too_long = tmp_path / ("x" * 300)
+    assert main(["assess", "--preset", "smoke", "--quiet", "--out", str(too_long)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"setlearn assess: error: File name too long: {too_long}\n"
+
+
+def test_the_help_names_every_bundled_preset():
+    done = subprocess.run([sys.executable, "-m", "setlearn", "assess", "--help"], capture_output=True, text=True)
+    assert all(name in " ".join(done.stdout.split()) for name in assessment.preset_names())

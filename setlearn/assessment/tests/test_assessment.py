@@ -1,5 +1,7 @@
 """setlearn.assess: config validation, tables from hand-made rows, end to end, resume."""
 
+import contextlib
+import csv
 import json
 
 import numpy as np
@@ -502,6 +504,14 @@ def test_a_second_run_on_a_held_folder_is_refused_and_names_the_holder(tmp_path)
     assert setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False).n_new_models == 0
 
 
+def _set_cell(lines, row, column, value):
+    """Put ``value`` in ``column`` of CSV line ``row`` (``lines[0]`` is the header)."""
+    header = lines[0].split(",")
+    cells = next(csv.reader([lines[row]]))
+    cells[header.index(column)] = value
+    lines[row] = ",".join(cells)
+
+
 _LINE_OF_FIRST_RETRAIN = 4  # header, 2 search rows, then the retrained models
 
 
@@ -512,6 +522,10 @@ _LINE_OF_FIRST_RETRAIN = 4  # header, 2 search rows, then the retrained models
     (lambda lines: lines.append("\0" * 40), "NUL", 0),
     (lambda lines: lines.append(lines[2]), "repeats the row of line 3", 0),
     (lambda lines: lines.__setitem__(2, lines[2] + ",extra"), "fields, expected", 1),
+    (lambda lines: _set_cell(lines, -1, "iauc_roc", "7"), "iauc_roc '7' is outside \\[0, 1\\]", 1),
+    (lambda lines: _set_cell(lines, 1, "valid_accuracy", "-3"), "valid_accuracy '-3' is outside \\[0, 1\\]", 1),
+    (lambda lines: _set_cell(lines, -1, "fit_time_s", "-1.5"), "fit_time_s '-1.5' is outside \\[0, inf\\]", 1),
+    (lambda lines: _set_cell(lines, -1, "repeat", "-2"), "repeat '-2' is not an integer >= 0", 1),
 ])
 def test_damaged_rows_stop_the_run_by_file_and_line_until_dropped(tmp_path, uninterrupted, damage, message,
                                                                   n_retrained):
@@ -565,6 +579,7 @@ def test_an_interrupted_repair_loses_no_row(tmp_path, monkeypatch):
     ({"estimator_params": {"max_epochs": 3, "featurizer": "cnn"}}, "The CNN featurizer needs image instances"),
     ({"estimator_params": {"max_epochs": 3, "attention": "relu"}}, "attention' parameter"),
     ({"estimator_params": {"max_epochs": 3, "batch_size": 0}}, "batch_size' parameter"),
+    ({"estimator_params": {"max_epochs": 3, "device": "banana"}}, "device='banana' is not a torch device"),
 ])
 def test_values_only_training_would_reject_are_refused_before_the_folder_exists(tmp_path, override, message):
     out = tmp_path / "run"
@@ -630,6 +645,27 @@ def test_a_damaged_attention_file_is_named(tmp_path, uninterrupted):
     victim.write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(ConfigError, match=f"{victim.name} is damaged.*Delete it and its model's row"):
         setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+
+
+def test_rows_saved_by_an_editor_with_a_bom_and_crlf_resume(tmp_path, uninterrupted):
+    out = _copy_of(uninterrupted, tmp_path)
+    plain = (out / "models.csv").read_bytes()
+    (out / "models.csv").write_bytes(b"\xef\xbb\xbf" + plain.replace(b"\n", b"\r\n"))
+    result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert result.n_new_models == 0
+    assert (out / "models.csv").read_bytes() == plain
+
+
+@pytest.mark.parametrize("content, reason", [
+    ({"attention": np.full(6, 0.25, np.float32), "sizes": np.array([4, 4])}, "add up to 8 .* 6 values"),
+    ({"attention": np.array([0.5, np.nan, 0.5, 0.5], np.float32), "sizes": np.array([2, 2])}, "1 values are NaN"),
+    ({"attention": np.ones((2, 2), np.float32), "sizes": np.array([2])}, "expected two 1-D arrays"),
+])
+def test_attention_files_with_impossible_values_are_named(tmp_path, content, reason):
+    path = tmp_path / "gaussian-mil-h4-a2-r000.npz"
+    np.savez(path, **content)
+    with pytest.raises(ConfigError, match=f"{path.name} is damaged \\(ValueError: .*{reason}"):
+        _store._load_attention(path)
 
 
 @pytest.mark.parametrize("content", ["[1, 2]", '"text"'])
@@ -717,3 +753,14 @@ def test_audit_table_follows_the_config_order():
     assert text.index("| gaussian | MIL |") < text.index("| gaussian | AND |")
     # AND: no share signal, but uniform attention is as good as attention.
     assert "attention is not needed" in text.split("| gaussian | AND |")[1]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_folder_lock_leaves_no_files_behind(tmp_path, fails):
+    out = tmp_path / "run"
+    with contextlib.suppress(RuntimeError):
+        with _store._folder_lock(out):
+            assert (out / _store._LOCK_NAME).exists()
+            if fails:
+                raise RuntimeError("the run failed")
+    assert sorted(p.name for p in out.iterdir()) == []

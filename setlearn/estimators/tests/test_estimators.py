@@ -221,3 +221,26 @@ def test_explain_sums_to_one_whatever_the_float32_softmax_gives(bags, monkeypatc
     for weights in clf.explain([huge, X[0]]):
         assert weights.dtype == np.float64
         assert abs(weights.sum() - 1) <= 1e-6
+
+
+@pytest.mark.parametrize("device, message", [
+    ("banana", "device='banana' is not a torch device"),
+    ("xla", "setlearn trains on 'cpu', 'cuda' or 'mps'"),
+    pytest.param("cuda", "torch sees no CUDA GPU", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="this machine has a GPU")),
+])
+def test_a_device_this_machine_lacks_is_refused_before_training(bags, device, message):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**FAST, device=device)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
+
+
+def test_training_that_diverges_stops_with_a_clear_error(bags):
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**{**FAST, "lr": 1e300})
+    with pytest.raises(ValueError, match=r"Training diverged: the training loss is nan after epoch \d+\. Lower "
+                                         r"the learning rate \(lr=1e\+300\)"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
