@@ -24,13 +24,16 @@ _REPORTED_PACKAGES = ("setlearn", "torch", "scikit-learn", "numpy", "skorch", "p
 
 def _row_files(config):
     """``{name: (file, columns, key, cell types)}`` of the row files of a run of ``config``."""
-    # The explainers' columns (iauc_roc_<method>, explain_s_<method>) are numbers.
-    model_types = {**MODEL_TYPES, **{c: "float" for c in _explainer_model_columns(config.explainers)}}
+    # The explainers' columns: iauc_roc_<method> in [0, 1], explain_s_<method> seconds >= 0.
+    def kind(column):
+        return "nonnegative" if column.startswith("explain_s_") else "fraction"
+
+    model_types = {**MODEL_TYPES, **{c: kind(c) for c in _explainer_model_columns(config.explainers)}}
     ensemble_columns = _ensemble_columns(config.explainers)
     return {
         "models": ("models.csv", _model_columns(config), MODEL_KEY, model_types),
         "ensembles": ("ensembles.csv", _ENSEMBLE_COLUMNS + ensemble_columns, ENSEMBLE_KEY,
-                      {**ENSEMBLE_TYPES, **{c: "float" for c in ensemble_columns}}),
+                      {**ENSEMBLE_TYPES, **{c: kind(c) for c in ensemble_columns}}),
         "audit": ("audit.csv", _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES),
     }
 
