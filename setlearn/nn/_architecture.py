@@ -68,7 +68,7 @@ class ArchitectureSpec:
     attention : {"tanh", "gated", "mean"}
         The attention of the pooling.
     pooling : {"attention", "additive", "max"}
-        How instances become bag logits (see :data:`setlearn.nn._modules.POOLINGS`).
+        How instances become bag logits (see :class:`AttentionMILNet`).
     featurizer : {"auto", "mlp", "cnn"} or torch.nn.Module
         As the estimator's parameter; ``"auto"`` is resolved from
         ``instance_shape`` (``"mlp"`` for vectors, ``"cnn"`` for images), so
