@@ -294,11 +294,6 @@ def test_smoke_preset_end_to_end(smoke_run):
     pd.testing.assert_frame_equal(again.models, result.models)
 
 
-@pytest.fixture
-def uninterrupted(tiny_assess_run):
-    return tiny_assess_run
-
-
 def _interrupt_after(monkeypatch, n):
     real = _runner._fit_and_score
     calls = {"n": 0}
@@ -661,6 +656,7 @@ def test_an_empty_output_path_is_refused(tmp_path, monkeypatch, out):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_fails_fast_before_any_folder(tmp_path):
     pytest.importorskip("distributed")
     import socket
