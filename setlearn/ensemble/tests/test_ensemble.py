@@ -101,6 +101,7 @@ def test_multi_configuration_members_cycle_through_configurations(data):
         AttentionEnsemble([BASE], param_grid=grid).fit(X, y)
 
 
+@pytest.mark.slow  # starts joblib's worker processes and a Dask cluster: 14 s on 2 loaded cores
 def test_n_jobs_and_dask_backend_give_the_same_members(data):
     X, y, _ = data
     distributed = pytest.importorskip("distributed")
