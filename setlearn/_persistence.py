@@ -52,12 +52,14 @@ def _member_payload(clf):
 
 def _load_member(payload, classes, instance_shape):
     from .estimators import AttentionMILClassifier
-    from .nn._net import build_module, make_net
+    from .nn import ArchitectureSpec, TrainingSpec
+    from .nn._net import make_net
 
-    clf = AttentionMILClassifier(**json.loads(payload["params"]))
-    module = build_module(clf, instance_shape, len(classes), seeds=[0])
+    params = json.loads(payload["params"])
+    module = ArchitectureSpec.from_params(params, instance_shape, len(classes)).build(seeds=[0])
     module.load_state_dict(payload["weights"])
-    net = make_net(clf, module).initialize()
+    net = make_net(TrainingSpec.from_params(params), module).initialize()
+    clf = AttentionMILClassifier(**params)
     net.history = History(json.loads(payload["history"]))
     return clf._set_fitted(net, classes, instance_shape)
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .bags import check_bag_labels, check_bags
 
+__all__ = ["BaseBagClassifier", "check_param", "validate_training_bags"]
 
 _ROUTING_HINT = (
     "Per-instance ground truth such as 'importance' is for scorers, not for fit. Enable "
@@ -36,7 +37,7 @@ def check_param(name, value, constraints, *, error=InvalidParameterError):
     value : object
         The value to check.
     constraints : list
-        scikit-learn constraints, as in ``_parameter_constraints`` (e.g.
+        Constraints as in scikit-learn's ``_parameter_constraints`` (e.g.
         ``[Interval(Integral, 1, None, closed="left")]``); any one may hold.
     error : type of Exception, default=InvalidParameterError
         The exception raised (a ``ValueError`` subclass).
@@ -67,7 +68,37 @@ def check_param(name, value, constraints, *, error=InvalidParameterError):
 
 
 def validate_training_bags(X, y):
-    """Validated bags, encoded labels and classes for training a classifier on bags."""
+    """Validated bags, encoded labels and classes for training a classifier on bags.
+
+    Parameters
+    ----------
+    X : list of array-like, 1-D object array, or ndarray
+        Bags of shape ``(n_instances, *instance_shape)``.
+    y : array-like of shape (n_bags,)
+        Bag labels of any type; at least two classes.
+
+    Returns
+    -------
+    bags : list of ndarray
+        The checked bags (float32).
+    y_encoded : ndarray of int64 of shape (n_bags,)
+        Every label's position in ``classes``.
+    classes : ndarray of shape (n_classes,)
+        The sorted distinct labels.
+
+    Raises
+    ------
+    ValueError
+        If the bags or labels are malformed, or ``y`` holds a single class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.base import validate_training_bags
+    >>> bags, y_encoded, classes = validate_training_bags([np.zeros((3, 2)), np.ones((5, 2))], ["b", "a"])
+    >>> [bag.shape for bag in bags], y_encoded.tolist(), classes.tolist()
+    ([(3, 2), (5, 2)], [1, 0], ['a', 'b'])
+    """
     bags = check_bags(X)
     y = check_bag_labels(y, len(bags))
     encoder = LabelEncoder().fit(y)
@@ -96,10 +127,10 @@ def _check_known_labels(y, classes):
 
 
 class BaseBagClassifier(ClassifierMixin, BaseEstimator):
-    """The shell shared by :class:`~setlearn.AttentionMILClassifier` and
-    :class:`~setlearn.AttentionEnsemble`: classifiers whose samples are bags.
+    """The shell of setlearn's classifiers whose samples are bags.
 
-    Subclasses train in ``fit`` (decorated with scikit-learn's ``_fit_context``,
+    Shared by :class:`~setlearn.AttentionMILClassifier` and
+    :class:`~setlearn.AttentionEnsemble`. Subclasses train in ``fit`` (decorated with scikit-learn's ``_fit_context``,
     which validates ``_parameter_constraints``), then hand every fitted
     attribute to :meth:`_record_fit` at once, so that a fit that fails or is
     interrupted leaves the estimator as it was. They implement
@@ -124,6 +155,7 @@ class BaseBagClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y : ndarray of shape (n_bags,)
+            The class (from ``classes_``) of highest probability for every bag.
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -138,10 +170,12 @@ class BaseBagClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_bags,)
             True labels, among the classes seen during fit.
         sample_weight : array-like of shape (n_bags,), default=None
+            Weight of every bag in the mean; equal weights when None.
 
         Returns
         -------
         score : float
+            The share of bags whose predicted label is ``y``'s (weighted).
         """
         check_is_fitted(self)
         _check_known_labels(y, self.classes_)

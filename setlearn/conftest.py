@@ -36,6 +36,13 @@ def tiny_assess_run(tmp_path_factory):
     return setlearn.assess("smoke", config=TINY_ASSESS_CONFIG, out=tmp_path_factory.mktemp("tiny"), verbose=False)
 
 
+@pytest.fixture
+def uninterrupted(tiny_assess_run):
+    """The uninterrupted tiny run (``tiny_assess_run``), named for the tests that compare a
+    resumed, repaired or distributed run with it."""
+    return tiny_assess_run
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """The smoke preset run once per session: ``(result, out)``; tests that need a finished

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from setlearn.utils._versions import RESULT_PACKAGES
+
 from ._config import ClusterError, ConfigError
 
 
@@ -11,7 +13,7 @@ from ._config import ClusterError, ConfigError
 _CONNECT_TIMEOUT_S = 5
 # What decides a model's numbers: a worker with other versions would mix them into the rows.
 # Distribution names: distributed reads them with importlib.metadata.version.
-_CHECKED_PACKAGES = ("setlearn", "torch", "scikit-learn", "numpy", "skorch")
+_CHECKED_PACKAGES = RESULT_PACKAGES
 
 
 def _version_mismatches(versions):

@@ -309,8 +309,7 @@ def _check_with_makers_and_estimators(config):
 
     from setlearn.datasets import make_bags
     from setlearn.estimators import AttentionMILClassifier
-    from setlearn.nn import AttentionMILNet
-    from setlearn.nn._net import _resolve_featurizer
+    from setlearn.nn import ArchitectureSpec
 
     instance_shapes = {}
     for modality in config["modalities"]:
@@ -330,9 +329,7 @@ def _check_with_makers_and_estimators(config):
                 model = AttentionMILClassifier(**config["estimator_params"], **params)
                 model._validate_params()
                 # Building the network checks what only the data decides, such as a CNN on vectors.
-                AttentionMILNet(shape, 2, hidden_size=model.hidden_size, attention_size=model.attention_size,
-                                featurizer_depth=model.featurizer_depth, classifier_depth=model.classifier_depth,
-                                attention=model.attention, featurizer=_resolve_featurizer(model.featurizer, shape))
+                ArchitectureSpec.from_params(model.get_params(), shape, n_classes=2).build(seeds=[0])
             except (ValueError, TypeError, RuntimeError) as exc:
                 raise ConfigError(f"{where} (with estimator_params) is not a valid AttentionMILClassifier "
                                   f"for {modality} instances of shape {shape}: {exc}") from None

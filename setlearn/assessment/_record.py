@@ -7,8 +7,9 @@ import json
 import os
 import shlex
 import sys
-from importlib import metadata
 from pathlib import Path
+
+from setlearn.utils._versions import REPORT_PACKAGES, package_versions
 
 from ._audit import _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES
 from ._config import ConfigError, StudyConfig
@@ -19,7 +20,6 @@ from ._tables import top_configurations
 from ._tasks import _Data, _dataset, _model_columns
 
 # The packages whose versions the report names.
-_REPORTED_PACKAGES = ("setlearn", "torch", "scikit-learn", "numpy", "skorch", "pandas", "matplotlib")
 
 
 def _row_files(config):
@@ -177,13 +177,7 @@ class StudyRecord:
     @functools.cached_property
     def versions(self):
         """``{package: version}`` of the packages reading the run (the report names them)."""
-        found = {}
-        for name in _REPORTED_PACKAGES:
-            try:
-                found[name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                found[name] = "not installed"
-        return found
+        return {name: version or "not installed" for name, version in package_versions(REPORT_PACKAGES).items()}
 
     @functools.cached_property
     def written_by(self):

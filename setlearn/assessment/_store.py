@@ -306,18 +306,19 @@ def _folder_lock(out):
 def _versions():
     """The versions that decide a run's numbers, as recorded in ``versions.json``."""
     import platform
-    from importlib.metadata import PackageNotFoundError, version
 
-    found = {"python": platform.python_version()}
-    for name in ("setlearn", "torch", "scikit-learn", "numpy"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    import setlearn
+    from setlearn.utils._versions import package_versions
 
-    found["setlearn"] = setlearn.__version__
-    return found
+    return {"python": platform.python_version(), **package_versions()}
+
+
+def _same_versions(recorded, current):
+    """Whether a recorded set of versions agrees with ``current`` on every package both name.
+
+    A record written before a package was listed (skorch, before it was) does not
+    name it: that is not evidence of another version.
+    """
+    return all(recorded[name] == current[name] for name in recorded.keys() & current.keys())
 
 
 def _record_versions(out, resuming):
@@ -341,8 +342,8 @@ def _record_versions(out, resuming):
             warnings.warn(f"{out} has no versions.json (written before setlearn recorded versions): the "
                           f"versions that trained its stored rows are unknown. Continuing with "
                           f"{_format_versions(current)}.", AssessmentWarning, stacklevel=3)
-    elif any(r != current for r in recorded):
-        earlier = "; ".join(_format_versions(r) for r in recorded if r != current)
+    elif not all(_same_versions(r, current) for r in recorded):
+        earlier = "; ".join(_format_versions(r) for r in recorded if not _same_versions(r, current))
         warnings.warn(f"{out} holds rows computed with other versions ({earlier}); now "
                       f"{_format_versions(current)}. The results mix versions.", AssessmentWarning, stacklevel=3)
     if current not in recorded:

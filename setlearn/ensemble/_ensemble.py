@@ -15,34 +15,31 @@ from torch import nn
 from ..bags import bag_sizes, max_padded_elements
 from ..base import BaseBagClassifier, validate_training_bags
 from ..estimators import AttentionMILClassifier
+from ..nn._architecture import ArchitectureSpec, TrainingSpec
 from ..nn._explain import EXPLAINERS, check_method
-from ..nn._net import fit_net, make_net
+from ..nn._net import fit_net, make_net, member_seed
 from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, _bag_agreement, combine_scores, pairwise_agreement
 
 
 _STACK_BUDGET = 2**20
 
 
-def _members_per_module(estimator, bags):
-    """How many members of ``estimator``'s configuration to train as one stacked module."""
-    if estimator.early_stopping:
+def _members_per_module(architecture, training, bags):
+    """How many members of one configuration to train as one stacked module."""
+    if training.early_stopping:
         # Stacked members would stop together, on the sum of their losses.
         return 1
-    instance_shape = bags[0].shape[1:]
-    width = estimator.hidden_size
-    if not isinstance(estimator.featurizer, nn.Module) and len(instance_shape) > 1 and estimator.featurizer != "mlp":
-        width = 8 * int(np.prod(instance_shape[-2:]))  # the CNN's first feature map
     # The widest step's padded slots, batched exactly as training batches them.
-    per_member = max_padded_elements(bag_sizes(bags), estimator.batch_size) * width
+    per_member = max_padded_elements(bag_sizes(bags), training.batch_size) * architecture.widest_instance_activation
     return max(1, int(_STACK_BUDGET // per_member))
 
 
-def _fit_group(estimator, bags, y_encoded, n_classes, seeds):
-    """Train the members of one configuration together; return their fitted classifiers."""
-    net = fit_net(estimator, bags, y_encoded, n_classes, seeds=seeds)
+def _fit_group(architecture, training, bags, y_encoded, seeds):
+    """Train the members of one configuration together; return their nets, one member each."""
+    net = fit_net(architecture, training, bags, y_encoded, seeds=seeds)
     members = []
     for e in range(len(seeds)):
-        member_net = make_net(estimator, net.module_.select(e)).initialize()
+        member_net = make_net(training, net.module_.select(e)).initialize()
         member_net.history = net.history
         members.append(member_net)
     return members
@@ -279,15 +276,18 @@ class AttentionEnsemble(BaseBagClassifier):
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
         members = [clone(config).set_params(random_state=int(seed)) for config, seed in zip(configurations, seeds)]
-        groups = []
+        groups = []  # (architecture, training, member indices) of every stacked module
         for same in _same_configuration_groups(members):
-            size = _members_per_module(members[same[0]], bags)
-            groups += [same[i : i + size] for i in range(0, len(same), size)]
+            params = members[same[0]].get_params(deep=False)
+            architecture = ArchitectureSpec.from_params(params, instance_shape, len(classes))
+            training = TrainingSpec.from_params(params)
+            size = _members_per_module(architecture, training, bags)
+            groups += [(architecture, training, same[i : i + size]) for i in range(0, len(same), size)]
         nets = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fit_group)(members[g[0]], bags, y_encoded, len(classes), [members[i]._member_seed() for i in g])
-            for g in groups
+            delayed(_fit_group)(architecture, training, bags, y_encoded, [member_seed(members[i].random_state) for i in g])
+            for architecture, training, g in groups
         )
-        for group, group_nets in zip(groups, nets):
+        for (_, _, group), group_nets in zip(groups, nets):
             for i, net in zip(group, group_nets):
                 members[i]._set_fitted(net, classes, instance_shape)
         return self._record_fit(classes, instance_shape, estimators_=members)

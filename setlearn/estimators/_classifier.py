@@ -2,10 +2,8 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -14,8 +12,9 @@ from ..bags import PaddedBags
 from ..base import BaseBagClassifier, _softmax, validate_training_bags
 from ..nn._device import check_device
 from ..nn._explain import check_method, check_target, explain_bags
+from ..nn._architecture import ArchitectureSpec, TrainingSpec
 from ..nn._modules import POOLINGS
-from ..nn._net import BagDataset, fit_net, torch_threads
+from ..nn._net import BagDataset, fit_net, member_seed, torch_threads
 
 
 class AttentionMILClassifier(BaseBagClassifier):
@@ -221,7 +220,8 @@ class AttentionMILClassifier(BaseBagClassifier):
         """
         self._check_no_fit_params(fit_params)
         bags, y_encoded, classes = validate_training_bags(X, y)
-        net = fit_net(self, bags, y_encoded, len(classes), seeds=[self._member_seed()])
+        architecture = self._architecture(bags[0].shape[1:], len(classes))
+        net = fit_net(architecture, self._training(), bags, y_encoded, seeds=[member_seed(self.random_state)])
         return self._set_fitted(net, classes, bags[0].shape[1:])
 
     def predict_proba(self, X):
@@ -305,8 +305,13 @@ class AttentionMILClassifier(BaseBagClassifier):
         """Record a trained net and what it was trained on (also used by AttentionEnsemble)."""
         return self._record_fit(classes, instance_shape, net_=net, history_=net.history)
 
-    def _member_seed(self):
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+    def _architecture(self, instance_shape, n_classes):
+        """The network these parameters give on instances of ``instance_shape`` (an :class:`ArchitectureSpec`)."""
+        return ArchitectureSpec.from_params(self.get_params(deep=False), instance_shape, n_classes)
+
+    def _training(self):
+        """How these parameters train the network (a :class:`TrainingSpec`)."""
+        return TrainingSpec.from_params(self.get_params(deep=False))
 
     def _forward(self, X):
         check_is_fitted(self, "net_")

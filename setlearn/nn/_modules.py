@@ -201,6 +201,9 @@ class CNNFeaturizer(nn.Module):
     torch.Size([1, 5, 16])
     """
 
+    #: Channels of the first convolution; block ``i`` has ``first_channels * 2**i``.
+    first_channels = 8
+
     def __init__(self, n_members, image_shape, hidden_size, depth, *, seeds):
         super().__init__()
         channels, height, width = (1, *image_shape) if len(image_shape) == 2 else image_shape
@@ -211,7 +214,7 @@ class CNNFeaturizer(nn.Module):
         blocks = []
         n_in = channels
         for i in range(depth):
-            n_out = 8 * 2**i
+            n_out = self.first_channels * 2**i
             # The first convolution reads the shared input once for all members
             # (groups=1); later ones keep members apart with one group each.
             groups = 1 if i == 0 else n_members

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from skorch.dataset import unpack_data
@@ -12,7 +13,6 @@ from skorch.utils import to_tensor
 from torch import nn
 
 from ..bags import PaddedBags, size_bucketed_batches
-from ._modules import AttentionMILNet
 
 
 class BagDataset(torch.utils.data.Dataset):
@@ -280,71 +280,72 @@ class BagNet(NeuralNet):
         return np.stack(logits, axis=1), attention
 
 
-def _resolve_featurizer(featurizer, instance_shape):
-    if isinstance(featurizer, nn.Module):
-        return featurizer
-    if featurizer == "auto":
-        if len(instance_shape) == 1:
-            return "mlp"
-        featurizer = "cnn"
-    if featurizer == "cnn" and len(instance_shape) not in (2, 3):
-        raise ValueError(
-            f"The CNN featurizer needs image instances of shape (H, W) or (C, H, W); the bags have "
-            f"instances of shape {instance_shape}. Use featurizer='mlp' (it flattens each instance) "
-            f"or pass a torch module."
-        )
-    return featurizer
+def member_seed(random_state):
+    """The initialisation seed an estimator with ``random_state`` gives its (one-member) network.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        The estimator's ``random_state``.
+
+    Returns
+    -------
+    seed : int
+        A seed for :func:`fit_net`.
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def build_module(estimator, instance_shape, n_classes, *, seeds):
-    """The untrained :class:`AttentionMILNet` of ``estimator``'s configuration, one member per seed."""
-    return AttentionMILNet(
-        instance_shape,
-        n_classes,
-        hidden_size=estimator.hidden_size,
-        attention_size=estimator.attention_size,
-        featurizer_depth=estimator.featurizer_depth,
-        classifier_depth=estimator.classifier_depth,
-        attention=estimator.attention,
-        featurizer=_resolve_featurizer(estimator.featurizer, instance_shape),
-        pooling=estimator.pooling,
-        n_members=len(seeds),
-        seeds=seeds,
-    )
-
-
-def fit_net(estimator, bags, y_encoded, n_classes, *, seeds):
-    """Train one BagNet with ``len(seeds)`` stacked members of ``estimator``'s configuration.
+def fit_net(architecture, training, bags, y_encoded, *, seeds):
+    """Train one BagNet of ``architecture`` with ``len(seeds)`` stacked members.
 
     The batch order and the validation split follow the first seed, so a
     one-member fit with seed ``s`` equals the classifier fitted with
     ``random_state=s``.
+
+    Parameters
+    ----------
+    architecture : ArchitectureSpec
+        The network (its ``instance_shape`` is that of ``bags``).
+    training : TrainingSpec
+        The training settings.
+    bags : list of ndarray
+        Validated training bags.
+    y_encoded : ndarray of int64
+        Encoded bag labels.
+    seeds : sequence of int
+        One seed per member (see :func:`member_seed`).
+
+    Returns
+    -------
+    net : BagNet
+        The trained net.
     """
     rng = np.random.RandomState(seeds[0])
     init_seeds = [int(np.random.RandomState(s).randint(np.iinfo(np.int32).max)) for s in seeds]
     shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-    module = build_module(estimator, bags[0].shape[1:], n_classes, seeds=init_seeds)
+    module = architecture.build(seeds=init_seeds)
     # Each distinct instance is featurized once per step, unless the featurizer
     # depends on the batch in training (BatchNorm, dropout): then every slot is.
     dataset = BagDataset(PaddedBags(bags, distinct="auto" if module.per_instance else False), y_encoded)
     callbacks = []
     train_split = None
-    if estimator.early_stopping:
-        train_split = _StratifiedSplit(estimator.validation_fraction, int(split_seed))
+    if training.early_stopping:
+        train_split = _StratifiedSplit(training.validation_fraction, int(split_seed))
         callbacks.append(
             EarlyStopping(
-                monitor="valid_loss", patience=estimator.n_iter_no_change, threshold=estimator.tol,
-                threshold_mode="abs", load_best=True, sink=_sink(estimator),
+                monitor="valid_loss", patience=training.n_iter_no_change, threshold=training.tol,
+                threshold_mode="abs", load_best=True, sink=print if training.verbose else _discard,
             )
         )
-    callbacks.append(_StopOnDivergence(estimator.lr))
-    if estimator.verbose >= 2:
+    callbacks.append(_StopOnDivergence(training.lr))
+    if training.verbose >= 2:
         callbacks.append(ProgressBar())
-    quiet = {} if estimator.verbose else {"callbacks__print_log": None}  # skorch formats its table even when silent
+    quiet = {} if training.verbose else {"callbacks__print_log": None}  # skorch formats its table even when silent
     net = make_net(
-        estimator, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed), **quiet
+        training, module, train_split=train_split, callbacks=callbacks, shuffle_random_state=int(shuffle_seed), **quiet
     )
-    with torch_threads(estimator.n_threads):
+    with torch_threads(training.n_threads):
         net.fit(dataset, y=None)
     return net
 
@@ -377,20 +378,20 @@ def torch_threads(n_threads):
         torch.set_num_threads(previous)
 
 
-def make_net(estimator, module, **kwargs):
-    """A :class:`BagNet` around ``module`` with ``estimator``'s training settings."""
+def make_net(training, module, **kwargs):
+    """A :class:`BagNet` around ``module`` with the settings of ``training`` (a :class:`TrainingSpec`)."""
     return BagNet(
         module,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
-        lr=estimator.lr,
-        optimizer__weight_decay=estimator.weight_decay,
+        lr=training.lr,
+        optimizer__weight_decay=training.weight_decay,
         # The fused kernel updates all parameters in one call, on CPU too.
         optimizer__fused=True,
-        max_epochs=estimator.max_epochs,
-        batch_size=estimator.batch_size,
-        device=estimator.device,
-        verbose=estimator.verbose,
+        max_epochs=training.max_epochs,
+        batch_size=training.batch_size,
+        device=training.device,
+        verbose=training.verbose,
         **kwargs,
     )
 
@@ -417,10 +418,6 @@ class _StopOnDivergence(Callback):
 def _discard(*args, **kwargs):
     """Where a silent estimator's early-stopping messages go; a module-level function (not a
     lambda) so that a fitted net, which keeps its callbacks, pickles."""
-
-
-def _sink(estimator):
-    return print if estimator.verbose else _discard
 
 
 class _StratifiedSplit:

@@ -181,6 +181,7 @@ def test_kill_9_leaves_no_worker_behind(tmp_path):
             run.kill()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line_and_leaves_no_folder(tmp_path, capsys):
     pytest.importorskip("distributed")
     from setlearn.assessment.tests._cluster import free_port

@@ -74,12 +74,22 @@ def public_objects():
         home = max(modules, key=lambda m: (obj.__module__.startswith(m + "."), m.count(".")))
         paths.append(f"{home}.{name}")
         if inspect.isclass(obj):
-            for member, value in vars(obj).items():
+            for member, value in _setlearn_members(obj).items():
                 if member.startswith("_") or not (inspect.isfunction(value) or isinstance(value, property)):
                     continue
                 if not _overrides_undocumented_base(obj, member):
                     paths.append(f"{home}.{name}.{member}")
     return sorted(paths)
+
+
+def _setlearn_members(cls):
+    """The members ``cls`` defines or inherits from setlearn's classes (``predict`` and
+    ``score`` from ``setlearn.base.BaseBagClassifier`` too), not those of other packages."""
+    members = {}
+    for klass in reversed(cls.__mro__):
+        if klass.__module__.split(".")[0] == "setlearn":
+            members.update(vars(klass))
+    return members
 
 
 PUBLIC_OBJECTS = public_objects()
@@ -89,6 +99,9 @@ def test_public_objects_are_found():
     # Guards the discovery itself: if it broke, every check below would pass vacuously.
     assert "setlearn.estimators.AttentionMILClassifier.fit" in PUBLIC_OBJECTS
     assert "setlearn.preprocessing.InstanceTransformer" in PUBLIC_OBJECTS
+    # Inherited from setlearn's base class, and the base module itself.
+    assert {"setlearn.estimators.AttentionMILClassifier.predict", "setlearn.ensemble.AttentionEnsemble.score",
+            "setlearn.base.BaseBagClassifier.predict", "setlearn.base.check_param"} <= set(PUBLIC_OBJECTS)
     assert len(PUBLIC_OBJECTS) > 50
 
 

@@ -14,6 +14,7 @@ from setlearn.utils._testing import presence_bags
 FAST = dict(hidden_size=8, attention_size=4, max_epochs=3, random_state=0)
 
 
+@pytest.mark.slow
 def test_a_saved_model_predicts_identically_in_a_fresh_process(tmp_path):
     X, y, _ = presence_bags(n_bags=40, sizes=(3, 9))
     labels = np.array(["healthy", "disease"])[y]

@@ -296,11 +296,6 @@ def test_smoke_preset_end_to_end(smoke_run):
     pd.testing.assert_frame_equal(again.models, result.models)
 
 
-@pytest.fixture
-def uninterrupted(tiny_assess_run):
-    return tiny_assess_run
-
-
 def _interrupt_after(monkeypatch, n):
     real = _runner._fit_and_score
     calls = {"n": 0}
@@ -697,19 +692,18 @@ def test_an_empty_output_path_is_refused(tmp_path, monkeypatch, out):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_fails_fast_before_any_folder(tmp_path):
     pytest.importorskip("distributed")
     import socket
-    import time
 
     with socket.socket() as sock:  # a free loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     out = tmp_path / "run"
-    start = time.perf_counter()
-    with pytest.raises(ConfigError, match=f"Cannot reach the Dask scheduler at 'tcp://127.0.0.1:{port}'"):
+    # Fast by the connection timeout the message names (a bound, not a wall-clock measurement).
+    with pytest.raises(ConfigError, match=rf"Cannot reach the Dask scheduler at 'tcp://127.0.0.1:{port}' within \d+ s"):
         setlearn.assess("smoke", config=TINY, out=out, scheduler=f"tcp://127.0.0.1:{port}", verbose=False)
-    assert time.perf_counter() - start < 20
     assert not out.exists()
 
 

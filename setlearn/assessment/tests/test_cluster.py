@@ -16,7 +16,9 @@ import pytest
 import setlearn
 from setlearn.assessment import ClusterError, ConfigError, _store
 from setlearn.assessment.tests._cluster import LOOPBACK, ProcessCluster, wait_for
-from setlearn.assessment.tests.test_assessment import N_TINY_MODELS, TINY, _without_timing, uninterrupted  # noqa: F401
+from setlearn.assessment.tests.test_assessment import _without_timing
+from setlearn.utils._testing import N_TINY_MODELS
+from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
@@ -75,7 +77,7 @@ def _fake_distribution(folder, name, version):
 
 @pytest.mark.slow
 def test_a_process_cluster_gives_the_local_rows_and_survives_losing_a_worker_or_the_scheduler(
-        tmp_path, uninterrupted):  # noqa: F811
+        tmp_path, uninterrupted):
     with ProcessCluster(2, tmp_path) as cluster:
         assert _listening_addresses([cluster.scheduler, *cluster.workers]) == {LOOPBACK}
 

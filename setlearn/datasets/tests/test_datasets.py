@@ -420,12 +420,9 @@ def test_bad_pools(instances, populations, match):
         make_bags_from(instances, populations, n_bags=2, bag_size=2)
 
 
-def test_study_sized_mil_is_fast():
-    import time
-
-    start = time.perf_counter()
+def test_study_sized_mil_bags():
+    # The study's size (1,000 bags of 250); its cost is not timed here: targets live in benchmarks/.
     X, y, imp = make_bags("mil", n_bags=1000, bag_size=250, random_state=0)
-    assert time.perf_counter() - start < 2.0  # well under a second on an idle machine
     assert len(X) == 1000 and X[0].shape == (250, 4)
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.utils import get_tags
 
 from setlearn import AttentionMILClassifier
 from setlearn.estimators import BagDataset
@@ -9,6 +10,7 @@ from setlearn.bags import PaddedBags
 
 from setlearn.utils._testing import presence_bags
 from setlearn.utils.estimator_checks import (
+    check_fitted_state_only_after_success,
     check_instance_order_invariance,
     parametrize_with_bag_checks,
     parametrize_with_sklearn_checks,
@@ -22,7 +24,11 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_sklearn_checks(ESTIMATORS[:1])
+# Unseeded: the checks seed it through RowsAsBags, which forwards their random_state.
+UNSEEDED = AttentionMILClassifier(**{k: v for k, v in FAST.items() if k != "random_state"})
+
+
+@parametrize_with_sklearn_checks([UNSEEDED])
 def test_sklearn_compatible_estimator(estimator, check):
     # Through RowsAsBags every check trains and predicts for real (each row a bag).
     check(estimator)
@@ -42,6 +48,28 @@ def test_bag_checks_catch_an_estimator_that_ignores_instance_order():
 
     with pytest.raises(AssertionError, match="instances of a bag are reordered"):
         check_instance_order_invariance(FirstInstanceOnly(**FAST))
+
+
+def test_the_fitted_state_check_wants_the_interruption_not_any_error():
+    class BrokenRefit(AttentionMILClassifier):
+        """Fails every refit, interrupted or not: the check must not take that for an interruption."""
+
+        def fit(self, X, y):
+            if hasattr(self, "classes_"):
+                raise RuntimeError("refit broken")
+            return super().fit(X, y)
+
+    with pytest.raises(RuntimeError, match="refit broken"):
+        check_fitted_state_only_after_success(BrokenRefit(**FAST))
+
+
+def test_reproducibility_is_not_checked_for_a_non_deterministic_estimator():
+    on_gpu = AttentionMILClassifier(device="cuda")  # only tagged here; nothing runs on the device
+    assert get_tags(on_gpu).non_deterministic
+    mark = parametrize_with_bag_checks([on_gpu, AttentionMILClassifier()])
+    checks = [(estimator.device, check.__name__) for estimator, check in mark.args[1]]
+    assert ("cpu", "check_reproducibility") in checks and ("cuda", "check_reproducibility") not in checks
+    assert sum(device == "cuda" for device, _ in checks) == sum(device == "cpu" for device, _ in checks) - 1
 
 
 def test_fit_returns_self_and_records_fitted_attributes(bags):
