@@ -320,9 +320,11 @@ class AttentionEnsemble(BaseBagClassifier):
         target : int, array-like of int or None, default=None
             Class index (into ``classes_``) to explain; ``None`` explains the
             ensemble's predicted class, so every member explains the same class.
-        n_samples, random_state :
-            ``method="milli"``'s options, as in :meth:`AttentionMILClassifier.explain`
-            (every member samples with the same ``random_state``).
+        n_samples : int, default=None
+            ``method="milli"``'s sub-bags per bag, as in :meth:`AttentionMILClassifier.explain`.
+        random_state : int or None, default=0
+            ``method="milli"``'s seed, as in :meth:`AttentionMILClassifier.explain`
+            (every member samples with the same seed).
 
         Returns
         -------
@@ -357,8 +359,10 @@ class AttentionEnsemble(BaseBagClassifier):
             The explainer (see :meth:`AttentionMILClassifier.explain`).
         target : int, array-like of int or None, default=None
             Class index to explain; ``None`` explains the ensemble's prediction.
-        n_samples, random_state :
-            ``method="milli"``'s options, as in :meth:`AttentionMILClassifier.explain`.
+        n_samples : int, default=None
+            ``method="milli"``'s sub-bags per bag, as in :meth:`AttentionMILClassifier.explain`.
+        random_state : int or None, default=0
+            ``method="milli"``'s seed, as in :meth:`AttentionMILClassifier.explain`.
 
         Returns
         -------

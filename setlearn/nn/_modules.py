@@ -377,6 +377,17 @@ class AttentionPooling(nn.Module):
 
         ``"mean"`` has all-zero scores. Explainers that re-pool a bag without some
         of its instances (drop-one) renormalise these instead of the weights.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (E, B, N, H)
+            Instance features.
+
+        Returns
+        -------
+        scores : torch.Tensor of shape (E, B, N)
+            Every instance's score, padding included (the mask is applied by
+            :meth:`forward`).
         """
         n_members, n_bags, n_instances, n_hidden = h.shape
         if self.kind == "mean":
@@ -509,7 +520,9 @@ class AttentionMILNet(nn.Module):
         Returns
         -------
         logits : torch.Tensor of shape (E, B, n_classes)
+            Bag logits of every member.
         attention : torch.Tensor of shape (E, B, N)
+            The weights reported as attention (0 at masked positions).
         """
         attention = self.pooling(h, mask)
         if self.pooling_kind != "attention":
