@@ -78,7 +78,8 @@ def large_bag(clf):
 
     masked = best_time(masked_rows) * LARGE_BAG / LARGE_ROWS
     print(f"\none bag of {LARGE_BAG} instances: drop_one / attention = {closed / attention:.1f}; "
-          f"masked forwards (extrapolated from {LARGE_ROWS} rows, {masked:.0f} s) / closed form = {masked / closed:.0f}")
+          f"masked forwards (extrapolated from {LARGE_ROWS} rows, {masked:.0f} s) / closed form = "
+          f"{masked / closed:.0f}")
 
 
 def main():

@@ -3,9 +3,12 @@
 Every explainer works on the module's dense padded forward
 (``module(x, mask)`` on bags padded to a common length) and returns scores of
 shape ``(E, B, N)`` (members, bags, padded instances); padding positions are
-stripped by :func:`explain_bags`. Perturbation explainers build their
-perturbed bags as extra rows of one padded, masked batch, never one Python
-forward per instance.
+stripped by :func:`explain_bags`. Perturbation explainers featurize every
+instance once and re-pool the features (:meth:`AttentionMILNet.pool
+<setlearn.nn.AttentionMILNet.pool>`): keep-one pools each instance alone,
+drop-one uses each pooling's closed form for a bag without one instance
+(linear in the bag size), MILLI pools its sampled sub-bags as rows of chunked,
+masked batches; never one Python forward per instance.
 
 What each method returns (the contract documented in docs/explainers.md):
 
