@@ -308,7 +308,7 @@ class AttentionEnsemble(BaseBagClassifier):
         bags = self._checked_bags(X)
         return np.mean([m.predict_proba(bags) for m in self.estimators_], axis=0)
 
-    def explain_members(self, X, method="attention", target=None):
+    def explain_members(self, X, method="attention", target=None, *, n_samples=None, random_state=0):
         """Every member's scores: a list over members of lists of per-bag arrays.
 
         Parameters
@@ -320,6 +320,11 @@ class AttentionEnsemble(BaseBagClassifier):
         target : int, array-like of int or None, default=None
             Class index (into ``classes_``) to explain; ``None`` explains the
             ensemble's predicted class, so every member explains the same class.
+        n_samples : int, default=None
+            ``method="milli"``'s sub-bags per bag, as in :meth:`AttentionMILClassifier.explain`.
+        random_state : int or None, default=0
+            ``method="milli"``'s seed, as in :meth:`AttentionMILClassifier.explain`
+            (every member samples with the same seed).
 
         Returns
         -------
@@ -330,9 +335,12 @@ class AttentionEnsemble(BaseBagClassifier):
         bags = self._checked_bags(X)
         if target is None and EXPLAINERS[method] != "weights":
             target = self.predict_proba(bags).argmax(axis=1)
-        return [m.explain(bags, method=method, target=target) for m in self.estimators_]
+        return [
+            m.explain(bags, method=method, target=target, n_samples=n_samples, random_state=random_state)
+            for m in self.estimators_
+        ]
 
-    def explain(self, X, method="attention", target=None):
+    def explain(self, X, method="attention", target=None, *, n_samples=None, random_state=0):
         """Combined scores of the members: one 1-D array per bag, of that bag's length.
 
         The members' scores (see :meth:`AttentionMILClassifier.explain` for
@@ -351,6 +359,10 @@ class AttentionEnsemble(BaseBagClassifier):
             The explainer (see :meth:`AttentionMILClassifier.explain`).
         target : int, array-like of int or None, default=None
             Class index to explain; ``None`` explains the ensemble's prediction.
+        n_samples : int, default=None
+            ``method="milli"``'s sub-bags per bag, as in :meth:`AttentionMILClassifier.explain`.
+        random_state : int or None, default=0
+            ``method="milli"``'s seed, as in :meth:`AttentionMILClassifier.explain`.
 
         Returns
         -------
@@ -358,7 +370,7 @@ class AttentionEnsemble(BaseBagClassifier):
             One 1-D array per bag, of that bag's length, combined from the
             members' scores by the ``combine`` rule.
         """
-        member_attentions = self.explain_members(X, method, target)
+        member_attentions = self.explain_members(X, method, target, n_samples=n_samples, random_state=random_state)
         if self.agreement_threshold is not None and len(self.estimators_) > 1:
             per_bag = _bag_agreement(pairwise_agreement(member_attentions, self.agreement))
             overall = np.nanmean(per_bag) if np.isfinite(per_bag).any() else np.nan

@@ -240,7 +240,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         logits, _ = self._forward(X)
         return _softmax(logits[0])
 
-    def explain(self, X, method="attention", target=None):
+    def explain(self, X, method="attention", target=None, *, n_samples=None, random_state=0):
         """Importance of every instance of every bag, by ``method``.
 
         Parameters
@@ -254,16 +254,28 @@ class AttentionMILClassifier(BaseBagClassifier):
             ``"gradient_input"``: gradient x input of the target logit, summed
             over each instance's features. ``"integrated_gradients"``:
             captum's Integrated Gradients of the target logit (all-zero
-            instances as baseline, 50 Gauss-Legendre steps), summed over
+            instances as baseline, 50 midpoint steps), summed over
             features. ``"drop_one"``: the target probability of the bag minus
             that of the bag without the instance. ``"keep_one"``: the target
             probability of the instance alone. ``"contribution"`` (only with
             ``pooling="additive"``): the instance's exact share of the target
-            logit; a bag's contributions sum to its logit.
+            logit; a bag's contributions sum to its logit. ``"lrp"``: xMIL-LRP
+            (Hense et al., 2024), the target logit's relevance propagated
+            with the epsilon rule, attention held constant, summed over
+            features. ``"milli"``: MILLI (Early et al., 2022), the
+            instance's coefficient in a weighted linear surrogate of the
+            target probability over ``n_samples`` sampled sub-bags.
         target : int, array-like of int or None, default=None
             The class to explain, as an index into ``classes_`` (captum's
             convention): one for all bags or one per bag. ``None`` explains
             each bag's predicted class. Attention-based methods ignore it.
+        n_samples : int, default=None
+            ``method="milli"`` only: sub-bags sampled per bag (200 when None);
+            the cost grows linearly with it.
+        random_state : int or None, default=0
+            ``method="milli"``: seeds the sampling (bag ``i`` of ``X`` draws from
+            ``(random_state, i)``, so repeated calls agree); None draws fresh
+            randomness. Other methods are deterministic and ignore it.
 
         Returns
         -------
@@ -283,16 +295,18 @@ class AttentionMILClassifier(BaseBagClassifier):
         >>> [s.shape for s in clf.explain(X[:2], method="drop_one")]
         [(6,), (6,)]
         """
-        return [s[0] for s in self._explain_members(X, method, target)]
+        return [s[0] for s in self._explain_members(X, method, target, n_samples, random_state)]
 
-    def _explain_members(self, X, method, target):
+    def _explain_members(self, X, method, target, n_samples=None, random_state=0):
         """Per-bag scores ``(n_members, n_i)`` of the net (one member for a classifier)."""
         check_is_fitted(self, "net_")
         check_method(method, self.pooling)
         bags = self._checked_bags(X)
         target = check_target(target, len(bags), len(self.classes_))
         with torch_threads(self.n_threads):
-            return explain_bags(self.net_, BagDataset(PaddedBags(bags)), method, target)
+            return explain_bags(
+                self.net_, BagDataset(PaddedBags(bags)), method, target, n_samples=n_samples, random_state=random_state
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -201,11 +201,13 @@ def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", a
         multiplied by bag size.
     method : str, default="attention"
         The explainer to score, ``estimator.explain(X, method=method)``
-        (e.g. ``"drop_one"``, ``"gradient_input"``; see docs/explainers.md).
-        Class-specific explainers explain the positive class (``pos_label``,
-        or ``classes_[1]`` for binary classifiers), whose evidence the
-        importance labels mark; instances are ranked by their scores as
-        returned (larger = more support).
+        (e.g. ``"drop_one"``, ``"gradient_input"``, ``"lrp"``, ``"milli"``;
+        see docs/explainers.md). Class-specific explainers explain the
+        positive class (``pos_label``, or ``classes_[1]`` for binary
+        classifiers), whose evidence the importance labels mark; instances
+        are ranked by their signed scores as returned (larger = more support,
+        evidence against the class lowest). ``"milli"`` samples with its
+        default seed, so a search scores every candidate on the same draws.
 
     Returns
     -------

@@ -3,9 +3,12 @@
 Every explainer works on the module's dense padded forward
 (``module(x, mask)`` on bags padded to a common length) and returns scores of
 shape ``(E, B, N)`` (members, bags, padded instances); padding positions are
-stripped by :func:`explain_bags`. Perturbation explainers build their
-perturbed bags as extra rows of one padded, masked batch, never one Python
-forward per instance.
+stripped by :func:`explain_bags`. Perturbation explainers featurize every
+instance once and re-pool the features (:meth:`AttentionMILNet.pool
+<setlearn.nn.AttentionMILNet.pool>`): keep-one pools each instance alone,
+drop-one uses each pooling's closed form for a bag without one instance
+(linear in the bag size), MILLI pools its sampled sub-bags as rows of chunked,
+masked batches; never one Python forward per instance.
 
 What each method returns (the contract documented in docs/explainers.md):
 
@@ -24,6 +27,12 @@ method                        kind         score of instance ``m`` of a bag
 ``"keep_one"``                probability  ``p_target(bag holding only m)``, in [0, 1]
 ``"contribution"``            signed       ``a_m * f(h_m)[target]``: the instance's exact share
                                            of the target logit (``pooling="additive"`` only)
+``"lrp"``                     signed       xMIL-LRP relevance of the target logit (Hense et al.,
+                                           2024): epsilon rule, attention held constant
+                                           (:mod:`setlearn.nn._lrp`), summed over features
+``"milli"``                   signed       MILLI (Early et al., 2022): the instance's coefficient
+                                           in a weighted linear surrogate of ``p_target`` over
+                                           ``n_samples`` sampled sub-bags
 ============================  ===========  =====================================================
 
 For every method a larger score means "supports the target class more";
@@ -31,8 +40,12 @@ signed scores below 0 speak against it. Rank-based scores (iAUC-ROC, iAUC-PR)
 rank the scores as returned: negative evidence ranks lowest, not by its size.
 """
 
+import contextlib
+
 import numpy as np
 import torch
+
+from ._lrp import lrp_rules
 
 # kind of every method: "weights" are non-negative and sum to 1 per bag.
 EXPLAINERS = {
@@ -43,7 +56,18 @@ EXPLAINERS = {
     "drop_one": "signed",
     "keep_one": "probability",
     "contribution": "signed",
+    "lrp": "signed",
+    "milli": "signed",
 }
+
+#: MILLI's defaults: sampled sub-bags per bag, and the two parameters of its
+#: inclusion probability over instance ranks (see :func:`milli_inclusion`).
+#: alpha < 0.5: the instances that look most important alone are kept in few
+#: sub-bags and the least important in most, so that one witness's effect is
+#: seen against a background that rarely holds another; beta shapes the curve.
+MILLI_SAMPLES = 200
+MILLI_ALPHA = 0.05
+MILLI_BETA = 0.01
 
 #: Integrated Gradients: captum's midpoint Riemann sum with this many steps
 #: along the straight path from the all-zero baseline to the input. On ReLU
@@ -70,6 +94,17 @@ def check_method(method, pooling="attention"):
         )
 
 
+def check_options(method, n_samples):
+    """``n_samples`` (MILLI's sub-bags per bag), validated; only MILLI takes it."""
+    if n_samples is None:
+        return MILLI_SAMPLES
+    if method != "milli":
+        raise ValueError(f"n_samples is an option of method='milli' only; method={method!r} takes none.")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int (sub-bags sampled per bag), got {n_samples!r}.")
+    return int(n_samples)
+
+
 def check_target(target, n_bags, n_classes):
     """``None`` or an int64 array of one class index per bag (captum's convention)."""
     if target is None:
@@ -90,7 +125,7 @@ def check_target(target, n_bags, n_classes):
     return values.astype(np.int64)
 
 
-def explain_batch(module, x, mask, method, target=None):
+def explain_batch(module, x, mask, method, target=None, *, n_samples=MILLI_SAMPLES, generators=None):
     """Scores ``(E, B, N)`` of every instance of a padded batch (0 at padding).
 
     Parameters
@@ -102,17 +137,26 @@ def explain_batch(module, x, mask, method, target=None):
         One of :data:`EXPLAINERS`.
     target : torch.LongTensor of shape (B,) or None
         Class index per bag; None explains each member's predicted class.
+    n_samples : int, default=MILLI_SAMPLES
+        MILLI's sub-bags per bag.
+    generators : list of numpy.random.Generator, default=None
+        MILLI: one generator per bag (seeded by the bag, so a bag's scores do
+        not depend on the batch it is in); fresh ones when None.
 
     Returns
     -------
     scores : torch.Tensor of shape (E, B, N), float64
     """
     check_method(method, module.pooling_kind)
-    if method in ("gradient_input", "integrated_gradients"):
-        if module.n_members > 1:
-            # Members read the same input, so one backward pass would add their
-            # gradients; explain each member on its own.
-            return torch.cat([explain_batch(module.select(e), x, mask, method, target) for e in range(module.n_members)])
+    if method in ("gradient_input", "integrated_gradients", "lrp", "milli") and module.n_members > 1:
+        # Members read the same input, so one backward pass would add their
+        # gradients, and MILLI samples its sub-bags from each member's own
+        # ranking: explain each member on its own.
+        return torch.cat([
+            explain_batch(module.select(e), x, mask, method, target, n_samples=n_samples, generators=generators)
+            for e in range(module.n_members)
+        ])
+    if method in ("gradient_input", "integrated_gradients", "lrp"):
         return _gradient_scores(module, x, mask, method, target).unsqueeze(0).double()
     with torch.no_grad():
         logits, attention, h = module(x, mask, return_features=True)
@@ -129,9 +173,13 @@ def explain_batch(module, x, mask, method, target=None):
             contributions = attention.unsqueeze(-1) * module.instance_logits(h)
             scores = _pick(contributions, targets)
         elif method == "keep_one":
-            scores = _keep_one(module, x, mask, targets)
+            scores = _keep_one(module, h, mask, targets)
+        elif method == "milli":
+            if generators is None:
+                generators = [np.random.default_rng() for _ in range(len(mask))]
+            scores = _milli(module, h, mask, targets, n_samples, generators)
         else:
-            scores = _drop_one(module, x, mask, logits, targets)
+            scores = _drop_one(module, h, mask, targets)
     return scores.double().masked_fill(~mask, 0.0)
 
 
@@ -148,12 +196,6 @@ def _pick(values, targets):
     return values.gather(-1, index).squeeze(-1)
 
 
-def _probabilities(module, x, mask):
-    # float64: a confident model's float32 probabilities round to exactly 1, and
-    # many keep-one scores would tie at 1.
-    return torch.softmax(module(x, mask)[0].double(), dim=-1)
-
-
 def _target_and_rest(proba, targets):
     """``p_target`` and ``1 - p_target``, the latter summed over the other classes.
 
@@ -166,51 +208,165 @@ def _target_and_rest(proba, targets):
     return chosen, others
 
 
-def _keep_one(module, x, mask, targets):
-    # Every real instance as a bag of its own: one forward over single-instance bags.
+def _pooled_probabilities(module, h, masks):
+    """Class probabilities ``(E, R, C)`` of one bag's features ``h`` (E, 1, N, H) pooled under
+    each of ``masks`` (R, N), in chunks of bounded size; an all-False mask gets the uniform
+    prediction (no evidence)."""
+    n_rows, n_instances = masks.shape
+    chunk = max(1, _CHUNK_ELEMENTS // (n_instances * h.shape[-1]))
+    empty = ~masks.any(dim=1)
+    masks = masks.clone()
+    masks[empty] = True  # pooled, then overwritten: the masked softmax of nothing is NaN
+    proba = []
+    for start in range(0, n_rows, chunk):
+        rows = masks[start : start + chunk]
+        logits = module.pool(h.expand(-1, len(rows), -1, -1), rows)[0]
+        # float64: a confident model's float32 probabilities round to exactly 1.
+        proba.append(torch.softmax(logits.double(), dim=-1))
+    proba = torch.cat(proba, dim=1)
+    proba[:, empty] = 1.0 / proba.shape[-1]
+    return proba
+
+
+def _keep_one(module, h, mask, targets):
+    # Every real instance as a bag of its own: its features pooled alone.
     bag_of, position = mask.nonzero(as_tuple=True)
-    singles = x[bag_of, position].unsqueeze(1)
-    alone = _probabilities(module, singles, torch.ones(len(bag_of), 1, dtype=torch.bool, device=mask.device))
+    singles = h[:, bag_of, position].unsqueeze(2)
+    alone = torch.softmax(module.pool(singles, mask.new_ones(len(bag_of), 1))[0].double(), dim=-1)
     scores = torch.zeros(module.n_members, *mask.shape, dtype=alone.dtype, device=mask.device)
     scores[:, bag_of, position] = _target_and_rest(alone, targets[:, bag_of])[0]
     return scores
 
 
-def _drop_one(module, x, mask, logits, targets):
-    # One row per real instance: its bag with that instance masked out. Rows are
-    # processed in chunks of bounded size; each chunk is one padded forward.
-    n_bags, n_instances = mask.shape
-    full, full_rest = _target_and_rest(torch.softmax(logits.double(), dim=-1), targets)  # (E, B)
-    bag_of, position = mask.nonzero(as_tuple=True)
-    rows_mask = mask[bag_of].clone()
-    rows_mask[torch.arange(len(bag_of)), position] = False
-    empty = ~rows_mask.any(dim=1)
+def _drop_one_logits(module, h, mask):
+    """Logits of every bag ``(E, B, C)`` and of every bag without instance ``m`` ``(E, B, N, C)``.
+
+    Exact in O(N) per bag, from the features computed once: each pooling's
+    result without one instance has a closed form. Softmax-weighted sums (attention
+    and additive pooling): with ``w_m = exp(s_m - max s)``, the bag without ``i``
+    pools ``(sum_m w_m v_m - w_i v_i) / (sum_m w_m - w_i)``. That difference is
+    computed in float64 and loses precision only for an instance holding most of
+    the weight, the one with the largest score, whose row is pooled directly.
+    Max pooling: a class's bag logit without ``i`` is its second-largest
+    instance evidence where ``i`` holds the largest.
+    """
+    n_members, n_bags, n_instances, _ = h.shape
+    real = mask[None, :, :, None]
+    if module.pooling_kind == "max":
+        instance = module.instance_logits(h)
+        evidence = (instance - instance[..., :1]).double().masked_fill(~real, float("-inf"))
+        if n_instances == 1:
+            evidence = torch.cat([evidence, torch.full_like(evidence, float("-inf"))], dim=2)
+        top = evidence.topk(2, dim=2)
+        first = top.values[:, :, :1]
+        is_top = torch.arange(n_instances, device=h.device)[None, None, :, None] == top.indices[:, :, :1]
+        return first[:, :, 0], torch.where(is_top, top.values[:, :, 1:], first)
+    values = h if module.pooling_kind == "attention" else module.instance_logits(h)
+    values = values.double()
+    scores = module.pooling.scores(h).double().masked_fill(~mask, float("-inf"))
+    weights = torch.exp(scores - scores.amax(dim=-1, keepdim=True))  # 0 at padding
+    total = weights.sum(dim=-1)
+    weighted = torch.einsum("ebn,ebnd->ebd", weights, values)
+    without = (weighted[:, :, None] - weights[..., None] * values) / (total[..., None] - weights)[..., None]
+    # The largest-score instance: pool the others directly.
+    largest = scores.argmax(dim=-1)  # (E, B)
+    others = scores.scatter(-1, largest[..., None], float("-inf"))
+    others_weights = torch.exp(others - others.amax(dim=-1, keepdim=True)).nan_to_num(0.0)
+    direct = torch.einsum("ebn,ebnd->ebd", others_weights, values) / others_weights.sum(dim=-1, keepdim=True)
+    without.scatter_(2, largest[..., None, None].expand(-1, -1, 1, values.shape[-1]), direct[:, :, None])
+    full = weighted / total[..., None]
+    if module.pooling_kind == "additive":
+        return full, without
+    pooled = torch.cat([full[:, :, None], without], dim=2).to(h.dtype)
+    logits = module.classifier(pooled.reshape(n_members, -1, pooled.shape[-1]))
+    logits = logits.view(n_members, n_bags, n_instances + 1, -1).double()
+    return logits[:, :, 0], logits[:, :, 1:]
+
+
+def _drop_one(module, h, mask, targets):
+    full_logits, without_logits = _drop_one_logits(module, h, mask)
+    full, full_rest = _target_and_rest(torch.softmax(full_logits, dim=-1), targets)  # (E, B)
+    per_instance = targets[..., None].expand(-1, -1, mask.shape[1])
+    without, without_rest = _target_and_rest(torch.softmax(without_logits, dim=-1), per_instance)
     # A bag of one instance becomes empty: its prediction without evidence is
-    # taken as uniform over the classes (the masked softmax of nothing is NaN).
-    rows_mask[empty] = mask[bag_of[empty]]
-    instance_size = int(np.prod(x.shape[2:]))
-    chunk = max(1, _CHUNK_ELEMENTS // (n_instances * instance_size))
-    without, without_rest = [], []
-    for start in range(0, len(bag_of), chunk):
-        rows = slice(start, start + chunk)
-        chosen, rest = _target_and_rest(_probabilities(module, x[bag_of[rows]], rows_mask[rows]), targets[:, bag_of[rows]])
-        without.append(chosen)
-        without_rest.append(rest)
-    without, without_rest = torch.cat(without, dim=1), torch.cat(without_rest, dim=1)
-    n_classes = logits.shape[-1]
-    without[:, empty] = 1.0 / n_classes
-    without_rest[:, empty] = 1.0 - 1.0 / n_classes
+    # taken as uniform over the classes.
+    single = mask.sum(dim=1) == 1
+    n_classes = full_logits.shape[-1]
+    without[:, single] = 1.0 / n_classes
+    without_rest[:, single] = 1.0 - 1.0 / n_classes
     # p(full) - p(without) = (1 - p(without)) - (1 - p(full)): the second form keeps
     # its precision when both probabilities are close to 1.
-    confident = full[:, bag_of] > 0.5
-    delta = torch.where(confident, without_rest - full_rest[:, bag_of], full[:, bag_of] - without)
-    scores = torch.zeros(module.n_members, n_bags, n_instances, dtype=delta.dtype, device=mask.device)
-    scores[:, bag_of, position] = delta
-    return scores
+    confident = (full > 0.5)[..., None]
+    return torch.where(confident, without_rest - full_rest[..., None], full[..., None] - without)
+
+
+def milli_inclusion(n_instances, alpha=MILLI_ALPHA, beta=MILLI_BETA):
+    """MILLI's probability of keeping the instance of rank ``r`` in a sampled sub-bag.
+
+    ``p(r) = (2 alpha - 1) (1 - r / k) exp(-beta r) + 1 - alpha`` with ``k = n - 1``
+    (Early et al., 2022, for ``alpha < 0.5``, ``beta >= 0``): rank 0 (the instance
+    that looks most important alone) is kept with probability ``alpha``, the last
+    rank with ``1 - alpha``.
+
+    Parameters
+    ----------
+    n_instances : int
+        Instances in the bag.
+    alpha, beta : float
+        The curve's parameters.
+
+    Returns
+    -------
+    p : ndarray of shape (n_instances,)
+        Keep probability of every rank.
+
+    Examples
+    --------
+    >>> from setlearn.nn._explain import milli_inclusion
+    >>> milli_inclusion(3, alpha=0.1, beta=0.0).round(2).tolist()
+    [0.1, 0.5, 0.9]
+    """
+    if n_instances == 1:
+        return np.array([0.5])
+    ranks = np.arange(n_instances)
+    k = n_instances - 1
+    return (2 * alpha - 1) * (1 - ranks / k) * np.exp(-beta * ranks) + 1 - alpha
+
+
+def _milli(module, h, mask, targets, n_samples, generators):
+    """MILLI of a one-member module: per bag, sample sub-bags, fit the weighted surrogate."""
+    alone = _keep_one(module, h, mask, targets)[0]  # (B, N): the ranking evidence
+    scores = torch.zeros(mask.shape, dtype=torch.float64, device=mask.device)
+    for b, generator in enumerate(generators):
+        real = mask[b].nonzero(as_tuple=True)[0]
+        n = len(real)
+        # Ranks by the instance's probability alone, ties (dead ReLU units make
+        # them common) broken by the instance's features; the uniform draws are
+        # indexed by rank, so permuting or padding the bag permutes the
+        # sub-bags with it.
+        features = h[0, b, real].cpu().double().numpy()
+        order = np.lexsort((*features.T[::-1], -alone[b, real].cpu().numpy()))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        keep_p = milli_inclusion(n)[rank]
+        keep = generator.random((n_samples, n))[:, rank] < keep_p
+        coalitions = torch.zeros(n_samples, mask.shape[1], dtype=torch.bool, device=mask.device)
+        coalitions[:, real] = torch.from_numpy(keep).to(mask.device)
+        proba = _pooled_probabilities(module, h[:, b : b + 1], coalitions)[0]
+        outcome = _target_and_rest(proba, targets[0, b].expand(n_samples))[0].cpu().numpy()
+        # The paper's coalition weight: the mean keep probability of its members
+        # (an empty sub-bag: that of the whole bag).
+        size = keep.sum(axis=1)
+        weight = np.where(size > 0, (keep * keep_p).sum(axis=1) / np.maximum(size, 1), keep_p.mean())
+        design = np.hstack([np.ones((n_samples, 1)), keep.astype(np.float64)]) * np.sqrt(weight)[:, None]
+        # Minimum-norm least squares: fewer sub-bags than instances is allowed.
+        coefficients = np.linalg.lstsq(design, outcome * np.sqrt(weight), rcond=None)[0]
+        scores[b, real] = torch.from_numpy(coefficients[1:]).to(scores.device)
+    return scores.unsqueeze(0)
 
 
 def _gradient_scores(module, x, mask, method, target):
-    """Gradient x input or Integrated Gradients of a one-member module, ``(B, N)``."""
+    """Gradient x input, xMIL-LRP or Integrated Gradients of a one-member module, ``(B, N)``."""
     x = x.detach().to(torch.get_default_dtype()).clone()
     with torch.no_grad():
         targets = _targets(module(x, mask)[0], target)[0]
@@ -218,12 +374,13 @@ def _gradient_scores(module, x, mask, method, target):
     def target_logits(inputs, bag_mask):
         return module(inputs, bag_mask)[0][0]
 
-    if method == "gradient_input":
+    if method in ("gradient_input", "lrp"):
         x.requires_grad_(True)
-        chosen = target_logits(x, mask).gather(1, targets[:, None]).sum()
-        # Bags do not interact in a batch, so the gradient of the sum over bags
-        # holds every bag's own gradient.
-        (grad,) = torch.autograd.grad(chosen, x)
+        with lrp_rules(module) if method == "lrp" else contextlib.nullcontext():
+            chosen = target_logits(x, mask).gather(1, targets[:, None]).sum()
+            # Bags do not interact in a batch, so the gradient of the sum over bags
+            # holds every bag's own gradient.
+            (grad,) = torch.autograd.grad(chosen, x)
         attributions = grad * x
     else:
         try:
@@ -243,7 +400,7 @@ def _gradient_scores(module, x, mask, method, target):
     return attributions.detach().reshape(*mask.shape, -1).sum(dim=-1)
 
 
-def explain_bags(net, dataset, method, target=None, batch_size=None):
+def explain_bags(net, dataset, method, target=None, batch_size=None, *, n_samples=None, random_state=0):
     """Per-bag scores ``(E, n_i)`` of every bag of ``dataset``, in its order.
 
     Parameters
@@ -257,6 +414,11 @@ def explain_bags(net, dataset, method, target=None, batch_size=None):
         Class index per bag; None explains the predicted class.
     batch_size : int, default=None
         Bags per padded batch; the net's batch size when None.
+    n_samples : int, default=None
+        MILLI's sub-bags per bag (:data:`MILLI_SAMPLES` when None).
+    random_state : int, numpy.random.SeedSequence or None, default=0
+        MILLI's sampling: bag ``i`` draws from a generator seeded by
+        ``(random_state, i)``; None draws fresh randomness.
 
     Returns
     -------
@@ -264,6 +426,8 @@ def explain_bags(net, dataset, method, target=None, batch_size=None):
     """
     module = net.module_
     check_method(method, module.pooling_kind)
+    n_samples = check_options(method, n_samples)
+    seeds = np.random.SeedSequence(random_state).spawn(len(dataset)) if method == "milli" else None
     was_training = module.training
     module.train(False)
     sizes = dataset.data.sizes[dataset.indices]
@@ -276,7 +440,10 @@ def explain_bags(net, dataset, method, target=None, batch_size=None):
                 # explainers perturb padded bags, so expand them.
                 x = x[Xi["index"].to(net.device)]
             batch_target = None if target is None else torch.from_numpy(target[positions])
-            scores = explain_batch(module, x, mask, method, batch_target).cpu().numpy()
+            generators = None if seeds is None else [np.random.default_rng(seeds[p]) for p in positions]
+            scores = explain_batch(
+                module, x, mask, method, batch_target, n_samples=n_samples, generators=generators
+            ).cpu().numpy()
             for j, pos in enumerate(positions):
                 out[pos] = scores[:, j, : sizes[pos]]
     finally:

@@ -373,13 +373,33 @@ class AttentionPooling(nn.Module):
         if self.kind == "mean":
             uniform = mask / mask.sum(dim=-1, keepdim=True)
             return uniform.to(h.dtype).expand(n_members, n_bags, n_instances)
+        return torch.softmax(self.scores(h).masked_fill(~mask, float("-inf")), dim=-1)
+
+    def scores(self, h):
+        """Unnormalised log-weights ``(E, B, N)``: the weights are their softmax over a bag.
+
+        ``"mean"`` has all-zero scores. Explainers that re-pool a bag without some
+        of its instances (drop-one) renormalise these instead of the weights.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (E, B, N, H)
+            Instance features.
+
+        Returns
+        -------
+        scores : torch.Tensor of shape (E, B, N)
+            Every instance's score, padding included (the mask is applied by
+            :meth:`forward`).
+        """
+        n_members, n_bags, n_instances, n_hidden = h.shape
+        if self.kind == "mean":
+            return h.new_zeros(n_members, n_bags, n_instances)
         flat = h.reshape(n_members, n_bags * n_instances, n_hidden)
         gate = torch.tanh(self.V(flat))
         if self.U is not None:
             gate = gate * torch.sigmoid(self.U(flat))
-        logits = self.w(gate).view(n_members, n_bags, n_instances)
-        logits = logits.masked_fill(~mask, float("-inf"))
-        return torch.softmax(logits, dim=-1)
+        return self.w(gate).view(n_members, n_bags, n_instances)
 
 
 class AttentionMILNet(nn.Module):
@@ -484,16 +504,37 @@ class AttentionMILNet(nn.Module):
                 index[mask] = torch.arange(len(x), device=mask.device)
             h = torch.index_select(self._featurize(x), 1, index.reshape(-1))
         h = h.view(self.n_members, n_bags, n_instances, -1)
+        logits, attention = self.pool(h, mask)
+        return (logits, attention, h) if return_features else (logits, attention)
+
+    def pool(self, h, mask):
+        """Bag logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` from instance features.
+
+        The part of :meth:`forward` after the featurizer: explainers that mask
+        instances out of a bag featurize it once and pool it under every mask.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (E, B, N, H)
+            Instance features (``forward(..., return_features=True)``).
+        mask : torch.BoolTensor of shape (B, N)
+            True for the instances to pool.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (E, B, n_classes)
+            Bag logits of every member.
+        attention : torch.Tensor of shape (E, B, N)
+            The weights reported as attention (0 at masked positions).
+        """
         attention = self.pooling(h, mask)
         if self.pooling_kind != "attention":
-            logits, attention = self._pool_instance_logits(h, attention, mask)
-            return (logits, attention, h) if return_features else (logits, attention)
-        n_hidden = h.shape[-1]
+            return self._pool_instance_logits(h, attention, mask)
+        n_members, n_bags, n_instances, n_hidden = h.shape
         pooled = torch.bmm(
             attention.reshape(-1, 1, n_instances), h.reshape(-1, n_instances, n_hidden)
-        ).view(self.n_members, n_bags, n_hidden)
-        logits = self.classifier(pooled)
-        return (logits, attention, h) if return_features else (logits, attention)
+        ).view(n_members, n_bags, n_hidden)
+        return self.classifier(pooled), attention
 
     def instance_logits(self, h):
         """The classifier applied to every instance's features.

@@ -16,7 +16,7 @@ METHODS = ["attention", "keep_one", "drop_one"]
 
 
 @pytest.mark.parametrize("override, message", [
-    ({"explainers": ["attention", "lrp"]}, "Unknown explainer"),
+    ({"explainers": ["attention", "shap"]}, "Unknown explainer"),
     ({"explainers": ["drop_one"]}, "must include 'attention'"),
     ({"explainers": ["attention", "contribution"]}, "needs pooling='additive'"),
 ])

@@ -290,7 +290,7 @@ def test_an_ensemble_of_early_stopping_members_pickles(data):
 
 
 @pytest.mark.parametrize("combine", ["mean", "median", "vote"])
-@pytest.mark.parametrize("method", ["drop_one", "gradient_input", "attention_norm"])
+@pytest.mark.parametrize("method", ["drop_one", "gradient_input", "attention_norm", "lrp", "milli"])
 def test_explain_combines_every_method_by_the_configured_rule(data, fitted, combine, method):
     X, _, _ = data
     ensemble = clone(fitted).set_params(combine=combine)

@@ -578,7 +578,7 @@ def test_scorer_takes_the_explainer_method_in_cross_validate_and_grid_search(rou
 
     X, y, importance = make_bags("mil", "gaussian", n_bags=40, bag_size=6, random_state=0)
     est = AttentionMILClassifier(hidden_size=4, attention_size=2, max_epochs=5, random_state=0)
-    scoring = {m: make_importance_scorer(method=m) for m in ("attention", "drop_one", "gradient_input")}
+    scoring = {m: make_importance_scorer(method=m) for m in ("attention", "drop_one", "gradient_input", "lrp", "milli")}
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
     res = cross_validate(est, X, y, cv=cv, params={"importance": importance}, error_score="raise",
                          scoring=scoring, return_estimator=True)
@@ -586,7 +586,7 @@ def test_scorer_takes_the_explainer_method_in_cross_validate_and_grid_search(rou
         fitted = res["estimator"][fold]
         X_test, y_test = [X[i] for i in test], y[test]
         imp_test = [importance[i] for i in test]
-        for method in ("drop_one", "gradient_input"):
+        for method in ("drop_one", "gradient_input", "lrp", "milli"):
             # The positive class (classes_[1]) is explained, not the prediction.
             expected = importance_auroc_score(imp_test, fitted.explain(X_test, method=method, target=1), y=y_test)
             assert res[f"test_{method}"][fold] == pytest.approx(expected)
