@@ -4,7 +4,11 @@ Both directions share one grouping (:func:`_group_rows`), so values computed per
 bag (attention, explanations) land on the very rows their instances came from.
 """
 
+import os
+
 import numpy as np
+
+from ._dense import densify
 
 
 def _group_rows(bag_ids, name):
@@ -196,7 +200,8 @@ def bags_from_anndata(adata, bag, *, label=None, labels=None, use_rep=None, laye
     """
     obs = getattr(adata, "obs", None)
     if obs is None or not hasattr(adata, "X"):
-        raise TypeError(f"adata must be an AnnData (with obs and X), got {type(adata).__name__}.")
+        hint = " Read the file first: adata = anndata.read_h5ad(path)." if isinstance(adata, (str, bytes, os.PathLike)) else ""
+        raise TypeError(f"adata must be an AnnData (with obs and X), got {type(adata).__name__}.{hint}")
     _check_columns(obs.columns, "adata.obs", bag=bag, label=label)
     if use_rep is not None and layer is not None:
         raise ValueError("Pass use_rep (a key of adata.obsm) or layer (a key of adata.layers), not both.")
@@ -208,11 +213,7 @@ def bags_from_anndata(adata, bag, *, label=None, labels=None, use_rep=None, laye
         matrix, where = adata.X, "adata.X"
     if matrix is None:
         raise ValueError(f"{where} is empty; pass use_rep= or layer= to choose the features.")
-    if hasattr(matrix, "toarray"):  # sparse counts: bags are dense arrays throughout setlearn
-        matrix = matrix.toarray()
-    elif hasattr(matrix, "to_numpy"):  # a DataFrame in obsm
-        matrix = matrix.to_numpy()
-    matrix = _numeric(matrix, None, where)
+    matrix = _numeric(densify(matrix, where), None, where)
     bag_ids, positions = _group_rows(obs[bag].to_numpy(), bag)
     y = _bag_labels(bag_ids, positions, row_labels=None if label is None else obs[label].to_numpy(),
                     labels=labels, label_name=label)

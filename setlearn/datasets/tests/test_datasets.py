@@ -680,3 +680,13 @@ def test_load_pbmc_cells_real_file_from_scanpy():
     assert load_pbmc_cells(representation="genes").data.shape == (700, 765)
     pops = cell_type_populations(cells.cell_type, "CD14+ Monocyte", population_2="CD19+ B")
     assert np.bincount(pops).tolist() == [476, 129, 95]
+
+
+def test_load_pbmc_cells_names_a_text_file_that_is_not_hdf5(tmp_path):
+    pytest.importorskip("h5py")
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    path.write_text("cell,bulk_labels\nc1,Dendritic\n")  # a CSV export saved under the .h5ad name
+    with pytest.raises(ValueError, match=r"cells.h5ad' is not a readable .h5ad \(HDF5\) file .*text export"):
+        load_pbmc_cells(path)
