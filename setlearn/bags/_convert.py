@@ -7,6 +7,7 @@ bag (attention, explanations) land on the very rows their instances came from.
 import os
 import re
 import warnings
+from collections import Counter
 
 import numpy as np
 
@@ -89,14 +90,15 @@ _LABEL_LIKE = re.compile(r"^(y|labels?|targets?|class(es)?|outcomes?|diagnosis|d
 
 
 def _check_unique(names, what):
-    duplicated = sorted({str(c) for c in names if list(names).count(c) > 1})
+    counts = Counter(names)
+    duplicated = sorted(str(name) for name, n in counts.items() if n > 1)
     if duplicated:
         raise ValueError(f"{what} has duplicate column names {duplicated}; rename them so that each column "
                          f"is used once.")
 
 
 def _inferred_features(frame, roles):
-    """Every column but the roles; ground truth by name is refused, a bag-constant 0/1 column warned about."""
+    """Every column but the roles; a column whose name looks like ground truth is refused."""
     features = [c for c in frame.columns if c not in roles]
     suspicious = [c for c in features if _IMPORTANCE_LIKE.search(str(c)) or _LABEL_LIKE.match(str(c))]
     if suspicious:
@@ -109,12 +111,12 @@ def _inferred_features(frame, roles):
 
 
 def _warn_label_like(frame, features, bag):
-    """Warn about an inferred binary feature that is constant within every bag: it reads like a bag label."""
-    codes = frame.groupby(bag, sort=False)
+    """Warn about an inferred two-valued feature that is constant within every bag: it reads like a bag label."""
+    if frame[bag].nunique() < 3:  # with one or two bags every column might look so
+        return
+    per_bag = frame.groupby(bag, sort=False)
     for column in features:
-        values = frame[column]
-        if values.nunique(dropna=True) == 2 and codes[column].nunique(dropna=True).max() == 1 and \
-                frame[bag].nunique() > 2:
+        if frame[column].nunique() == 2 and per_bag[column].nunique().max() == 1:
             warnings.warn(
                 f"features were inferred, and the column {column!r} takes two values and is constant within "
                 f"every bag: it looks like a bag label. If it is one, pass label={column!r} (or leave it out "
