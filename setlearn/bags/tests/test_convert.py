@@ -154,3 +154,8 @@ def test_frame_edge_cases_are_clear_errors(frame):
 def test_the_way_back_refuses_a_bag_named_twice(frame):
     with pytest.raises(ValueError, match=r"bag_ids names the bag\(s\) \['p2'\] more than once"):
         instance_values_to_frame([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], frame, "patient", bag_ids=["p2", "p2"])
+
+
+def test_a_path_instead_of_an_anndata_says_to_read_it_first():
+    with pytest.raises(TypeError, match=r"got str\. Read the file first: adata = anndata.read_h5ad\(path\)"):
+        bags_from_anndata("cells.h5ad", "donor")
