@@ -47,11 +47,12 @@ print(frame.head().round(3).to_string())
 # Bags from the table
 # -------------------
 # Bags come in order of first appearance of their patient; ``bag_ids`` names
-# them. The ground truth is regrouped the same way, for scoring only.
+# them. The features are named, and the ground truth (``importance=``) is
+# regrouped the same way, for scoring only: it never becomes a feature.
 
 features = ["count", "intensity", "ratio", "temperature"]
-X, y, bag_ids = bags_from_frame(frame, "patient", label="diagnosis", features=features)
-importance = [bag[:, 0] for bag in bags_from_frame(frame, "patient", features=["witness"])[0]]
+X, y, bag_ids, importance = bags_from_frame(frame, "patient", label="diagnosis", features=features,
+                                            importance="witness")
 print(f"{len(X)} bags of {min(map(len, X))}-{max(map(len, X))} rows; first bag: {bag_ids[0]}")
 
 # %%

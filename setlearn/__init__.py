@@ -35,6 +35,7 @@ _EXPORTS = {
     "assess": "setlearn.assessment",
     "save_model": "setlearn._persistence",
     "load_model": "setlearn._persistence",
+    "explain": "setlearn._explain_api",
 }
 
 __all__ = sorted(_EXPORTS)

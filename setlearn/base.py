@@ -18,7 +18,9 @@ _ROUTING_HINT = (
     "Per-instance ground truth such as 'importance' is for scorers, not for fit. Enable "
     "metadata routing with sklearn.set_config(enable_metadata_routing=True) so that "
     "cross_val_score(..., params={'importance': importance}) or "
-    "GridSearchCV(...).fit(X, y, importance=importance) sends it to the scorer."
+    "GridSearchCV(...).fit(X, y, importance=importance) sends it to the scorer. The same holds for "
+    "a Pipeline ending in this estimator: pass importance=importance (never as "
+    "stepname__importance, scikit-learn's advice for parameters of a step's fit) with routing on."
 )
 
 

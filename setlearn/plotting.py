@@ -22,9 +22,57 @@ __all__ = [
     "wilson_interval",
     "plot_bad_vs_ensemble_size",
     "plot_bag_attention",
+    "set_figure_title",
 ]
 
 _KIND_LABELS = {"one": "one configuration", "several": "several configurations"}
+
+
+def set_figure_title(fig, title, **kwargs):
+    """A figure title (``fig.suptitle``) wrapped onto as many lines as it needs to fit the figure.
+
+    A long title on a narrow figure (one panel of a report) would otherwise be
+    cut at both edges; the words are wrapped at spaces, measured with the
+    figure's renderer, so that every line fits within the figure's width.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    title : str
+        The title.
+    **kwargs
+        Passed to :meth:`matplotlib.figure.Figure.suptitle` (e.g. ``fontsize``).
+
+    Returns
+    -------
+    text : matplotlib.text.Text
+        The title.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from setlearn.plotting import set_figure_title
+    >>> fig = Figure(figsize=(2, 2))
+    >>> set_figure_title(fig, "a title far too long for a figure two inches wide").get_text().count("\\n") > 0
+    True
+    """
+    text = fig.suptitle(title, **kwargs)
+    width = 0.96 * fig.bbox.width  # a margin, so that a line never touches the edge
+    lines = []
+    for paragraph in str(title).split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            text.set_text(candidate)
+            if line and text.get_window_extent().width > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    text.set_text("\n".join(lines))
+    return text
 
 
 def _metric_label(metric):
@@ -304,7 +352,7 @@ def _as_image(instance):
 
 
 def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, sort=True, ncols=10,
-                       key=True, fig=None):
+                       key=True, title=None, title_fontsize=9, fig=None):
     """Show every image of a bag with the attention the model gave it.
 
     Parameters
@@ -324,6 +372,11 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
     key : bool, default=True
         Write a key under the images: what the red frame and the numbers mean,
         the uniform weight 1/n to compare them with, and how many images are shown.
+    title : str, default=None
+        A title above the images, wrapped to the figure's width (room is made
+        for every line).
+    title_fontsize : float, default=9
+        Its font size, in points.
     fig : matplotlib.figure.Figure, default=None
         Draw on this figure (new pyplot figure when None).
 
@@ -353,11 +406,19 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
 
         fig = plt.figure()
     key_height = 0.55 if key else 0.0
-    height = 1.25 * nrows + 0.4 + key_height
-    fig.set_size_inches(max(1.1 * ncols, 6.0 if key else 0.0), height)
+    width = max(1.1 * ncols, 6.0 if key else 0.0)
+    fig.set_size_inches(width, 1.25 * nrows + 0.4 + key_height)
+    title_height = 0.0
+    if title is not None:
+        # Wrapped at the final width first: the number of lines sets the room above the images.
+        n_lines = set_figure_title(fig, title, fontsize=title_fontsize).get_text().count("\n") + 1
+        title_height = n_lines * 1.3 * title_fontsize / 72
+    height = 1.25 * nrows + 0.4 + key_height + title_height
+    fig.set_size_inches(width, height)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    if key or title is not None:
+        fig.subplots_adjust(bottom=(key_height + 0.05) / height, top=1 - (0.4 + title_height) / height)
     if key:
-        fig.subplots_adjust(bottom=(key_height + 0.05) / height, top=1 - 0.4 / height)
         shown = "every image" if len(order) == len(bag) else f"the {len(order)} of {len(bag)} images"
         shown += " in decreasing attention" if sort else " in bag order"
         frame = "Red frame: an important instance (known by construction). " if importance is not None else ""

@@ -133,7 +133,9 @@ def _facet(groups, draw, title, config):
         ax.set_title(f"{modality} {problem.upper()}")
     for ax in axes[len(groups):]:
         ax.set_visible(False)
-    fig.suptitle(title)
+    from setlearn.plotting import set_figure_title
+
+    set_figure_title(fig, title)  # wrapped: one panel is narrower than the title
     return fig
 
 
@@ -206,12 +208,12 @@ def _bag_figures(record, labels):
         task = f"{modality} {problem.upper()}"
         for suffix, row, what in shown:
             key = keys[suffix]
-            fig = plotting.plot_bag_attention(X[bag], attention[key][bag], importance=importance[bag],
-                                              max_instances=40, fig=Figure())
             model = f"{row['config_id']} seed r{int(row['repeat'])}"
-            fig.suptitle(f"{task}, test bag {bag}: {what} (model {model}, validation accuracy "
-                         f"{row['valid_accuracy']:.2f}; iAUC-ROC {per_bag[key][bag]:.2f} on this bag, "
-                         f"{row['iauc_roc']:.2f} on all)", fontsize=9)
+            title = (f"{task}, test bag {bag}: {what} (model {model}, validation accuracy "
+                     f"{row['valid_accuracy']:.2f}; iAUC-ROC {per_bag[key][bag]:.2f} on this bag, "
+                     f"{row['iauc_roc']:.2f} on all)")
+            fig = plotting.plot_bag_attention(X[bag], attention[key][bag], importance=importance[bag],
+                                              max_instances=40, title=title, fig=Figure())
             label = labels.get(row["config_id"], row["config_id"]).replace("\n", " ")
             caption = (f"Test bag {bag} of {task} ({which}) with the attention of retrained model {model} "
                        f"({label}): validation accuracy {row['valid_accuracy']:.2f}, iAUC-ROC "

@@ -4,7 +4,14 @@ Both directions share one grouping (:func:`_group_rows`), so values computed per
 bag (attention, explanations) land on the very rows their instances came from.
 """
 
+import os
+import re
+import warnings
+from collections import Counter
+
 import numpy as np
+
+from ._dense import densify
 
 
 def _group_rows(bag_ids, name):
@@ -76,7 +83,47 @@ def _numeric(values, columns, where):
     return values
 
 
-def bags_from_frame(frame, bag, *, label=None, labels=None, features=None):
+# Column names that usually hold ground truth, which must never become a feature: per-instance
+# importance (the answer the explanations are scored against) and bag labels.
+_IMPORTANCE_LIKE = re.compile(r"importan|witness|ground.?truth|instance.?label|key.?instance|is.?positive", re.I)
+_LABEL_LIKE = re.compile(r"^(y|labels?|targets?|class(es)?|outcomes?|diagnosis|disease|response|sick)$", re.I)
+
+
+def _check_unique(names, what):
+    counts = Counter(names)
+    duplicated = sorted(str(name) for name, n in counts.items() if n > 1)
+    if duplicated:
+        raise ValueError(f"{what} has duplicate column names {duplicated}; rename them so that each column "
+                         f"is used once.")
+
+
+def _inferred_features(frame, roles):
+    """Every column but the roles; a column whose name looks like ground truth is refused."""
+    features = [c for c in frame.columns if c not in roles]
+    suspicious = [c for c in features if _IMPORTANCE_LIKE.search(str(c)) or _LABEL_LIKE.match(str(c))]
+    if suspicious:
+        raise ValueError(
+            f"features were not given, and the column(s) {suspicious} look like ground truth (a label or "
+            f"per-instance importance); as features they would leak the answer into the model. Pass the "
+            f"feature columns explicitly (features=[...]), and importance=<column> for per-instance importance."
+        )
+    return features
+
+
+def _warn_label_like(frame, features, bag):
+    """Warn about an inferred two-valued feature that is constant within every bag: it reads like a bag label."""
+    if frame[bag].nunique() < 3:  # with one or two bags every column might look so
+        return
+    per_bag = frame.groupby(bag, sort=False)
+    for column in features:
+        if frame[column].nunique() == 2 and per_bag[column].nunique().max() == 1:
+            warnings.warn(
+                f"features were inferred, and the column {column!r} takes two values and is constant within "
+                f"every bag: it looks like a bag label. If it is one, pass label={column!r} (or leave it out "
+                f"with features=[...]).", UserWarning, stacklevel=3)
+
+
+def bags_from_frame(frame, bag, *, label=None, labels=None, features=None, importance=None):
     """Bags from a long DataFrame: one row per instance, a column naming its bag.
 
     Parameters
@@ -91,8 +138,16 @@ def bags_from_frame(frame, bag, *, label=None, labels=None, features=None):
     labels : pandas.Series or dict, default=None
         Bag labels indexed by bag id, instead of a ``label`` column.
     features : list of str, default=None
-        The feature columns; ``None`` uses every column except ``bag`` and
-        ``label``. They must be numeric.
+        The feature columns, numeric. Name them: ``None`` uses every column
+        except ``bag``, ``label`` and ``importance``, and refuses a column
+        whose name looks like ground truth (``"importance"``, ``"witness"``,
+        ``"label"``, ``"target"``...), which would leak the answer into the
+        model; a 0/1 column constant within every bag gets a warning (it looks
+        like a bag label).
+    importance : str, default=None
+        A column of per-instance importance (ground truth: which instances
+        matter), returned per bag for the importance scorers and never used
+        as a feature.
 
     Returns
     -------
@@ -105,6 +160,17 @@ def bags_from_frame(frame, bag, *, label=None, labels=None, features=None):
         given.
     bag_ids : ndarray of shape (n_bags,)
         The id of every bag of ``X``.
+    importance : list of ndarray
+        Only when ``importance`` is given: one array of shape
+        ``(n_instances,)`` per bag, aligned with ``X``, as
+        :func:`setlearn.importance_auroc` and the importance scorers take it.
+
+    Raises
+    ------
+    ValueError
+        If the frame has no rows, a column is used twice (duplicate names,
+        or the bag, label or importance column among ``features``), a
+        feature is not numeric, or an inferred feature looks like ground truth.
 
     See Also
     --------
@@ -116,32 +182,61 @@ def bags_from_frame(frame, bag, *, label=None, labels=None, features=None):
     >>> import pandas as pd
     >>> from setlearn.bags import bags_from_frame
     >>> frame = pd.DataFrame({"patient": ["b", "a", "b"], "cd4": [1.0, 2.0, 3.0],
-    ...                       "cd8": [0.5, 0.1, 0.2], "sick": [1, 0, 1]})
-    >>> X, y, bag_ids = bags_from_frame(frame, "patient", label="sick")
-    >>> bag_ids.tolist(), y.tolist(), [b.shape for b in X]
-    (['b', 'a'], [1, 0], [(2, 2), (1, 2)])
+    ...                       "cd8": [0.5, 0.1, 0.2], "sick": [1, 0, 1], "witness": [1, 0, 0]})
+    >>> X, y, bag_ids, importance = bags_from_frame(frame, "patient", label="sick",
+    ...                                             features=["cd4", "cd8"], importance="witness")
+    >>> bag_ids.tolist(), y.tolist(), [b.shape for b in X], [i.tolist() for i in importance]
+    (['b', 'a'], [1, 0], [(2, 2), (1, 2)], [[1.0, 0.0], [0.0]])
     """
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
-    _check_columns(frame.columns, "frame", bag=bag, label=label)
-    if features is None:
-        features = [c for c in frame.columns if c not in (bag, label)]
+    _check_columns(frame.columns, "frame", bag=bag, label=label, importance=importance)
+    roles = {name: column for name, column in (("bag", bag), ("label", label), ("importance", importance))
+             if column is not None}
+    if len(set(roles.values())) < len(roles):
+        raise ValueError(f"The bag, label and importance columns must be different columns, got {roles}.")
+    inferred = features is None
+    if inferred:
+        _check_unique(frame.columns, "frame")
+        features = _inferred_features(frame, set(roles.values()))
     else:
-        features = list(features)
+        features = [features] if isinstance(features, str) else list(features)
         unknown = [c for c in features if c not in frame.columns]
         if unknown:
             raise ValueError(f"features {unknown} are not columns of frame; its columns are {list(frame.columns)}.")
+        _check_unique(features, "features")
+        _check_unique([c for c in frame.columns if c in set(features) | set(roles.values())], "frame")
+        reused = {role: column for role, column in roles.items() if column in features}
+        if reused:
+            raise ValueError(
+                f"features include the {' and '.join(reused)} column(s) {list(reused.values())}: a bag's id, "
+                f"label or ground truth must not be a feature of its instances. Leave them out of features."
+            )
     if not features:
-        raise ValueError("frame has no feature columns besides the bag and label columns.")
+        raise ValueError("frame has no feature columns besides the bag, label and importance columns.")
+    if not len(frame):
+        raise ValueError("frame has no rows; bags need at least one instance (row) each.")
     non_numeric = [c for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
     values = _numeric(frame[features].to_numpy(dtype=None if non_numeric else np.float64),
                       non_numeric, "frame")
+    if inferred:
+        _warn_label_like(frame, features, bag)
     bag_ids, positions = _group_rows(frame[bag].to_numpy(), bag)
     y = _bag_labels(bag_ids, positions, row_labels=None if label is None else frame[label].to_numpy(),
                     labels=labels, label_name=label)
-    return [values[rows] for rows in positions], y, bag_ids
+    X = [values[rows] for rows in positions]
+    if importance is None:
+        return X, y, bag_ids
+    from ._validation import check_instance_values
+
+    column = frame[importance]
+    if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+        raise ValueError(f"The importance column {importance!r} must be numeric or boolean; got dtype "
+                         f"{column.dtype}.")
+    per_bag = [column.to_numpy(dtype=np.float64)[rows] for rows in positions]
+    return X, y, bag_ids, check_instance_values(per_bag, [len(rows) for rows in positions], name="importance")
 
 
 def bags_from_anndata(adata, bag, *, label=None, labels=None, use_rep=None, layer=None):
@@ -196,7 +291,8 @@ def bags_from_anndata(adata, bag, *, label=None, labels=None, use_rep=None, laye
     """
     obs = getattr(adata, "obs", None)
     if obs is None or not hasattr(adata, "X"):
-        raise TypeError(f"adata must be an AnnData (with obs and X), got {type(adata).__name__}.")
+        hint = " Read the file first: adata = anndata.read_h5ad(path)." if isinstance(adata, (str, bytes, os.PathLike)) else ""
+        raise TypeError(f"adata must be an AnnData (with obs and X), got {type(adata).__name__}.{hint}")
     _check_columns(obs.columns, "adata.obs", bag=bag, label=label)
     if use_rep is not None and layer is not None:
         raise ValueError("Pass use_rep (a key of adata.obsm) or layer (a key of adata.layers), not both.")
@@ -208,11 +304,7 @@ def bags_from_anndata(adata, bag, *, label=None, labels=None, use_rep=None, laye
         matrix, where = adata.X, "adata.X"
     if matrix is None:
         raise ValueError(f"{where} is empty; pass use_rep= or layer= to choose the features.")
-    if hasattr(matrix, "toarray"):  # sparse counts: bags are dense arrays throughout setlearn
-        matrix = matrix.toarray()
-    elif hasattr(matrix, "to_numpy"):  # a DataFrame in obsm
-        matrix = matrix.to_numpy()
-    matrix = _numeric(matrix, None, where)
+    matrix = _numeric(densify(matrix, where), None, where)
     bag_ids, positions = _group_rows(obs[bag].to_numpy(), bag)
     y = _bag_labels(bag_ids, positions, row_labels=None if label is None else obs[label].to_numpy(),
                     labels=labels, label_name=label)
@@ -270,6 +362,13 @@ def instance_values_to_frame(values, frame, bag, *, bag_ids=None, name="attentio
     _check_columns(frame.columns, "frame", bag=bag)
     all_ids, positions = _group_rows(frame[bag].to_numpy(), bag)
     if bag_ids is not None:
+        bag_ids = list(bag_ids)
+        repeated = sorted({str(b) for b in bag_ids if bag_ids.count(b) > 1})
+        if repeated:
+            raise ValueError(
+                f"bag_ids names the bag(s) {repeated[:5]} more than once; the values of one bag would "
+                f"overwrite another's. Pass each bag's id once, in the order of values."
+            )
         where = {bag_id: i for i, bag_id in enumerate(all_ids)}
         unknown = [b for b in bag_ids if b not in where]
         if unknown:

