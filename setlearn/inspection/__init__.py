@@ -24,6 +24,7 @@ from ._audit import (
     auroc_interval,
     population_shares,
 )
+from ._failures import FAILURE_KINDS, classify_bad_model
 
 __all__ = [
     "audit_ground_truth",
@@ -34,4 +35,6 @@ __all__ = [
     "GroundTruthAudit",
     "AUDIT_COLUMNS",
     "RENAMED_CHECKS",
+    "classify_bad_model",
+    "FAILURE_KINDS",
 ]
