@@ -193,8 +193,16 @@ class SubsetCheck(AuditCheck):
 
     Parameters
     ----------
-    name, auroc, auroc_low, auroc_high, n_bags, features
-        As in :class:`AuditCheck`; ``auroc`` is gradient boosting's, out of fold.
+    name : str
+        ``"population 1"``, ``"populations 0+1"``, ...
+    auroc : float
+        Bag-level ROC AUC of gradient boosting's out-of-fold predictions.
+    auroc_low, auroc_high : float
+        Bootstrap percentile interval of ``auroc``.
+    n_bags : int
+        Bags the AUROC is computed on.
+    features : str
+        What the classifier read: S's counts and within-S shares.
     populations : tuple
         The subset S.
     deciding : tuple
@@ -308,6 +316,7 @@ class GroundTruthAudit:
         Returns
         -------
         check : AuditCheck
+            The check (a :class:`SubsetCheck` for a subset).
         """
         name = RENAMED_CHECKS.get(name, name)
         for c in self.checks:
@@ -321,8 +330,36 @@ class GroundTruthAudit:
         Returns
         -------
         frame : pandas.DataFrame
+            Subsets first, then whole-bag shares, bag size and attention needed.
         """
         return pd.DataFrame([c._row() for c in self.checks], columns=AUDIT_COLUMNS)
+
+    def to_dict(self, orient="records"):
+        """Deprecated: the two rows the audit returned before issue #21, as a pandas frame's ``to_dict``.
+
+        ``"population shares"`` (now :attr:`whole_bag_shares`) and ``"uniform attention"``
+        (now :attr:`attention_needed`, when it ran), with the old columns ``check``,
+        ``auroc``, ``auroc_low``, ``auroc_high``, ``n_bags``, ``features``. Kept so that
+        callers written for the old DataFrame keep working; use :meth:`to_frame` or the
+        fields, which hold every subset and the leaks.
+
+        Parameters
+        ----------
+        orient : str, default="records"
+            As :meth:`pandas.DataFrame.to_dict`.
+
+        Returns
+        -------
+        rows : list of dict or dict
+            The old rows, in the layout ``orient`` asks for.
+        """
+        import warnings
+
+        warnings.warn("GroundTruthAudit.to_dict() returns only the two checks of the old audit; use "
+                      "to_frame() (every subset, its bound and leak) or the fields.", FutureWarning, stacklevel=2)
+        old = {new: old for old, new in RENAMED_CHECKS.items()}
+        rows = [dict(c._row(), check=old[c.name]) for c in (self.whole_bag_shares, self.attention_needed) if c]
+        return pd.DataFrame(rows, columns=AUDIT_COLUMNS[:6]).to_dict(orient)
 
     def summary(self):
         """Plain text whose first line says whether a subset leaks, and which.
@@ -330,6 +367,7 @@ class GroundTruthAudit:
         Returns
         -------
         text : str
+            One line on leaks, then one line per check.
         """
         pct = f"{self.confidence:.0%}"
         if self.leaks:
@@ -466,7 +504,7 @@ _MAX_POPULATIONS = 8
 
 def audit_ground_truth(X, y, importance, populations=None, *, estimator=None, test=None, cv=5,
                        n_bootstraps=1000, confidence=0.95, random_state=None):
-    """Can the bag label be read without attending to all of the deciding instances?
+    """Measure how well the bag label can be read without attending to every deciding population.
 
     A "silent failure" (accurate model, attention off the important instances)
     is only a failure if no other part of the bag gives the label. For every

@@ -16,7 +16,7 @@ def _check_threshold(value, name):
 
 
 def classify_bad_model(per_population_iauc, valid_accuracy, *, min_accuracy=0.9, high=0.65, low=0.35):
-    """Why a model's attention fails to show the deciding instances.
+    """Classify why a model's attention fails to show the deciding instances.
 
     The pooled iAUC-ROC cannot tell a model that attends to one deciding
     population and away from the other (iAUC ~0.5 on AND/XOR) from one with
@@ -42,7 +42,7 @@ def classify_bad_model(per_population_iauc, valid_accuracy, *, min_accuracy=0.9,
     Parameters
     ----------
     per_population_iauc : mapping or sequence of float
-        iAUC-ROC of every deciding population (e.g. the dict
+        The iAUC-ROC of every deciding population (e.g. the dict
         :func:`~setlearn.metrics.importance_auroc_per_population` returns);
         NaN entries (a population no scored bag held) are ignored.
     valid_accuracy : float
@@ -51,9 +51,9 @@ def classify_bad_model(per_population_iauc, valid_accuracy, *, min_accuracy=0.9,
         Below it a model is ``"untrained"`` (the study's accuracy bin of
         working models).
     high : float, default=0.65
-        iAUC from which a population counts as found.
+        The iAUC from which a population counts as found.
     low : float, default=0.35
-        iAUC up to which a population counts as ranked below the unimportant
+        The iAUC up to which a population counts as ranked below the unimportant
         instances (``1 - high``).
 
     Returns

@@ -422,7 +422,7 @@ def _per_population_scores(metric, importance, attention, populations, *, y, pos
                  prefer_skip_nested_validation=True)
 def importance_auroc_per_population(importance, attention, populations, *, y=None, pos_label=None,
                                     bags="positive", average="bag", population=None):
-    """iAUC-ROC per deciding population: population k's instances against the unimportant ones.
+    """The iAUC-ROC per deciding population: population k's instances against the unimportant ones.
 
     The iAUC-ROC pools every deciding population. A model that ranks population
     1 far above the unimportant instances and population 2 far below them

@@ -196,3 +196,11 @@ def test_bad_input_says_what_to_fix(kwargs, match, tiny_estimator):
 def test_importing_inspection_does_not_import_torch():
     code = "import sys, setlearn.inspection; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_to_dict_keeps_the_old_rows_for_old_callers():
+    audit = _audit("xor", "study", n_bags=100)
+    with pytest.warns(FutureWarning, match="to_frame"):
+        rows = audit.to_dict("records")
+    assert [r["check"] for r in rows] == ["population shares"]
+    assert list(rows[0]) == AUDIT_COLUMNS[:6] and rows[0]["auroc"] == audit.whole_bag_shares.auroc
