@@ -268,13 +268,12 @@ class GroundTruthAudit:
 
     Examples
     --------
-    >>> from setlearn.datasets import make_bags
-    >>> from setlearn.inspection import audit_ground_truth
-    >>> X, y, importance, populations = make_bags("mil", n_bags=200, bag_size=50,
-    ...     composition="study", random_state=0, return_populations=True)
-    >>> audit = audit_ground_truth(X, y, importance, populations, n_bootstraps=200, random_state=0)
-    >>> [check.name for check in audit.subsets], audit.has_leak
-    (['population 0'], True)
+    >>> from setlearn.inspection import AuditCheck, GroundTruthAudit, SubsetCheck
+    >>> zero = SubsetCheck("population 0", 1.0, 1.0, 1.0, 200, "count of 0", (0,), (), 0.5, 0.5, 0.5, True)
+    >>> audit = GroundTruthAudit((zero,), AuditCheck("whole-bag shares", 1.0, 1.0, 1.0, 200, "share of 0"),
+    ...                          AuditCheck("bag size", 0.5, 0.5, 0.5, 200, "number of instances"), deciding=(1,))
+    >>> audit.has_leak, audit.summary().splitlines()[0][:18]
+    (True, 'LEAK: population 0')
     """
 
     subsets: tuple
