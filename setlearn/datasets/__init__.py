@@ -47,7 +47,7 @@ How a bag is made (see ``docs/datasets.md``):
    the pool, and shuffled: instances are never sorted by population.
 """
 
-from ._problems import COMPOSITIONS, Composition, MODALITIES, PROBLEMS, Problem
+from ._problems import COMPOSITIONS, DEPRECATED_COMPOSITIONS, Composition, MODALITIES, PROBLEMS, Problem
 from ._generators import make_bags, make_bags_from
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
@@ -59,6 +59,7 @@ __all__ = [
     "Problem",
     "PROBLEMS",
     "COMPOSITIONS",
+    "DEPRECATED_COMPOSITIONS",
     "MODALITIES",
     "make_bags",
     "make_bags_from",
