@@ -127,7 +127,7 @@ def main():
                         X, y, importance, populations = splits_of(problem, composition)["train"]
                         audit = audit_ground_truth(X, y, importance, populations, random_state=0)
                         write({**base, "kind": "audit: population shares", "config": "-",
-                               **audit.iloc[0][["auroc", "auroc_low", "auroc_high"]].to_dict()})
+                               **{k: getattr(audit.whole_bag_shares, k) for k in ("auroc", "auroc_low", "auroc_high")}})
                         keys.add((problem, composition, "audit: population shares", "-", 0))
                     if (problem, composition, "attention", config_id(params), seed) not in keys:
                         write({**base, "kind": "attention", "config": config_id(params),
@@ -145,7 +145,7 @@ def main():
                                            random_state=0)
                 write({"problem": problem, "composition": composition, "seed": 0,
                        "kind": "audit: uniform attention", "config": config_id(params),
-                       **audit.iloc[1][["auroc", "auroc_low", "auroc_high"]].to_dict()})
+                       **{k: getattr(audit.attention_needed, k) for k in ("auroc", "auroc_low", "auroc_high")}})
     print(summarise(pd.read_csv(out)).to_markdown(index=False))
 
 

@@ -89,7 +89,7 @@ def run_one(setting, params, seed, quick):
                                        early_stopping=stop == "early stopping").fit(X, y)
         epochs = len(model.history_) if stop == "early stopping" else epochs
     fit_time = time.perf_counter() - start
-    shares = audit_ground_truth(X, y, imp, pops, n_bootstraps=100, random_state=0).loc[0, "auroc"]
+    shares = audit_ground_truth(X, y, imp, pops, n_bootstraps=100, random_state=0).whole_bag_shares.auroc
     return {"epochs": epochs, "valid_accuracy": float(np.mean(model.predict(Xv) == yv)),
             "iauc_roc": float(importance_auroc_score(it, model.explain(Xt), y=yt)),
             "shares_auroc": float(shares), "fit_time_s": round(fit_time, 1)}

@@ -8,8 +8,8 @@ Examples
 --------
 >>> import setlearn
 >>> X, y, importance = setlearn.make_bags("mil", n_bags=20, bag_size=10, random_state=0)
->>> len(X), X[0].shape
-(20, (10, 4))
+>>> len(X), X[0].shape[1]
+(20, 4)
 """
 
 from importlib import import_module

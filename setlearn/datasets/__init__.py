@@ -36,23 +36,26 @@ extra ``cytof``), :func:`bags_from_fcs` makes one bag per file, and
 How a bag is made (see ``docs/datasets.md``):
 
 1. Bag sizes are drawn, independently of the labels: a fixed int, or uniform
-   on an inclusive ``(low, high)`` range.
+   on an inclusive ``(low, high)`` range (under the default composition,
+   ``"independent"``, this is the mean size of the bag).
 2. Exactly ``round(positive_fraction * n_bags)`` bags are positive, at random
    positions. Each bag gets a *composition* of its class (e.g. for AND: "only
-   population 1", "only population 2" or "neither" for a negative bag), again
-   in exact proportions.
-3. Per-bag population counts are drawn: the composition keeps the populations
-   it allows, and ``composition`` (:data:`COMPOSITIONS`) says where the rates
-   of the populations it leaves out go; by default ("balanced") to the other
-   deciding population, so population 0's share is the same in both classes.
-   Counts are multinomial under ``probabilities``, or rounded exactly under
-   ``witness_rate``. A positive bag that misses a deciding instance gets the
-   minimum it needs, taken from population 0.
+   population 1", "only population 2" or "neither" for a negative bag), in
+   exact proportions.
+3. Per-bag population counts are drawn as ``composition`` (:data:`COMPOSITIONS`)
+   says. By default ("independent") every deciding population is present
+   independently (with a probability that balances the classes) and every
+   population a bag holds gets a Poisson count independent of the label and of
+   the other counts, so no strict subset of the populations tells more about the
+   label than the rule allows (:func:`setlearn.inspection.audit_ground_truth`).
+   The fixed-size compositions ("balanced", "renormalised", "study") draw
+   multinomial counts (or exact ones under ``witness_rate``) and say where the
+   rates of the populations a bag leaves out go.
 4. The bag is filled with that many instances of each population, drawn from
    the pool, and shuffled: instances are never sorted by population.
 """
 
-from ._problems import COMPOSITIONS, Composition, MODALITIES, PROBLEMS, Problem
+from ._problems import COMPOSITIONS, DEPRECATED_COMPOSITIONS, Composition, MODALITIES, PROBLEMS, Problem
 from ._generators import make_bags, make_bags_from
 from ._digits import load_digits_pool
 from ._mnist import load_mnist_pool
@@ -66,6 +69,7 @@ __all__ = [
     "Problem",
     "PROBLEMS",
     "COMPOSITIONS",
+    "DEPRECATED_COMPOSITIONS",
     "MODALITIES",
     "make_bags",
     "make_bags_from",

@@ -278,8 +278,8 @@ def pool_from_fcs(paths_by_population, *, channels=None, transform="asinh", cofa
     ((600, 2), [0, 1])
     >>> X, y, importance = make_bags_from(instances, populations, "mil", n_bags=4, bag_size=10,
     ...                                   random_state=0)
-    >>> len(X), X[0].shape
-    (4, (10, 2))
+    >>> len(X), X[0].shape[1]
+    (4, 2)
     """
     if not isinstance(paths_by_population, dict) or not paths_by_population:
         raise TypeError(

@@ -13,13 +13,16 @@ from ._problems import MODALITIES, Problem, _N_POP
 from ._validation import (
     _check_bag_size,
     _check_composition,
+    _check_n_bags,
     _check_pool,
     _check_probabilities,
     _check_problem,
     _check_rng,
     _composition_rates,
     _composition_weights,
+    _population0_rate,
     _population_rates,
+    _presence_probability,
 )
 
 
@@ -70,7 +73,7 @@ def _round_together(sizes, r):
     return counts + (rank < short[:, None])
 
 
-def _draw_counts(problem, comp, sizes, rates, exact, rng, composition="population0"):
+def _draw_counts(problem, comp, sizes, rates, exact, rng, composition="study"):
     """Per-population counts, shape ``(n_bags, 3)``, of bags built by ``comp``."""
     n = len(sizes)
     counts = np.zeros((n, _N_POP), dtype=np.int64)
@@ -110,21 +113,67 @@ def _draw_counts(problem, comp, sizes, rates, exact, rng, composition="populatio
     return counts
 
 
-def _compose(problem, n_bags, bag_size, rates, exact, positive_fraction, rng, composition="population0"):
-    """Labels and per-bag population counts."""
+def _draw_independent_counts(problem, comp, scales, rates, rate0, rng):
+    """Counts of ``"independent"`` bags built by ``comp``, shape ``(n_bags, 3)``.
+
+    Every population the bag holds gets a Poisson count with mean ``scale * rate``
+    (raised by the rule's minimum), drawn independently of the other populations and
+    of the label; population 0 is held by every bag.
+    """
+    counts = np.zeros((len(scales), _N_POP), dtype=np.int64)
+    counts[:, 0] = rng.poisson(scales * rate0)
+    for j in comp.present:
+        lo = problem._bound(comp.at_least.get(j, 0))
+        # The minimum plus a Poisson remainder: the mean stays scale * rate.
+        counts[:, j] = lo + rng.poisson(np.maximum(scales * rates[j - 1] - lo, 0.0))
+    for j, bound in comp.below.items():
+        hi = problem._bound(bound)
+        lo = problem._bound(comp.at_least.get(j, 0))
+        over = counts[:, j] >= hi
+        counts[over, j] = rng.integers(lo, hi, size=over.sum())
+    # A bag needs an instance: an empty one (only possible when every mean is tiny)
+    # gets one of population 0.
+    counts[counts.sum(axis=1) == 0, 0] = 1
+    return counts
+
+
+def _compose(problem, n_bags, bag_size, rates, exact, positive_fraction, rng, composition="study", rate0=None):
+    """Labels and per-bag population counts.
+
+    ``rate0`` (``"independent"`` only): population 0's expected count relative to ``rates``.
+    """
     low, high = bag_size
     sizes = rng.integers(low, high + 1, size=n_bags) if high > low else np.full(n_bags, low, dtype=np.int64)
     n_pos = int(np.floor(positive_fraction * n_bags + 0.5))
     y = np.zeros(n_bags, dtype=np.int64)
     y[rng.permutation(n_bags)[:n_pos]] = 1
     counts = np.zeros((n_bags, _N_POP), dtype=np.int64)
-    for label, comps in ((1, problem.positive), (0, problem.negative)):
+    independent = composition == "independent"
+    presence = _presence_probability(problem, n_pos / n_bags) if independent else None
+    classes = [(1, problem.positive, n_pos / n_bags), (0, problem.negative, 1 - n_pos / n_bags)]
+    weights = {label: _composition_weights(problem, comps, composition, presence) for label, comps, _ in classes}
+    if independent:
+        # ``sizes`` are the mean bag sizes: the scale that makes the expected count of
+        # a bag, over both classes and all their compositions, equal to it.
+        # A population bounded from above (threshold negatives) ends up near the middle of
+        # its range, whatever the scale: a constant part of the size.
+        scaled, constant = rate0, 0.0
+        for label, comps, fraction in classes:
+            for w, c in zip(weights[label] / weights[label].sum(), comps):
+                scaled += fraction * w * sum(rates[j - 1] for j in c.present if j not in c.below)
+                constant += fraction * w * sum((problem._bound(c.at_least.get(j, 0)) + problem._bound(b) - 1) / 2
+                                               for j, b in c.below.items())
+        scales = np.maximum(sizes - constant, 1.0) / max(scaled, 1e-12)
+    for label, comps, _ in classes:
         idx = np.flatnonzero(y == label)
-        parts = _allocate(len(idx), _composition_weights(problem, comps, composition))
+        parts = _allocate(len(idx), weights[label])
         idx = rng.permutation(idx)
         for comp, chunk in zip(comps, np.split(idx, np.cumsum(parts)[:-1])):
-            counts[chunk] = _draw_counts(problem, comp, sizes[chunk], rates, exact, rng, composition)
-    return y, sizes, counts
+            if independent:
+                counts[chunk] = _draw_independent_counts(problem, comp, scales[chunk], rates, rate0, rng)
+            else:
+                counts[chunk] = _draw_counts(problem, comp, sizes[chunk], rates, exact, rng, composition)
+    return y, counts.sum(axis=1), counts
 
 
 def _fill(counts, sizes, pool_index, replace_, rng):
@@ -157,7 +206,7 @@ def make_bags_from(
     bag_size=250,
     probabilities=None,
     witness_rate=None,
-    composition="balanced",
+    composition="independent",
     positive_fraction=0.5,
     k=None,
     replace=True,
@@ -185,44 +234,77 @@ def make_bags_from(
         Number of bags.
     bag_size : int or (int, int), default=250
         Instances per bag, or an inclusive ``(low, high)`` range sampled
-        uniformly per bag, independently of the label.
+        uniformly per bag, independently of the label. Under
+        ``composition="independent"`` (the default) it is the *mean* bag size
+        (see ``composition``): sizes vary around it, and every bag holds at
+        least one instance.
     probabilities : array-like of float, default=None
         Rates of populations 0, 1 (and 2 for ``"and"``/``"xor"``); must be
-        non-negative and sum to 1. Counts per bag are multinomial with these
-        rates; where the rate of a population a bag must not contain goes is
-        set by ``composition``. ``None`` uses the study's rates: (0.5, 0.5) for
-        ``"mil"``/``"threshold"``, (0.4, 0.3, 0.3) for ``"and"``/``"xor"``.
+        non-negative and sum to 1. ``None`` uses the study's rates: (0.5, 0.5)
+        for ``"mil"``/``"threshold"``, (0.4, 0.3, 0.3) for ``"and"``/``"xor"``.
+        Under ``"independent"`` they are the expected counts of the populations
+        relative to each other in a bag that holds them all; under the other
+        compositions counts per bag are multinomial with these rates, and where
+        the rate of a population a bag must not contain goes is set by
+        ``composition``.
     witness_rate : float in (0, 1], default=None
-        Exact fraction of important instances in every positive bag (rounded
-        to whole instances, raised to the rule's minimum), overriding the rates
-        of ``probabilities``; their ratio still splits it between populations
-        1 and 2. Under ``composition="balanced"`` every AND/XOR bag holds
-        exactly ``witness_rate`` deciding instances (population 0 the rest).
-        Under ``"population0"`` a deciding population has the same rate in
+        Fraction of important instances in every positive bag, overriding the
+        rates of ``probabilities``; their ratio still splits it between
+        populations 1 and 2. Under ``"independent"`` it is the expected fraction
+        (population 0 at ``1 - witness_rate``, every deciding population a
+        positive bag holds at ``witness_rate`` split by that ratio; counts are
+        drawn, not rounded). Under the other compositions it is exact (rounded
+        to whole instances, raised to the rule's minimum).
+        Under ``composition="balanced"`` every AND/XOR bag that holds a
+        deciding population holds exactly ``witness_rate`` deciding instances
+        (population 0 the rest).
+        Under ``"study"`` a deciding population has the same rate in
         every bag that contains it: for ``"and"`` an "only 1" negative holds
         population 1 at its positive-bag rate; for ``"xor"`` each population
         has rate ``witness_rate``, so "both" negatives hold
         ``2 * witness_rate`` (it must be <= 0.5). For ``"threshold"``,
         negatives keep that rate when it leaves them below ``k``, otherwise
         their count is drawn uniformly from 0 .. k-1.
-    composition : {"balanced", "renormalised", "population0"}, default="balanced"
-        Where the rate of a deciding population a bag must not hold goes (see
-        :data:`COMPOSITIONS`; only AND and XOR have such bags with a choice):
+    composition : {"independent", "balanced", "renormalised", "study"}, default="independent"
+        How the bags of each class are composed (see :data:`COMPOSITIONS` and
+        ``docs/datasets.md``, which gives each one's measured audit). In every
+        composition AND negatives include "neither" bags besides "only 1" and
+        "only 2", and XOR negatives "neither" besides "both".
 
-        - ``"balanced"``: to the deciding population the bag holds, so
-          population 0 has the same rate in every bag and its share cannot
-          predict the label. A bag with no deciding population cannot keep
-          that rate, so AND and XOR make no "neither" negatives: AND negatives
-          are half "only 1", half "only 2"; XOR negatives are all "both".
+        - ``"independent"``: every deciding population is present
+          independently, with a presence probability ``p`` that balances the
+          classes (AND: ``p**2 = positive_fraction``; XOR:
+          ``2p(1-p) = positive_fraction``, 0.5 at most; MIL:
+          ``p = positive_fraction``); the exact number of positive bags is kept
+          and every class holds the presence patterns of independent presence in
+          their proportions. Every population a bag holds, population 0
+          included, gets a Poisson count around its rate times a scale that
+          makes ``bag_size`` the mean bag size, independently of the other
+          counts and of the label. So no strict subset of the populations says
+          more about the label than the presence of its deciding populations
+          (measured by :func:`setlearn.inspection.audit_ground_truth`). Bag
+          size and whole-bag shares do carry the label (a positive MIL bag
+          holds more instances): what a model that pools uniformly sees.
+        - ``"balanced"``: a left-out deciding population's rate goes to the
+          deciding population the bag holds, so population 0 has the same
+          rate in every bag that holds one, but the amount of population 1
+          alone gives the label away.
         - ``"renormalised"``: the rates of the populations the bag holds are
           scaled to sum to 1 (the multinomial conditioned on absence).
-        - ``"population0"``: to population 0 (the only behaviour before this
-          option existed); population 0's share then predicts the label.
+        - ``"study"``: a left-out population's rate goes to population 0:
+          what the study most likely did (it drew the instances of a bag with
+          its rates and built negatives "by leaving out the deciding
+          population(s)"; a bag of fixed size then fills the gap with
+          population 0). Population 0's share then predicts the label.
+          ``"population0"``, its old name, still works with a
+          ``FutureWarning``.
 
-        MIL and threshold bags are the same under every composition. With
+        Under the fixed-size compositions ("balanced", "renormalised",
+        "study") MIL and threshold bags are the same. With
         ``witness_rate``, positive bags hold exactly that fraction of
-        important instances under every composition (for ``"renormalised"``
-        XOR, when populations 1 and 2 have equal probabilities).
+        important instances under every fixed-size composition (for
+        ``"renormalised"`` XOR, when populations 1 and 2 have equal
+        probabilities).
     positive_fraction : float in [0, 1], default=0.5
         Exactly ``round(positive_fraction * n_bags)`` bags are positive.
     k : int, default=None
@@ -268,9 +350,14 @@ def make_bags_from(
     >>> pops = np.repeat([0, 1, 2], 100)
     >>> X, y, importance = make_bags_from(pool, pops, "xor", n_bags=10, bag_size=20,
     ...                                   random_state=0)
-    >>> len(X), X[0].shape, int(y.sum())
-    (10, (20, 5), 5)
+    >>> len(X), X[0].shape[1], int(y.sum())
+    (10, 5, 5)
+    >>> X, y, importance = make_bags_from(pool, pops, "xor", n_bags=10, bag_size=20,
+    ...                                   composition="balanced", random_state=0)
+    >>> {len(bag) for bag in X}
+    {20}
     """
+    n_bags = _check_n_bags(n_bags)
     instances, pops = _check_pool(instances, populations)
     problem = _check_problem(problem, k)
     bag_size = _check_bag_size(bag_size, problem)
@@ -280,7 +367,7 @@ def make_bags_from(
     rng = _check_rng(random_state)
 
     y, sizes, counts = _compose(problem, n_bags, bag_size, rates, witness_rate is not None, positive_fraction, rng,
-                                composition)
+                                composition, _population0_rate(probabilities, witness_rate))
 
     pool_index = [np.flatnonzero(pops == j) for j in range(_N_POP)]
     demand = counts.sum(axis=0)
@@ -332,7 +419,7 @@ def make_bags(
     bag_size=250,
     probabilities=None,
     witness_rate=None,
-    composition="balanced",
+    composition="independent",
     positive_fraction=0.5,
     k=None,
     means=None,
@@ -369,14 +456,14 @@ def make_bags(
     n_bags : int, default=1000
         Number of bags; as in :func:`make_bags_from`.
     bag_size : int or (int, int), default=250
-        Instances per bag, or an inclusive range; as in :func:`make_bags_from`.
+        Instances per bag (the mean under ``"independent"``), or an inclusive
+        range; as in :func:`make_bags_from`.
     probabilities : array-like of float, default=None
         Population rates; as in :func:`make_bags_from`.
     witness_rate : float in (0, 1], default=None
         Exact share of important instances; as in :func:`make_bags_from`.
-    composition : {"balanced", "renormalised", "population0"}, default="balanced"
-        How AND/XOR bags hand on the rate of a left-out deciding population; as
-        in :func:`make_bags_from`.
+    composition : {"independent", "balanced", "renormalised", "study"}, default="independent"
+        How the bags of each class are composed; as in :func:`make_bags_from`.
     positive_fraction : float in [0, 1], default=0.5
         Share of positive bags; as in :func:`make_bags_from`.
     k : int, default=None
@@ -411,10 +498,12 @@ def make_bags(
     (4, 4, 2)
     >>> X, y, importance = make_bags("mil", "digits", n_bags=2, bag_size=10, pool="train",
     ...                              random_state=0)
-    >>> X[0].shape, X[0].dtype.name
-    ((10, 8, 8), 'float32')
+    >>> X[0].shape[1:], X[0].dtype.name
+    ((8, 8), 'float32')
     """
+    n_bags = _check_n_bags(n_bags)
     problem = _check_problem(problem, k)
+    composition = _check_composition(composition)
     rng = _check_rng(random_state)
     if modality == "gaussian":
         if pool != "all":
@@ -426,7 +515,11 @@ def make_bags(
         low, high = _check_bag_size(bag_size, problem)
         # One fresh instance per slot a bag could need: sampling this pool
         # without replacement is the same as drawing every instance anew.
-        instances, populations = _gaussian_pool(problem, means, sigma, n_bags * high, rng)
+        # Under "independent" bag_size is a mean and no population's total demand
+        # exceeds n_bags * high on average; twice that (plus a margin for tiny data
+        # sets) covers its Poisson spread.
+        per_population = n_bags * high if composition != "independent" else 2 * n_bags * high + 100
+        instances, populations = _gaussian_pool(problem, means, sigma, per_population, rng)
         replace_ = False
     elif modality in _POOL_LOADERS:
         if means is not None or sigma is not None:

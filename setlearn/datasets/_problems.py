@@ -196,13 +196,21 @@ PROBLEMS = {
 MODALITIES = ("gaussian", "digits", "mnist", "cytof", "cytof-lineages")
 
 COMPOSITIONS = {
+    "independent": "every deciding population is present independently of the others, with presence "
+                   "probabilities that balance the classes; the counts of the populations a bag holds are "
+                   "drawn independently of each other and of the label (population 0's too), so bag sizes "
+                   "vary around bag_size and no strict subset of the populations tells more about the label "
+                   "than the presence of its deciding populations (the default)",
     "balanced": "a left-out deciding population's rate goes to the deciding populations the bag "
                 "holds, so population 0 has the same rate in every bag that holds a deciding "
-                "population; bags without one (AND/XOR 'neither') are not made when their class "
-                "has another composition",
+                "population; the amount of one deciding population then gives the label away",
     "renormalised": "the rates of the populations the bag holds are renormalised to sum to 1 (the "
                     "multinomial conditioned on the left-out populations being absent)",
-    "population0": "a left-out population's rate goes to population 0 (the only choice before issue #11): population "
-                   "0's share then differs between the classes of AND and XOR",
+    "study": "what the study most likely did: a bag is drawn with the problem's rates and a left-out "
+             "population's rate goes to population 0 (setlearn's only behaviour before issue #11, then "
+             "called 'population0'); population 0's amount then gives the label away",
 }
-"""Ways to hand on the rate of a population a bag must not hold, by name."""
+"""Ways to compose the bags of a problem, by name (``composition`` of the makers)."""
+
+DEPRECATED_COMPOSITIONS = {"population0": "study"}
+"""Old composition names that still work, with a ``FutureWarning``: old name -> current name."""

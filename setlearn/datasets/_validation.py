@@ -1,11 +1,12 @@
 """Argument checks shared by the dataset makers."""
 
 import difflib
+import warnings
 from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from ._problems import COMPOSITIONS, PROBLEMS, Problem, _N_POP
+from ._problems import COMPOSITIONS, DEPRECATED_COMPOSITIONS, PROBLEMS, Problem, _N_POP
 
 
 # --------------------------------------------------------------------------- checks
@@ -45,9 +46,21 @@ def _check_problem(problem, k):
     return problem
 
 
+def _check_n_bags(n_bags):
+    # validate_params lets a bool through as an Integral; numpy then failed with a TypeError.
+    if isinstance(n_bags, bool):
+        raise ValueError(f"n_bags must be a positive int (the number of bags to make), got {n_bags!r}.")
+    return int(n_bags)
+
+
 def _check_composition(composition):
     if isinstance(composition, str) and composition in COMPOSITIONS:
         return composition
+    if isinstance(composition, str) and composition in DEPRECATED_COMPOSITIONS:
+        current = DEPRECATED_COMPOSITIONS[composition]
+        warnings.warn(f"composition={composition!r} is now called {current!r} (the study's most likely "
+                      f"design); the old name will be removed in a future version.", FutureWarning, stacklevel=3)
+        return current
     close = difflib.get_close_matches(str(composition), list(COMPOSITIONS), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(
@@ -104,8 +117,12 @@ def _check_probabilities(probabilities, problem):
     return p
 
 
-def _population_rates(problem, probabilities, witness_rate, composition="population0"):
-    """Base rate of every non-zero population (index 1, 2); see ``_composition_rates``."""
+def _population_rates(problem, probabilities, witness_rate, composition="study"):
+    """Base rate of every non-zero population (index 1, 2); see ``_composition_rates``.
+
+    Under ``"independent"`` these are the expected counts of populations 1, 2 relative
+    to ``_population0_rate`` in a bag that holds them.
+    """
     p = np.zeros(_N_POP)
     p[: len(probabilities)] = probabilities
     if witness_rate is None:
@@ -114,7 +131,7 @@ def _population_rates(problem, probabilities, witness_rate, composition="populat
         raise ValueError(f"witness_rate must be a number in (0, 1], got {witness_rate!r}.")
     rates = np.zeros(_N_POP)
     important = list(problem.important)
-    if composition == "population0":
+    if composition in ("study", "independent"):
         for j in important:
             # A population gets, in every bag it appears in, the rate that makes the
             # important instances of the first positive composition holding it sum
@@ -133,6 +150,9 @@ def _population_rates(problem, probabilities, witness_rate, composition="populat
             s = share[[important.index(i) for i in comp.present if i in problem.important]].sum()
             scale = witness_rate / (s * (1 - witness_rate) + witness_rate)
         rates[important] = scale * share
+    if composition == "independent":
+        # Counts are drawn independently given presence, so no bag kind can overflow.
+        return rates[1:]
     for comp in problem.positive + problem.negative:
         total = _composition_rates(problem, comp, rates[1:], composition).sum() if comp.present else 0.0
         if total > 1 + 1e-12:
@@ -152,7 +172,7 @@ def _composition_rates(problem, comp, rates, composition):
     """
     present = np.asarray(comp.present, dtype=np.int64)
     held = rates[present - 1].astype(float) if len(present) else np.zeros(0)
-    if composition == "population0" or not len(present):
+    if composition in ("study", "independent") or not len(present):
         return held
     if composition == "renormalised":
         base_zero = max(0.0, 1.0 - rates.sum())
@@ -169,19 +189,48 @@ def _composition_rates(problem, comp, rates, composition):
     return held
 
 
-def _composition_weights(problem, comps, composition):
+def _population0_rate(probabilities, witness_rate):
+    """Expected count of population 0 relative to the rates of ``_population_rates``
+    under ``"independent"``: its probability, or ``1 - witness_rate``."""
+    return float(probabilities[0]) if witness_rate is None else 1.0 - witness_rate
+
+
+def _presence_pattern_weight(problem, comp, presence):
+    """Probability of ``comp``'s pattern of deciding populations when every deciding
+    population is present independently with probability ``presence``."""
+    held = sum(j in comp.present for j in problem.important)
+    return presence ** held * (1.0 - presence) ** (len(problem.important) - held)
+
+
+def _presence_probability(problem, positive_fraction):
+    """The presence probability of every deciding population under ``"independent"``.
+
+    It makes the share of positive bags of independent presence equal to
+    ``positive_fraction`` (AND: p**2, XOR: 2p(1-p), MIL: p), or as close as the
+    rule allows (XOR cannot exceed 0.5); the root closest to 0.5 where two exist.
+    """
+    grid = np.linspace(0.0, 1.0, 100001)
+    positive = sum(_presence_pattern_weight(problem, c, grid) for c in problem.positive)
+    gap = np.abs(positive - positive_fraction)
+    best = np.flatnonzero(gap <= gap.min() + 1e-12)
+    return float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]])
+
+
+def _composition_weights(problem, comps, composition, presence=None):
     """Share of its class every composition gets.
 
-    Under "balanced" a bag without a deciding population cannot keep population 0
-    at its base rate, so such compositions are left out when their class has
-    another one (AND/XOR "neither"); MIL's negatives have no alternative.
+    Fixed compositions use the problems' weights; under ``"independent"`` a
+    composition's weight is the probability of its presence pattern (given
+    ``presence``), so the patterns of each class are those of independent presence
+    conditioned on the label.
     """
-    weights = np.array([c.weight for c in comps], dtype=float)
-    if composition == "balanced":
-        deciding = np.array([any(j in problem.important for j in c.present) for c in comps])
-        if deciding.any():
-            weights = np.where(deciding, weights, 0.0)
-    return weights
+    if composition == "independent":
+        weights = np.array([_presence_pattern_weight(problem, c, presence) for c in comps], dtype=float)
+        if weights.sum() > 0:
+            return weights
+    # (Also where independent presence never makes a class, e.g. AND with every bag
+    # positive: then the class is empty or its weights do not matter.)
+    return np.array([c.weight for c in comps], dtype=float)
 
 
 def _check_pool(instances, populations):

@@ -10,6 +10,8 @@ Functions
 ---------
 importance_auroc_score, importance_average_precision_score
     The metrics, from importance labels and attention weights.
+importance_auroc_per_population
+    The iAUC-ROC of every deciding population against the unimportant instances.
 make_importance_scorer
     A scorer for scikit-learn model selection with the options of the metrics.
 importance_auroc, importance_average_precision
@@ -54,13 +56,19 @@ scikit-learn's metadata routing under the name ``importance``::
 length); scikit-learn splits it per fold like ``X``.
 """
 
-from ._importance import ImportanceScoreDetails, importance_auroc_score, importance_average_precision_score
+from ._importance import (
+    ImportanceScoreDetails,
+    importance_auroc_per_population,
+    importance_auroc_score,
+    importance_average_precision_score,
+)
 from ._scorer import ImportanceScorer, importance_auroc, importance_average_precision, make_importance_scorer
 
 __all__ = [
     "ImportanceScoreDetails",
     "ImportanceScorer",
     "importance_auroc_score",
+    "importance_auroc_per_population",
     "importance_average_precision_score",
     "make_importance_scorer",
     "importance_auroc",

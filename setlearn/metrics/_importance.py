@@ -367,3 +367,121 @@ importance_average_precision_score.__doc__ = f"""Importance average precision (i
     >>> importance_average_precision_score(importance, attention, y=[1, 1])
     0.75
     """
+
+
+# ----------------------------------------------------------------- per population
+
+
+def _deciding_populations(importance, populations):
+    flat_imp = np.concatenate(importance) if len(importance) else np.zeros(0)
+    flat_pop = np.concatenate(populations) if len(populations) else np.zeros(0)
+    # Populations come back as floats from check_instance_values; 1.0 is reported as 1.
+    return [int(p) if float(p).is_integer() else p.item() for p in np.unique(flat_pop[flat_imp > 0])]
+
+
+def _per_population_scores(metric, importance, attention, populations, *, y, pos_label, bags, average,
+                           population=None, classes=None, sizes=None, attention_name="attention"):
+    """``{population: score}``: population k's instances against the unimportant ones."""
+    importance = check_instance_values(importance, sizes, name="importance")
+    if sizes is None:
+        sizes = bag_sizes(importance)
+    attention = check_instance_values(attention, sizes, name=attention_name)
+    populations = check_instance_values(populations, sizes, name="populations")
+    selected = _select_bags(y, len(importance), pos_label, bags, classes)
+    wanted = _deciding_populations(importance, populations) if population is None else (
+        [population] if np.ndim(population) == 0 else list(population))
+    if not wanted:
+        raise ValueError("No instance is important, so there is no deciding population to score; "
+                         "check the importance labels.")
+    scores = {}
+    for k in wanted:
+        truth, scored = [], []
+        for i in np.flatnonzero(selected):
+            holds = populations[i] == k
+            if not holds.any():
+                continue  # e.g. an XOR "only 2" bag says nothing about population 1
+            if (importance[i][holds] == 0).any():
+                raise ValueError(f"Population {k} holds unimportant instances in bag {i}: it is not a deciding "
+                                 f"population (those whose instances are all important).")
+            keep = holds | (importance[i] == 0)
+            truth.append(holds[keep].astype(np.int8))
+            # Rescaled so that "pooled" multiplies by the whole bag's size, as for the iAUC.
+            scored.append(attention[i][keep] * (sizes[i] / keep.sum()))
+        if not truth:
+            warnings.warn(f"No {'positive ' if bags == 'positive' else ''}bag holds population {k}; its "
+                          f"importance score is NaN.", UndefinedMetricWarning, stacklevel=3)
+            scores[k] = float("nan")
+            continue
+        scores[k] = _importance_score(metric, truth, scored, y=None, pos_label=None, bags="all", average=average,
+                                      return_details=False)
+    return scores
+
+
+@validate_params({**{k: v for k, v in _SCORE_CONSTRAINTS.items() if k != "return_details"},
+                  "populations": ["array-like"], "population": [Real, "array-like", None]},
+                 prefer_skip_nested_validation=True)
+def importance_auroc_per_population(importance, attention, populations, *, y=None, pos_label=None,
+                                    bags="positive", average="bag", population=None):
+    """The iAUC-ROC per deciding population: population k's instances against the unimportant ones.
+
+    The iAUC-ROC pools every deciding population. A model that ranks population
+    1 far above the unimportant instances and population 2 far below them
+    scores about 0.5, like one with uniform attention; the per-population
+    scores tell the two apart (see
+    :func:`setlearn.inspection.classify_bad_model`). For population k, every
+    scored bag that holds it contributes its instances of k (truth 1) and its
+    unimportant instances (truth 0); the other deciding populations' instances
+    are left out, and bags without k are not scored (an XOR "only 2" bag says
+    nothing about population 1).
+
+    Parameters
+    ----------
+    importance : list of array-like
+        One 1-D array of 0/1 (or bool) labels per bag, 1 for the instances that
+        truly matter.
+    attention : list of array-like
+        One 1-D array of scores per bag, e.g. ``estimator.explain(X)``.
+    populations : list of array-like
+        The population of every instance (``make_bags(...,
+        return_populations=True)``).
+    y : array-like of shape (n_bags,), default=None
+        Bag labels; as in :func:`importance_auroc_score`.
+    pos_label : int, float, bool or str, default=None
+        The label of the positive bags; as in :func:`importance_auroc_score`.
+    bags : {"positive", "all"}, default="positive"
+        Score the positive bags only (as in the study) or every bag.
+    average : {"bag", "pooled"}, default="bag"
+        As in :func:`importance_auroc_score`.
+    population : int or sequence of int, default=None
+        The populations to score; ``None``: every deciding population (those
+        with important instances).
+
+    Returns
+    -------
+    scores : dict
+        ``{population: iAUC-ROC}``; NaN (with an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning`) for a population
+        no scored bag holds.
+
+    Raises
+    ------
+    ValueError
+        As :func:`importance_auroc_score`, and when a requested population holds
+        unimportant instances.
+
+    See Also
+    --------
+    importance_auroc_score : All deciding populations together.
+    make_importance_scorer : ``population=k`` makes a scorer of one population.
+
+    Examples
+    --------
+    >>> from setlearn.metrics import importance_auroc_per_population
+    >>> populations = [[0, 1, 2, 0], [0, 2, 0]]
+    >>> importance = [[0, 1, 1, 0], [0, 1, 0]]
+    >>> attention = [[0.2, 0.5, 0.1, 0.2], [0.1, 0.8, 0.1]]
+    >>> importance_auroc_per_population(importance, attention, populations, y=[1, 1])
+    {1: 1.0, 2: 0.5}
+    """
+    return _per_population_scores("auroc", importance, attention, populations, y=y, pos_label=pos_label,
+                                  bags=bags, average=average, population=population)

@@ -8,12 +8,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..bags import bag_sizes, check_instance_values
-from ._importance import _METRICS, _OPTION_CONSTRAINTS, _ROUTING_RECIPE, _importance_score
+from numbers import Real
+
+from ._importance import _METRICS, _OPTION_CONSTRAINTS, _ROUTING_RECIPE, _importance_score, _per_population_scores
 
 
 # The explainer's name is checked by the estimator's explain (the names live beside the
 # explainers, in torch code that metrics must not import).
-_SCORER_CONSTRAINTS = {"metric": [StrOptions(set(_METRICS))], **_OPTION_CONSTRAINTS, "method": [str]}
+_SCORER_CONSTRAINTS = {"metric": [StrOptions(set(_METRICS))], **_OPTION_CONSTRAINTS, "method": [str],
+                       "population": [Real, None]}
 
 
 class ImportanceScorer:
@@ -46,6 +49,11 @@ class ImportanceScorer:
     method : str, default="attention"
         The explainer scored: ``estimator.explain(X, method=method)`` (see
         :func:`make_importance_scorer`).
+    population : int, default=None
+        Score one deciding population against the unimportant instances (see
+        :func:`importance_auroc_per_population`); the scorer then also requests
+        ``populations`` (the population of every instance) through metadata
+        routing. ``None``: all deciding populations together.
 
     Examples
     --------
@@ -60,18 +68,21 @@ class ImportanceScorer:
     1.0
     """
 
-    def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag", method="attention"):
+    def __init__(self, metric="auroc", *, pos_label=None, bags="positive", average="bag", method="attention",
+                 population=None):
         validate_parameter_constraints(
-            _SCORER_CONSTRAINTS, dict(metric=metric, pos_label=pos_label, bags=bags, average=average, method=method),
+            _SCORER_CONSTRAINTS, dict(metric=metric, pos_label=pos_label, bags=bags, average=average, method=method,
+                                      population=population),
             caller_name=type(self).__name__,
         )
+        self.population = population
         self.metric = metric
         self.method = method
         self.pos_label = pos_label
         self.bags = bags
         self.average = average
 
-    def __call__(self, estimator, X, y=None, *, importance=None, **kwargs):
+    def __call__(self, estimator, X, y=None, *, importance=None, populations=None, **kwargs):
         """Score ``estimator.explain(X)`` against ``importance``.
 
         Parameters
@@ -85,16 +96,21 @@ class ImportanceScorer:
         importance : list of array-like
             One 1-D array of 0/1 labels per bag of ``X``; in model selection it
             arrives through metadata routing.
+        populations : list of array-like, default=None
+            The population of every instance; needed (and routed) when the
+            scorer has a ``population``.
 
         Returns
         -------
         score : float
         """
         if kwargs:
-            raise TypeError(
-                f"{self!r} got unexpected argument(s) {sorted(kwargs)}; its only metadata is "
-                f"'importance'."
-            )
+            metadata = "'importance' and 'populations'" if self.population is not None else "'importance'"
+            raise TypeError(f"{self!r} got unexpected argument(s) {sorted(kwargs)}; its metadata is {metadata}.")
+        if self.population is not None and populations is None and importance is not None:
+            raise ValueError(f"{self!r} scores population {self.population:g} and needs the population of every "
+                             f"instance: pass populations=... (with metadata routing, as params={{'importance': "
+                             f"importance, 'populations': populations}}).")
         if importance is None:
             if sklearn.get_config()["enable_metadata_routing"]:
                 reason = ("Metadata routing is enabled, but no 'importance' was passed, so the "
@@ -112,11 +128,13 @@ class ImportanceScorer:
             attention = explain(X_explained)  # any estimator with explain(X) works
         else:
             attention = explain(X_explained, method=self.method, target=self._target(estimator, len(sizes)))
-        return _importance_score(
-            self.metric, importance, attention, y=y, pos_label=self.pos_label, bags=self.bags,
-            average=self.average, return_details=False, classes=getattr(estimator, "classes_", None),
-            sizes=sizes, attention_name=f"{type(estimator).__name__}.explain(X)",
-        )
+        options = dict(y=y, pos_label=self.pos_label, bags=self.bags, average=self.average,
+                       classes=getattr(estimator, "classes_", None), sizes=sizes,
+                       attention_name=f"{type(estimator).__name__}.explain(X)")
+        if self.population is not None:
+            return _per_population_scores(self.metric, importance, attention, populations,
+                                          population=self.population, **options)[self.population]
+        return _importance_score(self.metric, importance, attention, return_details=False, **options)
 
     def _target(self, estimator, n_bags):
         """Class-specific explainers explain the positive class: the ground truth
@@ -141,6 +159,8 @@ class ImportanceScorer:
         """
         request = MetadataRequest(owner=self)
         request.score.add_request(param="importance", alias=True)
+        if self.population is not None:
+            request.score.add_request(param="populations", alias=True)
         return request
 
     def _accept_sample_weight(self):
@@ -154,7 +174,8 @@ class ImportanceScorer:
     def __repr__(self):
         options = "".join(
             f", {name}={getattr(self, name)!r}"
-            for name, default in (("pos_label", None), ("bags", "positive"), ("average", "bag"), ("method", "attention"))
+            for name, default in (("pos_label", None), ("bags", "positive"), ("average", "bag"), ("method", "attention"),
+                                  ("population", None))
             if getattr(self, name) != default
         )
         return f"make_importance_scorer({self.metric!r}{options})"
@@ -181,7 +202,8 @@ def _explainer(estimator, X):
 
 
 @validate_params(_SCORER_CONSTRAINTS, prefer_skip_nested_validation=True)
-def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag", method="attention"):
+def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", average="bag", method="attention",
+                           population=None):
     """Make a scorer of an explainer's instance scores against importance labels for model selection.
 
     Parameters
@@ -208,6 +230,11 @@ def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", a
         are ranked by their signed scores as returned (larger = more support,
         evidence against the class lowest). ``"milli"`` samples with its
         default seed, so a search scores every candidate on the same draws.
+    population : int, default=None
+        Score one deciding population against the unimportant instances
+        (:func:`importance_auroc_per_population`); the scorer then requests
+        ``populations`` as metadata too (``params={"importance": importance,
+        "populations": populations}``).
 
     Returns
     -------
@@ -225,8 +252,11 @@ def make_importance_scorer(metric="auroc", *, pos_label=None, bags="positive", a
     make_importance_scorer('average_precision', average='pooled')
     >>> make_importance_scorer(method="drop_one")
     make_importance_scorer('auroc', method='drop_one')
+    >>> make_importance_scorer(population=2)
+    make_importance_scorer('auroc', population=2)
     """
-    return ImportanceScorer(metric, pos_label=pos_label, bags=bags, average=average, method=method)
+    return ImportanceScorer(metric, pos_label=pos_label, bags=bags, average=average, method=method,
+                            population=population)
 
 
 #: Scorer for the importance AUROC with the defaults (positive bags, per-bag mean).

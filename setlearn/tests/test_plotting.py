@@ -113,7 +113,8 @@ def test_bad_vs_ensemble_size_of_an_empty_curve_draws_an_empty_axes():
 def test_bag_attention_on_real_digits(tmp_path):
     from setlearn import make_bags
 
-    X, y, importance = make_bags("mil", "digits", n_bags=2, bag_size=12, pool="test", random_state=0)
+    X, y, importance = make_bags("mil", "digits", n_bags=2, bag_size=12, pool="test", random_state=0,
+                                 composition="balanced")  # a bag of exactly 12 images
     attention = np.random.default_rng(0).dirichlet(np.ones(12))
     fig = plot_bag_attention(X[0], attention, importance=importance[0], max_instances=8, ncols=4, fig=Figure())
     shown = [ax for ax in fig.axes if ax.get_visible()]

@@ -129,7 +129,7 @@ def test_threshold_negatives_can_hold_population_one():
     assert all(_counts(p)[1] >= 4 for p, label in zip(pops, y) if label == 1)
 
 
-@pytest.mark.parametrize("composition", ["population0", "renormalised"])
+@pytest.mark.parametrize("composition", ["balanced", "study", "renormalised"])
 def test_and_xor_negative_compositions_in_documented_proportions(composition):
     _, y, _, pops = _small("and", n_bags=600, bag_size=20, composition=composition)
     kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
@@ -142,20 +142,83 @@ def test_and_xor_negative_compositions_in_documented_proportions(composition):
     assert kinds.count((True, False)) == kinds.count((False, True)) == 150
 
 
-def test_balanced_composition_makes_no_neither_bags_for_and_xor():
-    _, y, _, pops = _small("and", n_bags=600, bag_size=20)
-    kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
-    assert kinds.count((True, False)) == kinds.count((False, True)) == 150
-    _, y, _, pops = _small("xor", n_bags=600, bag_size=20)
-    kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 0]
-    assert kinds.count((True, True)) == 300
-    kinds = [tuple(_counts(p)[1:] > 0) for p, label in zip(pops, y) if label == 1]
-    assert kinds.count((True, False)) == kinds.count((False, True)) == 150
+def test_independent_presence_patterns_are_those_of_independent_presence():
+    # AND: p = sqrt(1/2), so negatives are "only 1" : "only 2" : "neither" as
+    # p(1-p) : (1-p)p : (1-p)^2; XOR: p = 1/2, every pattern a quarter.
+    p = np.sqrt(0.5)
+    _, y, _, pops = _small("and", n_bags=2000, bag_size=20)
+    kinds = [tuple(_counts(pop)[1:] > 0) for pop, label in zip(pops, y) if label == 0]
+    neg = p * (1 - p) * 2 + (1 - p) ** 2
+    assert abs(kinds.count((True, False)) - 1000 * p * (1 - p) / neg) <= 1
+    assert abs(kinds.count((False, False)) - 1000 * (1 - p) ** 2 / neg) <= 1
+    assert y.sum() == 1000 and all(tuple(_counts(pop)[1:] > 0) == (True, True) for pop, label in zip(pops, y) if label)
+    _, y, _, pops = _small("xor", n_bags=2000, bag_size=20)
+    kinds = [(label, tuple(_counts(pop)[1:] > 0)) for pop, label in zip(pops, y)]
+    for kind in [(0, (True, True)), (0, (False, False)), (1, (True, False)), (1, (False, True))]:
+        assert kinds.count(kind) == 500
+
+
+@pytest.mark.parametrize("composition", ["independent", "balanced", "study", "renormalised"])
+def test_xor_and_and_are_different_problems(composition):
+    # The study's third problem exists: XOR negatives hold "neither" bags, which
+    # are AND negatives too, while AND positives ("both") are XOR negatives.
+    _, y_and, _, pops_and = _small("and", n_bags=400, bag_size=30, composition=composition)
+    _, y_xor, _, pops_xor = _small("xor", n_bags=400, bag_size=30, composition=composition)
+    kinds_and = {(label, tuple(_counts(p)[1:] > 0)) for p, label in zip(pops_and, y_and)}
+    kinds_xor = {(label, tuple(_counts(p)[1:] > 0)) for p, label in zip(pops_xor, y_xor)}
+    assert (0, (False, False)) in kinds_xor and (0, (False, False)) in kinds_and
+    assert kinds_and == {(1, (True, True)), (0, (True, False)), (0, (False, True)), (0, (False, False))}
+    assert kinds_xor == {(0, (True, True)), (1, (True, False)), (1, (False, True)), (0, (False, False))}
+    # Swapping AND's labels does not give XOR: AND's "neither" bags would be positive.
+    assert {(1 - label, kind) for label, kind in kinds_and} != kinds_xor
+
+
+def test_independent_counts_do_not_depend_on_the_label_given_presence():
+    from scipy.stats import ks_2samp
+
+    _, y, _, pops = _small("and", n_bags=3000, bag_size=250)
+    counts = np.array([_counts(p) for p in pops])
+    # Population 0's count: one distribution in both classes.
+    assert ks_2samp(counts[y == 1, 0], counts[y == 0, 0]).pvalue > 0.01
+    # Population 1's count where it is present: the same in positives and "only 1" negatives.
+    held = counts[:, 1] > 0
+    assert ks_2samp(counts[held & (y == 1), 1], counts[held & (y == 0), 1]).pvalue > 0.01
+
+
+@pytest.mark.parametrize("problem", ["mil", "and", "xor", "threshold"])
+@pytest.mark.parametrize("bag_size", [250, (100, 200)])
+def test_independent_bag_size_is_the_mean(problem, bag_size):
+    X, y, _, pops = _small(problem, n_bags=2000, bag_size=bag_size)
+    sizes = np.array([len(b) for b in X])
+    mean = np.mean(bag_size)
+    assert abs(sizes.mean() - mean) < 0.03 * mean and sizes.min() >= 1 and len(np.unique(sizes)) > 20
+
+
+def test_independent_bags_hold_at_least_one_instance():
+    X, y, _, pops = _small("and", n_bags=500, bag_size=2)
+    assert min(len(b) for b in X) >= 1
+    assert all(RULES["and"](_counts(p), None) == bool(label) for p, label in zip(pops, y))
+
+
+@pytest.mark.parametrize("problem,witness_rate", [("mil", 0.1), ("and", 0.1), ("xor", 0.05), ("mil", 0.02)])
+def test_independent_witness_rate_is_the_mean_share_in_positive_bags(problem, witness_rate):
+    _, y, imp, _ = _small(problem, n_bags=2000, bag_size=250, witness_rate=witness_rate)
+    share = np.mean([i.mean() for i, label in zip(imp, y) if label])
+    assert abs(share - witness_rate) < 0.1 * witness_rate
+
+
+def test_population0_is_a_deprecated_alias_of_study():
+    with pytest.warns(FutureWarning, match="now called 'study'"):
+        old = make_bags("and", n_bags=30, bag_size=20, composition="population0", random_state=0)
+    new = make_bags("and", n_bags=30, bag_size=20, composition="study", random_state=0)
+    assert all(np.array_equal(a, b) for a, b in zip(old[0], new[0]))
 
 
 def _share_of_zero(problem, **kw):
-    _, y, _, pops = _small(problem, n_bags=1000, bag_size=250, **kw)
-    return np.array([np.mean(p == 0) for p in pops]), y
+    _, y, _, pops = _small(problem, n_bags=1000, bag_size=250, composition="balanced", **kw)
+    # Bags that hold a deciding population ("neither" bags are all population 0).
+    held = np.array([(p > 0).any() for p in pops])
+    return np.array([np.mean(p == 0) for p in pops])[held], y[held]
 
 
 @pytest.mark.parametrize("problem", ["and", "xor"])
@@ -163,8 +226,8 @@ def test_balanced_population_zero_share_has_one_distribution_in_both_classes(pro
     from scipy.stats import ks_2samp
 
     share, y = _share_of_zero(problem)
-    # Same rate (0.4) and the same binomial spread in both classes: no function of
-    # the share tells them apart.
+    # Same rate (0.4) and the same binomial spread in both classes, among the bags
+    # that hold a deciding population.
     assert abs(share[y == 1].mean() - 0.4) < 0.01 and abs(share[y == 0].mean() - 0.4) < 0.01
     assert ks_2samp(share[y == 1], share[y == 0]).pvalue > 0.01
     share, y = _share_of_zero(problem, witness_rate=0.05)
@@ -173,9 +236,9 @@ def test_balanced_population_zero_share_has_one_distribution_in_both_classes(pro
 
 @pytest.mark.parametrize("problem,composition,expected", [
     # population 0's mean share in negative bags, by the deciding populations they hold
-    ("and", "population0", {(1, 0): 0.7, (0, 1): 0.7, (0, 0): 1.0}),
+    ("and", "study", {(1, 0): 0.7, (0, 1): 0.7, (0, 0): 1.0}),
     ("and", "renormalised", {(1, 0): 0.4 / 0.7, (0, 1): 0.4 / 0.7, (0, 0): 1.0}),
-    ("xor", "population0", {(1, 1): 0.4, (0, 0): 1.0}),
+    ("xor", "study", {(1, 1): 0.4, (0, 0): 1.0}),
     ("xor", "renormalised", {(1, 1): 0.4, (0, 0): 1.0}),
 ])
 def test_legacy_compositions_keep_the_population_zero_shortcut(problem, composition, expected):
@@ -194,14 +257,14 @@ def test_renormalised_rates_are_conditioned_on_absence():
 
 
 def test_balanced_hands_a_left_out_rate_to_the_other_deciding_population():
-    _, y, _, pops = _small("and", n_bags=600, bag_size=200)
+    _, y, _, pops = _small("and", n_bags=600, bag_size=200, composition="balanced")
     only1 = [_counts(p) for p, label in zip(pops, y) if label == 0 and _counts(p)[1] > 0]
     assert abs(np.mean([c[1] / c.sum() for c in only1]) - 0.6) < 0.02
 
 
 def test_mil_does_not_depend_on_the_composition():
     outputs = [make_bags("mil", n_bags=20, bag_size=(5, 30), random_state=3, composition=c)
-               for c in ("balanced", "renormalised", "population0")]
+               for c in ("balanced", "renormalised", "study")]
     for other in outputs[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(outputs[0][0], other[0]))
         assert np.array_equal(outputs[0][1], other[1])
@@ -216,14 +279,15 @@ def test_mil_bags_are_bit_identical_to_before_compositions(witness_rate, digest)
     # runs started before then must stay comparable with later ones.
     import hashlib
 
-    X, y, imp = make_bags("mil", n_bags=5, bag_size=(5, 9), witness_rate=witness_rate, random_state=0)
+    X, y, imp = make_bags("mil", n_bags=5, bag_size=(5, 9), witness_rate=witness_rate, random_state=0,
+                          composition="balanced")
     data = np.concatenate(X).tobytes() + np.concatenate(imp).tobytes() + y.tobytes()
     assert hashlib.sha256(data).hexdigest() == digest
 
 
 def test_tiny_bags_still_satisfy_the_rule():
     # Bags of 2 force one instance of each population into positive AND bags.
-    _, y, _, pops = _small("and", n_bags=100, bag_size=2)
+    _, y, _, pops = _small("and", n_bags=100, bag_size=2, composition="balanced")
     for label, pop in zip(y, pops):
         assert RULES["and"](_counts(pop), None) == bool(label)
         if label:
@@ -244,38 +308,44 @@ def test_instances_are_not_sorted_by_population():
 
 @pytest.mark.parametrize("fraction", [0.0, 0.2, 0.5, 1.0])
 def test_positive_fraction_is_exact_and_independent_of_bag_size(fraction):
-    X, y, _, _ = _small("mil", n_bags=400, bag_size=(5, 100), positive_fraction=fraction)
+    X, y, _, _ = _small("mil", n_bags=400, bag_size=(5, 100), positive_fraction=fraction, composition="balanced")
     assert y.sum() == round(fraction * 400)
+    for problem in ("mil", "and", "xor"):
+        assert _small(problem, n_bags=400, positive_fraction=fraction)[1].sum() == round(fraction * 400)
     if 0 < fraction < 1:
         sizes = np.array([len(b) for b in X])
         assert abs(sizes[y == 1].mean() - sizes[y == 0].mean()) < 10
 
 
 def test_bag_sizes_int_and_inclusive_range():
-    X, *_ = _small(n_bags=50, bag_size=7)
+    X, *_ = _small(n_bags=50, bag_size=7, composition="balanced")
     assert {len(b) for b in X} == {7}
-    X, *_ = _small(n_bags=400, bag_size=(3, 6))
+    X, *_ = _small(n_bags=400, bag_size=(3, 6), composition="balanced")
     sizes = np.array([len(b) for b in X])
     assert set(sizes) == {3, 4, 5, 6}
     assert np.bincount(sizes)[3:].min() > 60
 
 
-@pytest.mark.parametrize("problem,probabilities,expected", [
-    ("mil", None, 0.5),
-    ("mil", [0.9, 0.1], 0.1),
-    ("and", None, 0.6),
+@pytest.mark.parametrize("composition,problem,probabilities,expected", [
+    ("balanced", "mil", None, 0.5),
+    ("balanced", "mil", [0.9, 0.1], 0.1),
+    ("balanced", "and", None, 0.6),
     # balanced: a positive XOR bag holds one deciding population at 0.3 + 0.3
-    ("xor", None, 0.6),
+    ("balanced", "xor", None, 0.6),
+    ("independent", "mil", [0.9, 0.1], 0.1),
+    ("independent", "and", None, 0.6),
+    # independent: a positive XOR bag holds one deciding population, 0.3 against 0.4
+    ("independent", "xor", None, 0.3 / 0.7),
 ])
-def test_probabilities_set_population_rates(problem, probabilities, expected):
-    _, y, imp, _ = _small(problem, n_bags=400, bag_size=100, probabilities=probabilities)
+def test_probabilities_set_population_rates(composition, problem, probabilities, expected):
+    _, y, imp, _ = _small(problem, n_bags=400, bag_size=100, probabilities=probabilities, composition=composition)
     rate = np.mean([i.mean() for i, label in zip(imp, y) if label])
     assert abs(rate - expected) < 0.02
 
 
 def test_left_out_population_rate_goes_to_population_zero():
     # An "only 1" AND negative keeps population 1 at its rate (0.3), not renormalised.
-    _, y, _, pops = _small("and", n_bags=600, bag_size=200, composition="population0")
+    _, y, _, pops = _small("and", n_bags=600, bag_size=200, composition="study")
     only1 = [_counts(p) for p, label in zip(pops, y) if label == 0 and _counts(p)[1] > 0]
     assert abs(np.mean([c[1] / c.sum() for c in only1]) - 0.3) < 0.02
 
@@ -284,7 +354,7 @@ def test_left_out_population_rate_goes_to_population_zero():
 @pytest.mark.parametrize("witness_rate", [0.02, 0.1, 0.4])
 def test_witness_rate_is_exact_in_positive_bags(problem, witness_rate):
     X, y, imp, pops = _small(problem, n_bags=100, bag_size=(50, 150), witness_rate=witness_rate, k=2
-                             if problem == "threshold" else None)
+                             if problem == "threshold" else None, composition="balanced")
     minimum = {"mil": 1, "and": 2, "xor": 1, "threshold": 2}[problem]
     for i, label in zip(imp, y):
         if label:
@@ -295,17 +365,17 @@ def test_witness_rate_is_exact_in_positive_bags(problem, witness_rate):
 
 
 def test_witness_rate_keeps_population_rates_equal_across_bag_kinds():
-    _, y, _, pops = _small("xor", n_bags=200, bag_size=100, witness_rate=0.2, composition="population0")
+    _, y, _, pops = _small("xor", n_bags=200, bag_size=100, witness_rate=0.2, composition="study")
     for label, pop in zip(y, pops):
         c = _counts(pop)
         assert set(c[1:]) <= {0, 20}
-    _, y, _, pops = _small("and", n_bags=200, bag_size=100, witness_rate=0.2, composition="population0")
+    _, y, _, pops = _small("and", n_bags=200, bag_size=100, witness_rate=0.2, composition="study")
     for label, pop in zip(y, pops):
         assert set(_counts(pop)[1:]) <= {0, 10}
 
 
 @pytest.mark.parametrize("problem", ["and", "xor"])
-@pytest.mark.parametrize("composition", ["balanced", "renormalised", "population0"])
+@pytest.mark.parametrize("composition", ["balanced", "renormalised", "study"])
 def test_witness_rate_is_exact_in_positive_bags_for_every_composition(problem, composition):
     _, y, imp, pops = _small(problem, n_bags=100, bag_size=(50, 150), witness_rate=0.1, composition=composition)
     for i, label in zip(imp, y):
@@ -325,7 +395,7 @@ def test_make_bags_from_any_pool():
     X, y, imp, pops = make_bags_from(instances, populations, "and", n_bags=30, bag_size=10,
                                      random_state=0, return_populations=True)
     for bag, pop in zip(X, pops):
-        assert bag.shape == (10, 3, 2)
+        assert bag.shape[1:] == (3, 2)
         # Every instance comes from the pool, with the population it has there.
         idx = [np.flatnonzero((instances.astype(np.float32) == x).all(axis=(1, 2)))[0] for x in bag]
         assert np.array_equal(populations[idx], pop)
@@ -334,9 +404,12 @@ def test_make_bags_from_any_pool():
 def test_make_bags_from_without_replacement_uses_each_instance_once():
     instances = np.arange(400, dtype=float).reshape(-1, 1)
     populations = np.repeat([0, 1], 200)
-    X, *_ = make_bags_from(instances, populations, n_bags=10, bag_size=20, replace=False, random_state=0)
-    values = np.concatenate(X).ravel()
-    assert len(np.unique(values)) == len(values) == 200
+    for composition in ("independent", "balanced"):
+        X, *_ = make_bags_from(instances, populations, n_bags=10, bag_size=20, replace=False, random_state=0,
+                               composition=composition)
+        values = np.concatenate(X).ravel()
+        assert len(np.unique(values)) == len(values)
+    assert len(values) == 200
 
 
 def test_custom_problem_registers_in_a_few_lines():
@@ -381,11 +454,12 @@ def test_problems_pickle():
     (dict(positive_fraction=-0.1), r"'positive_fraction' parameter of make_bags must be a float in the range \[0.0, 1.0\]"),
     (dict(witness_rate=0.0), r"witness_rate must be a number in \(0, 1\]"),
     (dict(witness_rate=True), r"witness_rate must be a number in \(0, 1\]"),
-    (dict(problem="xor", witness_rate=0.6, composition="population0"),
+    (dict(problem="xor", witness_rate=0.6, composition="study"),
      r"too large for problem 'xor'.*witness_rate <= 0.5"),
     (dict(problem="and", composition="renormalized"), r"Unknown composition 'renormalized'. Did you mean 'renormalised'"),
-    (dict(problem="and", composition=None), r"Unknown composition None.*'balanced'"),
+    (dict(problem="and", composition=None), r"Unknown composition None.*'independent', 'balanced'"),
     (dict(n_bags=0), r"'n_bags' parameter of make_bags must be an int in the range \[1, inf\)"),
+    (dict(n_bags=True), r"n_bags must be a positive int \(the number of bags to make\), got True"),
     (dict(means=[[0, 0, 0, 0]]), r"at least 2 rows"),
     (dict(sigma=-1.0), r"sigma must be a positive number"),
     (dict(pool="train"), r"pool only applies to the image and cell modalities \('digits', 'mnist', 'cytof', 'cytof-lineages'\)"),
@@ -420,10 +494,16 @@ def test_bad_pools(instances, populations, match):
         make_bags_from(instances, populations, n_bags=2, bag_size=2)
 
 
+def test_make_bags_from_rejects_a_bool_number_of_bags():
+    # Issue #22: True slipped through as an Integral and numpy raised a TypeError.
+    with pytest.raises(ValueError, match=r"n_bags must be a positive int"):
+        make_bags_from(np.zeros((10, 2)), np.repeat([0, 1], 5), n_bags=True, bag_size=2)
+
+
 def test_study_sized_mil_bags():
-    # The study's size (1,000 bags of 250); its cost is not timed here: targets live in benchmarks/.
+    # The study's size (1,000 bags of 250 on average); its cost is not timed here: targets live in benchmarks/.
     X, y, imp = make_bags("mil", n_bags=1000, bag_size=250, random_state=0)
-    assert len(X) == 1000 and X[0].shape == (250, 4)
+    assert len(X) == 1000 and X[0].shape[1:] == (4,)
 
 
 # ------------------------------------------------------------------ single cells (load_pbmc_cells)
@@ -584,7 +664,7 @@ def test_make_bags_from_loaded_cells(tmp_path):
     pops = cell_type_populations(cells.cell_type, "CD14+ Monocyte", population_2="CD19+ B")
     X, y, imp, bag_pops = make_bags_from(cells.data, pops, "xor", n_bags=20, bag_size=6, random_state=0,
                                          return_populations=True)
-    assert len(X) == 20 and X[0].shape == (6, 3) and X[0].dtype == np.float32
+    assert len(X) == 20 and X[0].shape[1:] == (3,) and X[0].dtype == np.float32
     for bag, pop in zip(X, bag_pops):
         # Every instance is a cell of the population it is labelled with.
         rows = [np.flatnonzero((cells.data == x).all(axis=1))[0] for x in bag]

@@ -273,12 +273,12 @@ def test_training_that_diverges_stops_with_a_clear_error(bags):
         clf.fit(X, y)
     assert not hasattr(clf, "classes_")
 
-def test_the_default_head_solves_balanced_and():
-    # A linear read-out (classifier_depth=1) cannot: a balanced positive AND bag's pooled features
-    # lie between those of the two kinds of negative bags (about 0.7 here, 0.73 at 300 x 100 bags,
-    # docs/results/classifier_depth_study.csv); the default hidden layer can.
+@pytest.mark.slow
+def test_the_default_head_solves_and():
+    # A linear read-out (classifier_depth=1) does not: 0.83 here, 0.82 at 300 x 100 bags
+    # (docs/results/classifier_depth_study.csv); the default hidden layer does.
     from setlearn.datasets import make_bags
 
-    X, y, _ = make_bags("and", n_bags=100, bag_size=20, composition="balanced", random_state=0)
+    X, y, _ = make_bags("and", n_bags=300, bag_size=50, random_state=0)
     clf = AttentionMILClassifier(max_epochs=100, random_state=0).fit(X, y)
-    assert clf.score(X, y) >= 0.9
+    assert clf.score(X, y) >= 0.95
