@@ -200,8 +200,9 @@ def test_bags_of_a_good_and_a_silently_failing_model_on_an_image_task(tmp_path):
         (tmp_path / "attention").mkdir(exist_ok=True)
         _save_attention(_attention_path(tmp_path, key), [np.full(10, 0.1)] * 20)
     ensembles = _ensembles(CLEAN, modality="digits")
+    # The stored attention above has 10 weights per bag: bags of exactly 10 (a fixed-size composition).
     overrides = {**OVERRIDES, "modalities": ["digits"], "n_train_bags": 20, "n_valid_bags": 20, "n_test_bags": 20,
-                 "bag_size": 10}
+                 "bag_size": 10, "data_params": {"composition": "balanced"}}
     result = _result(tmp_path, models, ensembles, overrides=overrides)
     assert {"digits_mil_bag", "digits_mil_bag_silent_failure"} <= set(result.figures)
     # The silent failure is the accurate model with the worst explanation: h4-a2-f1-c1, repeat 0, iAUC 0.5.
