@@ -17,7 +17,7 @@ from ._explainers import _ensemble_columns, _model_columns as _explainer_model_c
 from ._store import (ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEMBLE_COLUMNS, _attention_path,
                      _load_attention, _read_rows)
 from ._tables import top_configurations
-from ._tasks import _Data, _dataset, _model_columns
+from ._tasks import _Data, _dataset, _model_columns, _population_columns
 
 # The packages whose versions the report names.
 
@@ -28,7 +28,8 @@ def _row_files(config):
     def kind(column):
         return "nonnegative" if column.startswith("explain_s_") else "fraction"
 
-    model_types = {**MODEL_TYPES, **{c: kind(c) for c in _explainer_model_columns(config.explainers)}}
+    model_types = {**MODEL_TYPES, **{c: kind(c) for c in _explainer_model_columns(config.explainers)},
+                   **{c: "fraction_or_empty" for c in _population_columns(config.problems)}}
     ensemble_columns = _ensemble_columns(config.explainers)
     return {
         "models": ("models.csv", _model_columns(config), MODEL_KEY, model_types),

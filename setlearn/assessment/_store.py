@@ -34,7 +34,8 @@ _ENSEMBLE_KINDS = ("one", "several")
 # What every stored cell must hold; a column not named here (a grid parameter) may hold anything.
 # Kinds: "str"; a tuple of allowed values; "int" (a whole number >= 0, as every stored
 # integer is a count, a position or a seed); "float" (finite); "fraction" (finite, in [0, 1]:
-# accuracies, AUROCs, average precisions); "nonnegative" (finite, >= 0: losses, seconds).
+# accuracies, AUROCs, average precisions); "fraction_or_empty" (a fraction, or empty where the
+# row's problem has no such value); "nonnegative" (finite, >= 0: losses, seconds).
 MODEL_TYPES = {
     "problem": "str", "modality": "str", "stage": ("search", "retrain"), "config_id": "str",
     "repeat": "int", "seed": "int", "valid_accuracy": "fraction", "valid_log_loss": "nonnegative",
@@ -46,7 +47,8 @@ ENSEMBLE_TYPES = {
     "problem": "str", "modality": "str", "kind": _ENSEMBLE_KINDS, "size": "int", "draw": "int",
     "config_id": "str", "members": "str", "iauc_roc": "fraction", "iauc_pr": "fraction",
 }
-_PANDAS_DTYPES = {"str": str, "int": "int64", "float": "float64", "fraction": "float64", "nonnegative": "float64"}
+_PANDAS_DTYPES = {"str": str, "int": "int64", "float": "float64", "fraction": "float64",
+                  "fraction_or_empty": "float64", "nonnegative": "float64"}
 _INTEGER = re.compile(r"[0-9]+")
 _FLOAT_RANGES = {"float": (-math.inf, math.inf), "fraction": (0.0, 1.0), "nonnegative": (0.0, math.inf)}
 
@@ -78,7 +80,10 @@ def _check_cell(column, kind, value):
         # A grid parameter of one modality only is empty in the rows of the other.
         return None
     if value == "":
-        return f"{column} is empty"
+        # A per-population iAUC is empty in the rows of a problem without that population.
+        return None if kind == "fraction_or_empty" else f"{column} is empty"
+    if kind == "fraction_or_empty":
+        kind = "fraction"
     if isinstance(kind, tuple):
         return None if value in kind else f"{column} {value!r} is not one of {', '.join(kind)}"
     if kind == "int" and not _INTEGER.fullmatch(value):

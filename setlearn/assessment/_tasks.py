@@ -30,9 +30,18 @@ def _config_id(params):
     return "-".join(f"{_ABBREVIATIONS.get(k, k)}{params[k]}" for k in sorted(params, key=_param_order))
 
 
+def _population_columns(problems):
+    """``iauc_roc_pop<k>`` for every deciding population of ``problems``: each model's
+    attention scored on population k alone (empty in the rows of a problem without k)."""
+    from setlearn.datasets import PROBLEMS
+
+    deciding = sorted({k for problem in problems for k in PROBLEMS[problem].important})
+    return [f"iauc_roc_pop{k}" for k in deciding]
+
+
 def _model_columns(config):
     return (MODEL_KEY[:4] + config.grid_parameters + MODEL_KEY[4:] + _MODEL_METRICS
-            + _explainer_columns(config.explainers))
+            + _population_columns(config.problems) + _explainer_columns(config.explainers))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,11 +105,12 @@ def _fit_and_score(task, data, estimator_params, keep_attention, methods):
     from sklearn.metrics import log_loss, roc_auc_score
 
     from setlearn.estimators import AttentionMILClassifier
-    from setlearn.metrics import importance_auroc_score, importance_average_precision_score
+    from setlearn.metrics import (importance_auroc_per_population, importance_auroc_score,
+                                  importance_average_precision_score)
 
     X_train, y_train, _ = _dataset(task.problem, task.modality, "train", data)
     X_valid, y_valid, _ = _dataset(task.problem, task.modality, "valid", data)
-    X_test, y_test, imp_test = _dataset(task.problem, task.modality, "test", data)
+    X_test, y_test, imp_test, populations_test = _dataset_with_populations(task.problem, task.modality, "test", data)
     model = AttentionMILClassifier(**estimator_params, **dict(task.params), random_state=task.seed, verbose=0)
     # One thread per model: these networks are tiny, and on a busy machine torch's
     # intra-op threads spin against each other (measured 8x slower with 2 threads on
@@ -128,6 +138,8 @@ def _fit_and_score(task, data, estimator_params, keep_attention, methods):
         "iauc_roc": float(importance_auroc_score(imp_test, attention, y=y_test)),
         "iauc_pr": float(importance_average_precision_score(imp_test, attention, y=y_test)),
         "fit_time_s": round(fit_time, 3),
+        **{f"iauc_roc_pop{k}": float(v) for k, v in
+           importance_auroc_per_population(imp_test, attention, populations_test, y=y_test).items()},
         **explainer_fields,
     }
     return row, (scores if keep_attention else None)

@@ -513,7 +513,7 @@ _LINE_OF_FIRST_RETRAIN = 4  # header, 2 search rows, then the retrained models
 @pytest.mark.parametrize("damage, message, n_retrained", [
     (lambda lines: lines.__setitem__(1, lines[1].replace(",0,", ",x,", 1)), "repeat 'x' is not an integer", 1),
     (lambda lines: lines.__setitem__(-1, lines[-1][:30]), "fields, expected", 1),
-    (lambda lines: lines.__setitem__(-1, lines[-1].rsplit(",", 1)[0] + ",nan"), "fit_time_s is 'nan'", 1),
+    (lambda lines: _set_cell(lines, -1, "fit_time_s", "nan"), "fit_time_s is 'nan'", 1),
     (lambda lines: lines.append("\0" * 40), "NUL", 0),
     (lambda lines: lines.append(lines[2]), "repeats the row of line 3", 0),
     (lambda lines: lines.__setitem__(2, lines[2] + ",extra"), "fields, expected", 1),
