@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -17,9 +18,7 @@ from ._explainers import _ensemble_columns, _model_columns as _explainer_model_c
 from ._store import (ENSEMBLE_KEY, ENSEMBLE_TYPES, MODEL_KEY, MODEL_TYPES, _ENSEMBLE_COLUMNS, _attention_path,
                      _load_attention, _read_rows)
 from ._tables import top_configurations
-from ._tasks import _Data, _dataset, _model_columns, _population_columns
-
-# The packages whose versions the report names.
+from ._tasks import _config_id, _Data, _dataset, _model_columns, _population_columns
 
 
 def _row_files(config):
@@ -37,6 +36,95 @@ def _row_files(config):
                       {**ENSEMBLE_TYPES, **{c: kind(c) for c in ensemble_columns}}),
         "audit": ("audit.csv", _AUDIT_COLUMNS, AUDIT_KEY, AUDIT_TYPES),
     }
+
+
+def _row_checks(config, out, stored_models):
+    """``{name: check_row}`` for the row files of a run of ``config`` in ``out``.
+
+    A row of the right types can still be damaged: a key outside the study (a problem,
+    configuration or repeat the config does not have), grid values that disagree with
+    its ``config_id``, an ensemble of another size than its members or of models that
+    were never stored, a retrained model whose attention file is missing or damaged.
+    Each check returns why the row is damaged, or None; ``--drop-bad-rows`` drops such
+    rows, and the run computes them again. ``stored_models`` is the set of model keys
+    (the models' store is opened first).
+    """
+    from sklearn.model_selection import ParameterGrid
+
+    grids = {modality: {_config_id(params): params for params in ParameterGrid(config.grid[modality])}
+             for modality in config.modalities}
+    repeats = {"search": config.search_seeds, "retrain": config.n_retrain}
+
+    def task(row):
+        if row["problem"] not in config.problems:
+            return f"problem {row['problem']!r} is not one of the study's problems ({', '.join(config.problems)})"
+        if row["modality"] not in config.modalities:
+            return (f"modality {row['modality']!r} is not one of the study's modalities "
+                    f"({', '.join(config.modalities)})")
+        return None
+
+    def member(modality, config_id, repeat):
+        if config_id not in grids[modality]:
+            return f"config_id {config_id!r} is not a configuration of the {modality} grid"
+        if repeat >= config.n_retrain:
+            return f"repeat {repeat} is outside the study's {config.n_retrain} retrains"
+        return None
+
+    def model(row):
+        problem = task(row)
+        if problem:
+            return problem
+        modality, config_id, stage, repeat = row["modality"], row["config_id"], row["stage"], int(row["repeat"])
+        params = grids[modality].get(config_id)
+        if params is None:
+            return f"config_id {config_id!r} is not a configuration of the {modality} grid"
+        for name, value in params.items():
+            if row[name] != str(value):
+                return f"{name} {row[name]!r} disagrees with config_id {config_id!r} ({name} {value!r})"
+        if repeat >= repeats[stage]:
+            return f"repeat {repeat} is outside the study's {repeats[stage]} {stage} repeats"
+        if stage == "retrain":
+            # A retrained model's row promises its test scores (the ensembles and the report read them).
+            key = (row["problem"], modality, stage, config_id, repeat)
+            for method in config.explainers:
+                path = _scores_path(_attention_path(out, key), method)
+                try:
+                    scores = _load_attention(path)
+                except ConfigError:
+                    return f"its scores file {path.name} is missing or damaged"
+                if len(scores) != config.n_test_bags:
+                    return f"its scores file {path.name} holds {len(scores)} bags, not {config.n_test_bags}"
+        return None
+
+    def ensemble(row):
+        problem = task(row)
+        if problem:
+            return problem
+        size, kind, config_id = int(row["size"]), row["kind"], row["config_id"]
+        if not 2 <= size <= config.max_ensemble_size:
+            return f"size {size} is outside the study's 2..{config.max_ensemble_size}"
+        if int(row["draw"]) >= config.n_ensembles:
+            return f"draw {row['draw']} is outside the study's {config.n_ensembles} draws"
+        if (kind == "several") != (config_id == "several"):
+            return f"config_id {config_id!r} does not go with kind {kind!r}"
+        members = row["members"].split(";")
+        if len(members) != size:
+            return f"lists {len(members)} members for size {size}"
+        for name in members:
+            match = re.fullmatch(r"(.+)/r([0-9]+)", name)
+            if match is None:
+                return f"member {name!r} is not <config_id>/r<repeat>"
+            member_id, repeat = match.group(1), int(match.group(2))
+            problem = member(row["modality"], member_id, repeat)
+            if problem is None and kind == "one" and member_id != config_id:
+                problem = f"member {name!r} is not of configuration {config_id!r}"
+            if problem is None and (row["problem"], row["modality"], "retrain", member_id, repeat) not in stored_models:
+                problem = f"member {name!r} is no stored model"
+            if problem:
+                return problem
+        return None
+
+    return {"models": model, "ensembles": ensemble, "audit": task}
 
 
 def _command():

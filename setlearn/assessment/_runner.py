@@ -16,7 +16,7 @@ import pandas as pd
 from ._config import ConfigError, StudyConfig
 from ._cluster import _connect, _lost_scheduler
 from ._paper import PAPER_TABLE1
-from ._record import StudyRecord, _row_files
+from ._record import StudyRecord, _row_checks, _row_files
 from ._report import _Page, _write_figures, _write_report
 from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations, write_tables
@@ -458,9 +458,16 @@ def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, s
     """The run proper, in a locked and prepared folder (see :func:`assess`)."""
     data = _Data.of(config)
     quiet = not verbose
-    model_store, ensemble_store, audit_store = (
-        _RowStore(out / file, columns, key, types, drop_bad_rows=drop_bad_rows)
-        for file, columns, key, types in _row_files(config).values())
+    files, stored_models = _row_files(config), set()
+    checks = _row_checks(config, out, stored_models)
+
+    def store(name):
+        file, columns, key, types = files[name]
+        return _RowStore(out / file, columns, key, types, check_row=checks[name], drop_bad_rows=drop_bad_rows)
+
+    model_store = store("models")
+    stored_models.update(model_store.keys)  # what the ensembles' rows may name
+    ensemble_store, audit_store = store("ensembles"), store("audit")
     budget = max_models
     trained = 0
     stage_s = {}

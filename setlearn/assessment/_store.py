@@ -107,17 +107,20 @@ class _RowStore:
     Each row is flushed and fsync'ed as soon as it is written, so a finished model
     is never lost; a half-written last line (a kill during a write) is cut off when
     the store is opened again, and rows already present are never written twice.
-    Every stored row is checked on opening (field count, types, finite metrics,
-    unique keys): a damaged row would otherwise pass as a result or hide a finished
-    model. Damaged rows stop the run with their line numbers, unless
+    Every stored row is checked on opening (field count, types, ranges, unique keys,
+    and with ``check_row`` its meaning within the study): a damaged row would
+    otherwise pass as a result or hide a finished model. Damaged rows stop the run with their line numbers, unless
     ``drop_bad_rows``, which removes them (their models are then trained again).
     """
 
-    def __init__(self, path, columns, key, types=None, *, drop_bad_rows=False):
+    def __init__(self, path, columns, key, types=None, *, check_row=None, drop_bad_rows=False):
         self.path = Path(path)
         self.columns = list(columns)
         self.key = list(key)
         self.types = {c: (types or {}).get(c, "any") for c in self.columns}
+        # What a row's cells mean together (its key within the study, its files): called with
+        # the row's cells as text once their types are right; returns why it is damaged, or None.
+        self.check_row = check_row
         self.keys = self._load(drop_bad_rows)
         self._fh = self.path.open("a", newline="")
         self._writer = csv.DictWriter(self._fh, fieldnames=self.columns, lineterminator="\n")
@@ -175,6 +178,10 @@ class _RowStore:
         row = dict(zip(self.columns, fields))
         for column, kind in self.types.items():
             problem = _check_cell(column, kind, row[column])
+            if problem:
+                return problem, None
+        if self.check_row is not None:
+            problem = self.check_row(row)
             if problem:
                 return problem, None
         return None, tuple(int(row[c]) if self.types[c] == "int" else row[c] for c in self.key)

@@ -521,6 +521,12 @@ _LINE_OF_FIRST_RETRAIN = 4  # header, 2 search rows, then the retrained models
     (lambda lines: _set_cell(lines, 1, "valid_accuracy", "-3"), "valid_accuracy '-3' is outside \\[0, 1\\]", 1),
     (lambda lines: _set_cell(lines, -1, "fit_time_s", "-1.5"), "fit_time_s '-1.5' is outside \\[0, inf\\]", 1),
     (lambda lines: _set_cell(lines, -1, "repeat", "-2"), "repeat '-2' is not an integer >= 0", 1),
+    # Rows of the right types that the study cannot have (issue #22): keys outside it, grid
+    # values that disagree with their configuration.
+    (lambda lines: _set_cell(lines, 1, "problem", "xor"), "problem 'xor' is not one of the study's problems \\(mil\\)", 1),
+    (lambda lines: _set_cell(lines, -1, "repeat", "99"), "repeat 99 is outside the study's 2 retrain repeats", 1),
+    (lambda lines: _set_cell(lines, 1, "config_id", "h9-a2-f1-c1"), "config_id 'h9-a2-f1-c1' is not a configuration", 1),
+    (lambda lines: _set_cell(lines, 1, "hidden_size", "8"), "hidden_size '8' disagrees with config_id 'h4-a", 1),
 ])
 def test_damaged_rows_stop_the_run_by_file_and_line_until_dropped(tmp_path, uninterrupted, damage, message,
                                                                   n_retrained):
@@ -633,13 +639,52 @@ def test_damaged_folder_files_are_named(tmp_path, damage, message):
         setlearn.assess("smoke", config=TINY, out=out, verbose=False)
 
 
-def test_a_damaged_attention_file_is_named(tmp_path, uninterrupted):
+@pytest.mark.parametrize("damage", [
+    lambda path: path.write_bytes(b"PK\x03\x04 not a zip"),
+    lambda path: path.write_bytes(path.read_bytes()[:40]),  # truncated
+    lambda path: path.unlink(),
+])
+def test_a_damaged_or_missing_attention_file_is_named_and_repaired(tmp_path, uninterrupted, damage):
     out = _copy_of(uninterrupted, tmp_path)
-    (out / "ensembles.csv").write_text(",".join(_store._ENSEMBLE_COLUMNS) + "\n")
     victim = sorted((out / "attention").glob("*.npz"))[0]
-    victim.write_bytes(b"PK\x03\x04 not a zip")
-    with pytest.raises(ConfigError, match=f"{victim.name} is damaged.*Delete it and its model's row"):
+    damage(victim)
+    with pytest.raises(ConfigError, match=rf"models.csv has 1 damaged row\(s\): line \d+: its scores file "
+                                          rf"{victim.name} is missing or damaged.*drop-bad-rows"):
         setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    # The model's row goes, so do the ensembles that name it; all are computed again, the same.
+    with pytest.warns(assessment.AssessmentWarning, match="Dropped 1 damaged row"):
+        result = setlearn.assess("smoke", config=TINY, out=out, drop_bad_rows=True, verbose=False)
+    assert result.n_new_models == 1
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
+    pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda row: row.replace(",one,2,", ",one,99,", 1), "size 99 is outside the study's 2..2"),
+    (lambda row: row.replace("/r1", "/r7", 1), "repeat 7 is outside the study's 2 retrains"),
+    (lambda row: row.replace(";", ";x;", 1), "lists 3 members for size 2"),
+])
+def test_ensemble_rows_the_study_cannot_have_are_damaged(tmp_path, uninterrupted, damage, message):
+    out = _copy_of(uninterrupted, tmp_path)
+    lines = (out / "ensembles.csv").read_text().splitlines()
+    lines[1] = damage(lines[1])
+    (out / "ensembles.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=rf"ensembles.csv has 1 damaged row\(s\): line 2: {message}"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    result = setlearn.assess("smoke", config=TINY, out=out, drop_bad_rows=True, verbose=False)
+    pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
+
+
+def test_ensembles_of_a_model_that_is_not_stored_are_damaged(tmp_path, uninterrupted):
+    out = _copy_of(uninterrupted, tmp_path)
+    lines = (out / "models.csv").read_text().splitlines()
+    (out / "models.csv").write_text("\n".join(lines[:-1]) + "\n")  # the last retrained model's row is lost
+    with pytest.raises(ConfigError, match=r"ensembles.csv has \d+ damaged row\(s\): line \d+: member .* is no "
+                                          r"stored model"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    result = setlearn.assess("smoke", config=TINY, out=out, drop_bad_rows=True, verbose=False)
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
+    pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
 
 
 def test_rows_saved_by_an_editor_with_a_bom_and_crlf_resume(tmp_path, uninterrupted):
