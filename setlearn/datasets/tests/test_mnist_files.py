@@ -68,6 +68,14 @@ def test_every_format_gives_mnist_train_and_test_sets(where, sets, tmp_path):
     np.testing.assert_array_equal(populations, np.select([sets["y_test"] == 1, sets["y_test"] == 7], [1, 2], 0))
 
 
+def test_idx_names_with_a_dot_are_found(tmp_path, sets):
+    # Some copies name them train-images.idx3-ubyte (a dot before idx).
+    folder = _raw_idx_folder(tmp_path)
+    for name in IDX_NAMES:
+        (folder / name).rename(folder / name.replace("-idx", ".idx"))
+    np.testing.assert_array_equal(load_mnist_pool("test", path=folder)[0], sets["x_test"] / np.float32(255))
+
+
 def test_make_bags_draws_from_the_mnist_path_pools(sets):
     for pool in ("train", "valid", "test"):
         X, y, importance, populations = make_bags("and", "mnist", n_bags=6, bag_size=20, pool=pool,
