@@ -16,7 +16,8 @@ Two makers share one sampling code path:
 
 The image modalities split their images into fixed, disjoint ``"train"``,
 ``"valid"`` and ``"test"`` pools (:func:`load_mnist_pool`,
-:func:`load_digits_pool`; MNIST needs the optional ``mnist`` extra).
+:func:`load_digits_pool`; MNIST needs the optional ``mnist`` extra, or full
+MNIST on disk: ``load_mnist_pool(path=...)``, ``make_bags(..., mnist_path=...)``).
 
 :func:`make_single_concept_bags`, :func:`make_multi_concept_bags` and
 :func:`make_false_frequency_bags` are Raff & Holt's (2023) algorithmic unit

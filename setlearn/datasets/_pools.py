@@ -12,10 +12,17 @@ POOLS = ("train", "valid", "test", "all")
 # _PATTERN[p % 5]: a stratified 60 / 20 / 20 split that needs no random
 # generator, so it never changes between versions, machines or seeds.
 _PATTERN = ("train", "train", "train", "valid", "test")
+# A data set with its own test set (full MNIST) keeps that test set as "test" and
+# carves "valid" out of its training set the same way: within each digit, in file
+# order, every sixth image (position p % 6 == 5), about 10,000 of MNIST's 60,000.
+_VALID_FROM_TRAIN = ("train",) * 5 + ("valid",)
 
 
-def _pool_mask(digits, pool):
-    """Boolean mask of the images of ``pool``, given every image's digit in file order."""
+def _pool_mask(digits, pool, pattern=_PATTERN):
+    """Boolean mask of the images of ``pool``, given every image's digit in file order.
+
+    ``pattern`` assigns position ``p`` of a digit to ``pattern[p % len(pattern)]``.
+    """
     if pool not in POOLS:
         raise ValueError(
             f"pool must be one of {POOLS}, got {pool!r}. Train on 'train', select models on 'valid' "
@@ -27,7 +34,7 @@ def _pool_mask(digits, pool):
     for digit in np.unique(digits):
         where = np.flatnonzero(digits == digit)
         rank[where] = np.arange(len(where))
-    return np.asarray(_PATTERN)[rank % len(_PATTERN)] == pool
+    return np.asarray(pattern)[rank % len(pattern)] == pool
 
 
 def _digit_populations(digits, population_digits):
@@ -49,3 +56,19 @@ def _select_pool(images, digits, pool, population_digits):
     """``(images, populations)`` of one pool: the body every image-pool loader shares."""
     keep = _pool_mask(digits, pool)
     return images[keep], _digit_populations(digits, population_digits)[keep]
+
+
+def _select_split_pool(sets, pool, population_digits):
+    """``(images, populations)`` of one pool of a data set with its own train and test sets.
+
+    ``sets`` has ``train_images``, ``train_digits``, ``test_images`` and
+    ``test_digits`` (an :class:`~setlearn.datasets._mnist_files.MnistSets`):
+    "train" and "valid" split its training set by ``_VALID_FROM_TRAIN``,
+    "test" is its test set, "all" both.
+    """
+    # All False for "test" (the pattern holds no test position), all True for "all".
+    from_train = _pool_mask(sets.train_digits, pool, _VALID_FROM_TRAIN)
+    from_test = np.full(len(sets.test_digits), pool in ("test", "all"))
+    images = np.concatenate([sets.train_images[from_train], sets.test_images[from_test]])
+    digits = np.concatenate([sets.train_digits[from_train], sets.test_digits[from_test]])
+    return images, _digit_populations(digits, population_digits)
