@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .bags import check_bag_labels, check_bags
 
-__all__ = ["BaseBagClassifier", "check_param", "validate_training_bags"]
+__all__ = ["BaseBagClassifier", "DivergenceError", "check_param", "validate_training_bags"]
 
 _ROUTING_HINT = (
     "Per-instance ground truth such as 'importance' is for scorers, not for fit. Enable "
@@ -22,6 +22,22 @@ _ROUTING_HINT = (
     "a Pipeline ending in this estimator: pass importance=importance (never as "
     "stepname__importance, scikit-learn's advice for parameters of a step's fit) with routing on."
 )
+
+
+class DivergenceError(ValueError):
+    """Training stopped because the training loss is no longer finite (NaN or infinite weights).
+
+    Examples
+    --------
+    >>> from setlearn import AttentionMILClassifier, make_bags
+    >>> from setlearn.base import DivergenceError
+    >>> X, y, _ = make_bags("mil", n_bags=20, bag_size=5, random_state=0)
+    >>> try:
+    ...     AttentionMILClassifier(lr=1e300, max_epochs=5, random_state=0).fit(X, y)
+    ... except DivergenceError as exc:
+    ...     print(str(exc)[:18])
+    Training diverged:
+    """
 
 
 def check_param(name, value, constraints, *, error=InvalidParameterError):

@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import inspect
 import json
+import math
 import tomllib
 from numbers import Integral, Real
 from pathlib import Path
@@ -299,6 +300,35 @@ def _validate(config):
     return config
 
 
+def _machine_memory():
+    """Bytes of physical memory of this machine."""
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_memory(config, modality, instance_shape):
+    """Refuse data that could not fit in this machine's memory, before any of it is made.
+
+    Every worker holds a task's three splits as float32 instances (4 bytes a value, and
+    a copy while bags are made: 8). The Gaussian maker draws its instances first, in
+    float64 and then float32, for every slot each of its (up to 3) populations could
+    fill, twice the mean under the default composition: 3 x 2 x 12 = 72 bytes a value
+    at its peak. An oversized ``n_train_bags`` or ``bag_size`` would otherwise end in a
+    ``MemoryError`` deep in numpy, or in the machine swapping.
+    """
+    n_bags = config["n_train_bags"] + config["n_valid_bags"] + config["n_test_bags"]
+    per_instance = (72 if modality == "gaussian" else 8) * math.prod(instance_shape)
+    needed = n_bags * config["bag_size"] * per_instance
+    available = _machine_memory()
+    if needed > available:
+        raise ConfigError(
+            f"{n_bags:,} {modality} bags of {config['bag_size']:,} instances of shape {tuple(instance_shape)} "
+            f"need about {needed / 2**30:,.1f} GiB, more than this machine's {available / 2**30:,.1f} GiB of "
+            f"memory; lower n_train_bags, n_valid_bags, n_test_bags or bag_size."
+        )
+
+
 def _check_with_makers_and_estimators(config):
     """Run the data sets' and estimators' own checks on every value the study will use.
 
@@ -315,13 +345,19 @@ def _check_with_makers_and_estimators(config):
     instance_shapes = {}
     for modality in config["modalities"]:
         for problem in config["problems"]:
-            # Two bags of the real size exercise every check of make_bags without making the data.
             extra = {"pool": "train"} if modality == "digits" else {}
-            try:
-                X, _, _ = make_bags(problem, modality, n_bags=2, bag_size=config["bag_size"], random_state=0,
-                                    **config["data_params"], **extra)
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"data_params (or bag_size) cannot make {modality} {problem!r} bags: {exc}") from None
+            def bags(bag_size):
+                try:
+                    return make_bags(problem, modality, n_bags=2, bag_size=bag_size, random_state=0,
+                                     **config["data_params"], **extra)[0]
+                except (ValueError, TypeError) as exc:
+                    raise ConfigError(f"data_params (or bag_size) cannot make {modality} {problem!r} bags: "
+                                      f"{exc}") from None
+
+            # Two tiny bags tell the instance shape, so the data's size is checked before any bag
+            # of the real size is made; two of the real size exercise every check of make_bags.
+            _check_memory(config, modality, bags(2)[0].shape[1:])
+            X = bags(config["bag_size"])
             instance_shapes[modality] = X[0].shape[1:]
     for modality, shape in instance_shapes.items():
         for params in ParameterGrid(config["grid"][modality]):
@@ -329,6 +365,11 @@ def _check_with_makers_and_estimators(config):
             try:
                 model = AttentionMILClassifier(**config["estimator_params"], **params)
                 model._validate_params()
+                if model.lr > 1:
+                    # Adam steps of this size diverge; the estimator would stop at the first
+                    # non-finite loss, but only after the output folder exists.
+                    raise ValueError(f"lr={model.lr:g} is far above what Adam trains these networks with "
+                                     f"(the study: 0.005); use lr <= 1.")
                 # Building the network checks what only the data decides, such as a CNN on vectors.
                 ArchitectureSpec.from_params(model.get_params(), shape, n_classes=2).build(seeds=[0])
             except (ValueError, TypeError, RuntimeError) as exc:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from setlearn.base import DivergenceError
+
 from ._config import ConfigError, StudyConfig
 from ._cluster import _connect, _lost_scheduler
 from ._paper import PAPER_TABLE1
@@ -447,6 +449,9 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             return _run_in_folder(resolved, Path(out), n_jobs=1 if n_jobs is None else n_jobs,
                                   max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
+        except DivergenceError as exc:
+            raise ConfigError(f"A model stopped training. {exc} Every finished model is saved in {out}; a "
+                              f"config with another lr is another study, so run it with another --out.") from None
         except Exception as exc:
             lost = _lost_scheduler(client, scheduler, exc, out) if scheduler is not None else None
             if lost is not None:

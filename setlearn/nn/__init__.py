@@ -15,6 +15,7 @@ and the assessment's table functions never load torch (tested).
 
 from ._architecture import ArchitectureSpec, TrainingSpec
 from ._modules import AttentionMILNet, AttentionPooling, CNNFeaturizer, MLPFeaturizer, ModuleFeaturizer, StackedLinear
+from ..base import DivergenceError
 from ._net import BagDataset, BagNet
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "AttentionMILNet",
     "BagDataset",
     "BagNet",
+    "DivergenceError",
 ]

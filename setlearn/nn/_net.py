@@ -13,6 +13,7 @@ from skorch.utils import to_tensor
 from torch import nn
 
 from ..bags import PaddedBags, size_bucketed_batches
+from ..base import DivergenceError
 
 
 class BagDataset(torch.utils.data.Dataset):
@@ -409,7 +410,7 @@ class _StopOnDivergence(Callback):
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         if not np.isfinite(loss):
-            raise ValueError(
+            raise DivergenceError(
                 f"Training diverged: the training loss is {loss} after epoch {len(net.history)}. "
                 f"Lower the learning rate (lr={self.lr:g}) or check the bags for extreme values."
             )

@@ -581,6 +581,9 @@ def test_an_interrupted_repair_loses_no_row(tmp_path, monkeypatch):
     ({"estimator_params": {"max_epochs": 3, "attention": "relu"}}, "attention' parameter"),
     ({"estimator_params": {"max_epochs": 3, "batch_size": 0}}, "batch_size' parameter"),
     ({"estimator_params": {"max_epochs": 3, "device": "banana"}}, "device='banana' is not a torch device"),
+    ({"estimator_params": {"max_epochs": 3, "lr": 1e300}}, "lr=1e\\+300 is far above what Adam trains"),
+    ({"n_train_bags": 10**8}, "need about .* GiB, more than this machine's"),
+    ({"bag_size": 10**9}, "need about .* GiB, more than this machine's"),
 ])
 def test_values_only_training_would_reject_are_refused_before_the_folder_exists(tmp_path, override, message):
     out = tmp_path / "run"
@@ -803,3 +806,15 @@ def test_the_folder_lock_leaves_no_files_behind(tmp_path, fails):
             if fails:
                 raise RuntimeError("the run failed")
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_a_model_whose_training_diverges_ends_the_run_with_one_clear_error(tmp_path, monkeypatch):
+    from setlearn.nn import _net
+
+    def diverged(self, net, **kwargs):
+        raise _net.DivergenceError("Training diverged: the training loss is nan after epoch 1.")
+
+    monkeypatch.setattr(_net._StopOnDivergence, "on_epoch_end", diverged)
+    with pytest.raises(ConfigError, match=r"A model stopped training\. Training diverged: .* Every finished "
+                                          r"model is saved in .*another --out"):
+        setlearn.assess("smoke", config=TINY, out=tmp_path / "run", verbose=False)
