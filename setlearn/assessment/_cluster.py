@@ -47,6 +47,11 @@ def _connect(scheduler):
         raise ConfigError(f"Cannot reach the Dask scheduler at {scheduler!r} within {_CONNECT_TIMEOUT_S} s "
                           f"({type(exc).__name__}: {exc}). Check the address and that the scheduler "
                           f"runs.") from None
+    except MemoryError:
+        # Another kind of server (a web server, say) answers with bytes that distributed reads
+        # as the length of a frame of exabytes.
+        raise ConfigError(f"{scheduler!r} answers, but not as a Dask scheduler (its first reply is no Dask "
+                          f"message). Check the address and port of the scheduler.") from None
     with client:
         mismatches = _version_mismatches(client.get_versions(packages=list(_CHECKED_PACKAGES)))
         if mismatches:

@@ -755,6 +755,31 @@ def test_an_unreachable_scheduler_fails_fast_before_any_folder(tmp_path):
     assert not out.exists()
 
 
+def test_a_server_that_is_no_dask_scheduler_is_named_before_any_folder(tmp_path):
+    # A web server answers distributed's handshake with bytes it reads as an exabyte frame length.
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def answer():
+        with server:
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello" * 10)
+                connection.recv(1024)
+
+    threading.Thread(target=answer, daemon=True).start()
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=rf"'tcp://127.0.0.1:{port}' answers, but not as a Dask scheduler"):
+        setlearn.assess("smoke", config=TINY, out=out, scheduler=f"tcp://127.0.0.1:{port}", verbose=False)
+    assert not out.exists()
+
+
 def test_workers_with_other_versions_are_named():
     mine = {"setlearn": "0.1", "torch": "2.13.0", "scikit-learn": "1.9.1", "numpy": "2.4.6", "skorch": "1.4.0"}
     versions = {"client": {"packages": mine},
