@@ -560,6 +560,11 @@ class StudyConfig:
                 merged[key] = {**base[key], **value}
             else:
                 merged[key] = value
+        changed = [key for key in given if key != "description" and merged[key] != base.get(key)]
+        if preset is not None and changed and "description" not in given:
+            # The preset's description would describe a study this is not.
+            merged["description"] = (f"The {preset} preset with {', '.join(changed)} changed (the config gives "
+                                     f"no description of its own).")
         _validate(merged)
         values = {key: _plain(value) for key, value in merged.items()}
         for key in ("problems", "modalities", "explainers"):

@@ -120,3 +120,14 @@ def test_the_report_is_a_function_of_the_record(tiny_assess_run, tmp_path):
 def test_a_result_is_made_once(tiny_assess_run):
     with pytest.raises(dataclasses.FrozenInstanceError):
         tiny_assess_run.report = None
+
+
+def test_a_config_without_a_description_does_not_borrow_the_presets():
+    from setlearn.assessment import StudyConfig
+
+    quick = StudyConfig.from_mapping("quick")
+    assert StudyConfig.from_mapping("quick", {"n_train_bags": 300}).description == quick.description  # unchanged
+    changed = StudyConfig.from_mapping("quick", {"n_train_bags": 50, "top_k": 2})
+    assert changed.description == ("The quick preset with n_train_bags, top_k changed (the config gives no "
+                                   "description of its own).")
+    assert StudyConfig.from_mapping("quick", {"n_train_bags": 50, "description": "mine"}).description == "mine"
