@@ -22,7 +22,7 @@ import platform
 import numpy as np
 import pandas as pd
 from ._explainers import _report_section
-from ._audit import audit_report_section
+from ._audit import audit_headline, audit_report_section
 from ._paper import PAPER_TABLE1, PAPER_TABLE3
 from ._tables import _markdown, _retrained
 
@@ -359,9 +359,11 @@ def _section_title(page):
                  f"{cfg.n_ensembles} draws per size and kind)" if cfg.max_ensemble_size > 1 else
                  "no ensembles (max_ensemble_size 1)")
     tasks = _join([_task(m, p) for m in cfg.modalities for p in cfg.problems])
+    audit = page.tables.get("audit")
+    leak_line = audit_headline(audit) + "\n\n" if audit is not None and len(audit) else ""
     return f"""# setlearn assess report
 
-Does a model's attention point at the instances that decide a bag's label? This report reproduces,
+{leak_line}Does a model's attention point at the instances that decide a bag's label? This report reproduces,
 at a smaller scale, the protocol of {CITATION}
 
 {about}

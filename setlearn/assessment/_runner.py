@@ -366,10 +366,9 @@ class AssessmentResult:
             lines.append("  No retrained model reached validation accuracy >= 0.9.")
         audit = self.tables.get("audit")
         if audit is not None and len(audit):
-            lines.append("  Label without attention to the important instances (bag AUROC, population shares / "
-                         "uniform attention): " + "; ".join(
-                             f"{r.modality} {r.problem.upper()} {r.shares_auroc:.2f} / {r.uniform_auroc:.2f}"
-                             for r in audit.itertuples(index=False)))
+            from ._audit import _audit_summary_line
+
+            lines.append("  Ground-truth audit: " + _audit_summary_line(audit))
         lines.append(f"Report: {self.report} (with the figures embedded: {self.report.with_suffix('.html')})")
         return "\n".join(lines)
 

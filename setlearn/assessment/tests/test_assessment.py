@@ -373,15 +373,21 @@ def test_the_audit_is_reported_per_task_and_resumes(tmp_path, uninterrupted):
     import shutil
 
     audit = pd.read_csv(uninterrupted.out / "audit.csv")
-    assert list(audit["check"]) == ["population shares", "uniform attention"]
+    # MIL: one strict subset without population 1 (population 0), then what uniform attention sees.
+    assert list(audit["check"]) == ["population 0", "whole-bag shares", "bag size", "attention needed"]
     assert (audit["problem"] == "mil").all() and audit["auroc"].between(0, 1).all()
-    # The uniform-attention model has the task's best configuration.
-    assert audit.loc[1, "config_id"] == uninterrupted.top.iloc[0]["config_id"]
+    assert audit.loc[0, "bound"] == 0.5 and audit["bound"][1:].isna().all()
+    assert audit["leak"].dtype == bool
+    # The attention-needed model has the task's best configuration.
+    assert audit.loc[3, "config_id"] == uninterrupted.top.iloc[0]["config_id"]
     report = uninterrupted.report.read_text()
     assert "## Can the label be predicted without the important instances?" in report
-    assert "(inherent in MIL)" in report
-    assert "population shares / uniform attention" in uninterrupted.summary()
-    assert set(uninterrupted.tables["audit"].columns) >= {"mean_iauc_roc", "shares_auroc", "uniform_auroc"}
+    # The leak verdict is the report's first line after its title.
+    assert report.splitlines()[2].startswith("**Ground-truth")
+    assert "| gaussian | MIL | population 0 | count of 0 |" in report
+    assert "Ground-truth audit: " in uninterrupted.summary()
+    table = uninterrupted.tables["audit"]
+    assert list(table["kind"]) == ["subset", "whole bag", "whole bag", "attention needed"]
     # A run stopped before its audit finished computes only the missing rows, seeded as before.
     out = tmp_path / "run"
     shutil.copytree(uninterrupted.out, out)
@@ -731,22 +737,47 @@ def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, mon
                              verbose=False)
     assert result.complete and set(result.models["problem"]) == {"mil_again"}
     assert len(result.models) == N_TINY_MODELS
-def test_audit_table_follows_the_config_order():
-    from setlearn.assessment._audit import audit_report_section, table_audit
+def test_audit_table_follows_the_config_order_and_reads_old_audits():
+    from setlearn.assessment._audit import audit_headline, audit_report_section, table_audit
 
     models = pd.DataFrame({"problem": ["and", "mil"], "modality": ["gaussian"] * 2, "stage": ["retrain"] * 2,
                            "iauc_roc": [0.4, 0.9], "test_bag_auc": [0.95, 1.0]})
+    # An audit.csv from before issue #21: two checks under their old names, no bound or leak.
     audit = pd.DataFrame([
         {"problem": p, "modality": "gaussian", "check": c, "auroc": a, "auroc_low": a - 0.02, "auroc_high": a}
         for p, shares in (("and", 0.5), ("mil", 1.0))
         for c, a in (("population shares", shares), ("uniform attention", 0.96))])
-    table = table_audit(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
-    assert list(table["problem"]) == ["mil", "and"]
-    assert table.loc[1, "shares_auroc"] == 0.5 and table.loc[1, "uniform_auroc"] == 0.96
-    text = audit_report_section(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
+    order = [("gaussian", "mil"), ("gaussian", "and")]
+    table = table_audit(models, audit, order=order)
+    assert list(table["problem"]) == ["mil", "mil", "and", "and"]
+    assert list(table["check"][:2]) == ["whole-bag shares", "attention needed"] and not table["leak"].any()
+    text = audit_report_section(models, audit, order=order)
     assert text.index("| gaussian | MIL |") < text.index("| gaussian | AND |")
-    # AND: no share signal, but uniform attention is as good as attention.
+    # AND: uniform attention is as good as attention.
     assert "attention is not needed" in text.split("| gaussian | AND |")[1]
+    assert "predates the subset checks" in audit_headline(table)
+
+
+def test_a_leak_is_named_first():
+    from setlearn.assessment._audit import audit_headline, audit_report_section, table_audit
+
+    models = pd.DataFrame({"problem": "and", "modality": "gaussian", "stage": "retrain", "iauc_roc": [0.45],
+                           "test_bag_auc": [1.0]})
+    rows = [("population 0", 0.55, 0.5, -0.02, False), ("population 1", 0.97, 0.62, 0.3, True),
+            ("populations 0+2", 0.6, 0.62, -0.05, False)]
+    audit = pd.DataFrame([{"problem": "and", "modality": "gaussian", "check": c, "auroc": a, "auroc_low": a - 0.02,
+                           "auroc_high": a + 0.01, "bound": b, "excess_low": e, "excess_high": e + 0.05,
+                           "leak": leak} for c, a, b, e, leak in rows]
+                         + [{"problem": "and", "modality": "gaussian", "check": "attention needed", "auroc": 0.7,
+                             "auroc_low": 0.6, "auroc_high": 0.8, "leak": False}])
+    table = table_audit(models, audit)
+    headline = audit_headline(table)
+    assert headline.startswith("**Ground-truth leak** in gaussian AND: population 1 (AUROC 0.97 against a bound "
+                               "of 0.62")
+    assert "population 0 (" not in headline and "0+2" not in headline
+    text = audit_report_section(models, audit)
+    assert "| gaussian | AND | population 1 |" in text and "**LEAK**" in text
+    assert "leak (population 1)" in text
 
 
 @pytest.mark.parametrize("fails", [False, True])
