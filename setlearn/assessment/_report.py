@@ -453,7 +453,7 @@ def _ensemble_findings(table, curve):
         row = curve[(curve["modality"] == modality) & (curve["problem"] == problem) & (curve["kind"] == kind)
                     & (curve["size"] == size)].iloc[0]
         low, high = wilson_interval(round(row["pct_bad"] / 100 * row["n"]), row["n"])
-        return float(low) * 100, float(high) * 100, int(row["n"])
+        return float(low) * 100, float(high) * 100, int(row["n"]), int(row["n_draws"])
 
     lines, changes = [], []
     for r in table.itertuples(index=False):
@@ -462,10 +462,15 @@ def _ensemble_findings(table, curve):
             lines.append(f"- {task}: no ensembles; {_pct(r.pct_bad_single)} of single models explain badly.")
             continue
         size = int(r.ensemble_size)
-        s_low, s_high, s_n = interval(r.modality, r.problem, "one", 1)
+        s_low, s_high, s_n, _ = interval(r.modality, r.problem, "one", 1)
         parts = []
         for kind, value in [("one", r.pct_bad_one_configuration), ("several", r.pct_bad_several_configurations)]:
-            low, high, n = interval(r.modality, r.problem, kind, size)
+            if pd.isna(value):
+                if kind == "several":
+                    parts.append("from several configurations: not a separate result, as the task's retrained "
+                                 "models all come from one configuration")
+                continue
+            low, high, n, n_draws = interval(r.modality, r.problem, kind, size)
             if value < r.pct_bad_single:
                 verb = "removed every one" if value == 0 else f"lowered it to {_pct(value)}"
             elif value > r.pct_bad_single:
@@ -473,7 +478,9 @@ def _ensemble_findings(table, curve):
             else:
                 verb = "left it unchanged"
             overlap = not (high < s_low or low > s_high)
-            parts.append(f"from {_KIND_WORDS[kind]} {verb} (95% CI {low:.0f}–{high:.0f}%, {n} draws"
+            counted = (f"{n} distinct ensembles" if n == n_draws else
+                       f"only {n} distinct ensembles in {n_draws} draws, the interval over the {n}")
+            parts.append(f"from {_KIND_WORDS[kind]} {verb} (95% CI {low:.0f}–{high:.0f}%, {counted}"
                          + ("; overlaps the single models' interval" if overlap and value != r.pct_bad_single
                             else "") + ")")
             changes.append((task, kind, r.pct_bad_single, value, overlap))
@@ -503,6 +510,10 @@ def _ensemble_findings(table, curve):
     by_task = {}
     for task, kind, _, value, _ in changes:
         by_task.setdefault(task, {})[kind] = value
+    # Only tasks where both kinds are separate results are compared.
+    by_task = {task: values for task, values in by_task.items() if len(values) == 2}
+    if not by_task:
+        return lines + ["", verdict]
     comparison = {"better": sum(v["several"] < v["one"] for v in by_task.values()),
                   "worse": sum(v["several"] > v["one"] for v in by_task.values())}
     comparison["as well"] = len(by_task) - comparison["better"] - comparison["worse"]
@@ -512,13 +523,35 @@ def _ensemble_findings(table, curve):
     return lines + ["", verdict]
 
 
+def _repeated_draws_sentence(curve, table):
+    """Where fewer distinct ensembles than draws stand behind a point of the curve, and where
+    "several configurations" is no separate result: said, not hidden in the counts."""
+    short = curve[(curve["size"] > 1) & (curve["n"] < curve["n_draws"])]
+    parts = [f"{_task(m, p)}, {_KIND_WORDS[k]}: "
+             + ", ".join(f"size {r.size} ({r.n} of {r.n_draws})" for r in g.itertuples(index=False))
+             for (m, p, k), g in short.groupby(["modality", "problem", "kind"], sort=False)]
+    text = ("Draws that repeat a member set are one ensemble (the same members give the same averaged "
+            "attention), so every % and interval here and in the figure is over distinct ensembles. ")
+    text += ("Fewer distinct ensembles than draws (distinct of drawn): " + "; ".join(parts) + ". With as "
+             "many members as a configuration has retrains, every draw from one configuration is the whole "
+             "configuration." if parts else "Every draw was a distinct ensemble.")
+    single = [_task(r.modality, r.problem) for r in table.itertuples(index=False)
+              if "not a separate result" in str(r.note)]
+    if single:
+        text += (f" In {_join(single)} the retrained models all come from one configuration, so \"several "
+                 f"configurations\" is the same pool as \"one configuration\" and is not reported apart.")
+    return text
+
+
 def _section_ensembles(page):
-    lines = _ensemble_findings(page.tables["ensembles"], page.tables["bad_by_ensemble_size"])
+    table, curve = page.tables["ensembles"], page.tables["bad_by_ensemble_size"]
+    lines = _ensemble_findings(table, curve)
     return f"""## Do ensembles help?
 
 An explanation is bad when its iAUC-ROC is at most {page.config.bad_iauc}. The single models are the
 retrained models; the ensembles average their members' test attention (largest size shown here; every
-size in the figure *bad_vs_ensemble_size* and `tables/bad_by_ensemble_size.csv`).
+size in the study's Fig. S.22 equivalent, *bad_vs_ensemble_size*, and `tables/bad_by_ensemble_size.csv`).
+{_repeated_draws_sentence(curve, table) if len(page.ensembles) else ""}
 
 """ + "\n".join(lines)
 

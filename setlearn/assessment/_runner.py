@@ -355,8 +355,10 @@ class AssessmentResult:
                 + (f" [paper {paper[0]:.2f} ({paper[1]}/5)]" if paper else "")
                 + f"; bad explanations {r.pct_bad_single:.0f}% single"
                 + (" (no ensembles)" if pd.isna(r.ensemble_size) else
-                   f" -> {r.pct_bad_one_configuration:.0f}% / {r.pct_bad_several_configurations:.0f}% "
-                   f"with {r.ensemble_size:.0f} members (one / several configs)")
+                   f" -> {r.pct_bad_one_configuration:.0f}% / "
+                   + ("– (one config only)" if pd.isna(r.pct_bad_several_configurations) else
+                      f"{r.pct_bad_several_configurations:.0f}%")
+                   + f" with {r.ensemble_size:.0f} members (one / several configs)")
             )
         silent = self.tables["silent_failures"].set_index("modality").loc["all"]
         if silent.n_accurate:

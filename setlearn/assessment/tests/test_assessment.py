@@ -167,6 +167,48 @@ def test_table_accuracy_vs_iauc_exact():
     assert np.isnan(table_accuracy_vs_iauc(constant)["spearman_rho"][0])
 
 
+def test_table_2_per_task_as_the_study_reports_it():
+    from setlearn.assessment import table_accuracy_vs_iauc_by_task
+
+    rows = _handmade_retrain_rows()
+    per_config = table_accuracy_vs_iauc(rows).set_index("config_id")
+    row = table_accuracy_vs_iauc_by_task(rows).iloc[0]
+    rho = per_config["spearman_rho"]
+    assert (row.n_configurations, row.n_defined_rho) == (2, 2)
+    assert row.rho_mean == pytest.approx(rho.mean()) and row.rho_sd == pytest.approx(rho.std(ddof=1))
+    # b's top decile (three runs tied at 1.0) spreads by 0.35, a's (one run) by 0.
+    assert (row.delta_iauc_highest_config, row.delta_iauc_lowest_config) == ("b", "a")
+    assert row.delta_iauc_highest == pytest.approx(0.35) and row.delta_iauc_lowest == 0.0
+    assert row.max_top_decile == 3
+
+
+def test_bad_models_are_classified_per_task():
+    from setlearn.assessment import classify_bad_models, table_bad_models
+
+    rows = _rows(stage="retrain", problem="and", config_id="a", repeat=range(6),
+                 valid_accuracy=[1.0, 1.0, 1.0, 0.5, 1.0, 1.0],
+                 iauc_roc=[0.45, 0.1, 0.5, 0.4, 0.95, 0.65],
+                 iauc_roc_pop1=[0.9, 0.1, 0.52, 0.4, 0.95, 0.6],
+                 iauc_roc_pop2=[0.02, 0.1, 0.48, 0.4, 0.95, 0.7])
+    kinds = classify_bad_models(rows).set_index("repeat")["failure"].to_dict()
+    # 0.65 is bad (<= bad_iauc); 0.95 is not.
+    assert kinds == {0: "one-population", 1: "inverted", 2: "diffuse", 3: "untrained", 5: "one-population"}
+    table = table_bad_models(rows).iloc[0]
+    assert (table.n_models, table.n_bad, table["one-population"], table.inverted, table.diffuse,
+            table.untrained, table.unclassified) == (6, 5, 2, 1, 1, 1, 0)
+    # A models.csv without per-population iAUC: bad models are counted, not classified.
+    old = rows.drop(columns=["iauc_roc_pop1", "iauc_roc_pop2"])
+    assert table_bad_models(old).iloc[0].unclassified == 5
+
+
+def test_table_1_has_the_mean_iauc_of_every_deciding_population():
+    rows = _rows(stage="retrain", problem="and", config_id=["a", "a", "b"], iauc_roc=[0.5, 0.9, 0.7],
+                 iauc_pr=0.5, test_accuracy=1.0, test_bag_auc=1.0, iauc_roc_pop1=[0.9, 0.9, 0.6],
+                 iauc_roc_pop2=[0.1, 0.9, np.nan])
+    row = table_top_configurations(rows).iloc[0]
+    assert row.mean_iauc_roc_pop1 == pytest.approx(0.8) and row.mean_iauc_roc_pop2 == pytest.approx(0.5)
+
+
 def test_ensemble_tables_exact():
     models = _handmade_retrain_rows()  # 1 of 20 runs <= 0.65 -> 5 %
     ensembles = _rows(
@@ -178,7 +220,8 @@ def test_ensemble_tables_exact():
     assert curve.to_dict() == {("one", 1): 5.0, ("one", 2): 50.0, ("one", 3): 50.0,
                                ("several", 1): 5.0, ("several", 2): 0.0, ("several", 3): 0.0}
     table = table_ensembles(models, ensembles)
-    assert table.iloc[0].tolist() == ["gaussian", "mil", 5.0, 3, 50.0, 0.0]
+    # No members stored: every draw counts as its own ensemble.
+    assert table.iloc[0].tolist() == ["gaussian", "mil", 5.0, 3, 50.0, 2, 2, 0.0, 2, 2, ""]
 
 
 def test_ensemble_tables_without_ensembles():
@@ -189,9 +232,11 @@ def test_ensemble_tables_without_ensembles():
     assert curve[["kind", "size", "pct_bad"]].values.tolist() == [["one", 1, 5.0], ["several", 1, 5.0]]
     table = table_ensembles(models, no_ensembles)
     assert table.columns.tolist() == ["modality", "problem", "pct_bad_single", "ensemble_size",
-                                      "pct_bad_one_configuration", "pct_bad_several_configurations"]
+                                      "pct_bad_one_configuration", "n_one_configuration",
+                                      "n_draws_one_configuration", "pct_bad_several_configurations",
+                                      "n_several_configurations", "n_draws_several_configurations", "note"]
     assert table.iloc[0, :3].tolist() == ["gaussian", "mil", 5.0]
-    assert table.iloc[0, 3:].isna().all()
+    assert table.iloc[0, 3:-1].isna().all() and table.iloc[0, -1] == ""
 
 
 def test_table_silent_failures_exact():

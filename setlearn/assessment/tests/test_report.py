@@ -46,14 +46,21 @@ def _models(retrain_iauc, valid_accuracy=1.0, modality="gaussian", problem="mil"
     return pd.DataFrame(rows)
 
 
-def _ensembles(iauc_by_kind_and_size, modality="gaussian", problem="mil"):
-    """10 draws per (kind, size): ``iauc_by_kind_and_size[kind, size]`` -> 10 iAUC-ROC values."""
+def _ensembles(iauc_by_kind_and_size, modality="gaussian", problem="mil", members=None):
+    """10 draws per (kind, size): ``iauc_by_kind_and_size[kind, size]`` -> 10 iAUC-ROC values.
+
+    ``members(kind, size, draw)``: the draw's member set (default: a distinct one per draw).
+    """
+    def distinct(kind, size, draw):
+        config = "h4-a2-f1-c1" if kind == "one" else "h4-a4-f1-c1"
+        return ";".join(["h4-a2-f1-c1/r0"] + [f"{config}/r{(draw + i) % N_RETRAIN}" for i in range(1, size)])
+
     rows = []
     for (kind, size), values in iauc_by_kind_and_size.items():
         for draw, iauc in enumerate(values):
             rows.append({"problem": problem, "modality": modality, "kind": kind, "size": size, "draw": draw,
-                         "config_id": "h4-a2-f1-c1" if kind == "one" else "several", "members": "",
-                         "iauc_roc": iauc, "iauc_pr": iauc})
+                         "config_id": "h4-a2-f1-c1" if kind == "one" else "several",
+                         "members": (members or distinct)(kind, size, draw), "iauc_roc": iauc, "iauc_pr": iauc})
     return pd.DataFrame(rows)
 
 
@@ -120,7 +127,44 @@ def test_ensemble_sentences_quote_table_3_and_its_intervals(worse):
     low, high = wilson_interval(2, 20)
     assert f"(95% CI {100 * low:.0f}–{100 * high:.0f}%)" in text
     low, high = wilson_interval(5, 10)
-    assert f"raised it to {row.pct_bad_one_configuration:.0f}% (95% CI {100 * low:.0f}–{100 * high:.0f}%, 10 draws" in text
+    assert (f"raised it to {row.pct_bad_one_configuration:.0f}% (95% CI {100 * low:.0f}–{100 * high:.0f}%, "
+            f"10 distinct ensembles") in text
+
+
+def test_repeated_draws_are_one_ensemble_and_the_report_says_so(tmp_path):
+    # Size 3 of "one configuration": 10 draws of only 2 member sets (one bad, one good).
+    def members(kind, size, draw):
+        return f"h4-a2-f1-c1/r0;h4-a2-f1-c1/r1;h4-a2-f1-c1/r{2 + draw % 2}" if (kind, size) == ("one", 3) else (
+            ";".join(f"h4-a4-f1-c1/r{(draw + i) % N_RETRAIN}" for i in range(size)))
+
+    iauc = {**CLEAN, ("one", 3): [0.5, 0.9] * 5}
+    result = _result(tmp_path, _models(SINGLE), _ensembles(iauc, members=members))
+    curve = result.tables["bad_by_ensemble_size"].set_index(["kind", "size"])
+    assert (curve.loc[("one", 3), "n"], curve.loc[("one", 3), "n_draws"]) == (2, 10)
+    assert curve.loc[("one", 3), "pct_bad"] == 50.0 and curve.loc[("several", 3), "n"] == 10
+    row = result.tables["ensembles"].iloc[0]
+    assert (row.n_one_configuration, row.n_draws_one_configuration) == (2, 10)
+    assert "one configuration: 2 distinct of 10 draws" in row.note
+    text = result.report.read_text()
+    # The interval is over the 2 distinct ensembles, not the 10 draws.
+    from setlearn.plotting import wilson_interval
+
+    low, high = wilson_interval(1, 2)
+    assert f"(95% CI {100 * low:.0f}–{100 * high:.0f}%, only 2 distinct ensembles in 10 draws" in text
+    assert "gaussian MIL, one configuration: size 3 (2 of 10)" in text
+
+
+def test_several_configurations_of_one_configuration_is_not_a_separate_result(tmp_path):
+    models = _models(SINGLE)
+    models = models[(models["stage"] == "search") | (models["config_id"] == "h4-a2-f1-c1")]
+    result = _result(tmp_path, models, _ensembles(CLEAN), overrides={**OVERRIDES, "top_k": 1})
+    assert "several" not in set(result.tables["bad_by_ensemble_size"]["kind"])
+    row = result.tables["ensembles"].iloc[0]
+    assert pd.isna(row.pct_bad_several_configurations) and "not a separate result" in row.note
+    text = result.report.read_text()
+    assert "from several configurations: not a separate result" in text
+    assert "is not reported apart" in text
+    assert "members from several did" not in text
 
 
 def test_no_bad_single_model_means_nothing_to_remove(tmp_path):
