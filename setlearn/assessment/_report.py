@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from ._explainers import _report_section
 from ._audit import audit_headline, audit_report_section
-from ._paper import PAPER_TABLE1, PAPER_TABLE3
+from ._paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
 from ._tables import _markdown, _retrained
 
 CITATION = ('J. Haab, N. Deutschmann, M. Rodríguez Martínez, "Is Attention Interpretation? A Quantitative '
@@ -409,20 +409,98 @@ def _accuracy_sentence(t2):
     return text
 
 
+def _table2(by_task):
+    """Table 2 per task as the study reports it, ours beside the published rho."""
+    rows = []
+    for r in by_task.itertuples(index=False):
+        paper = PAPER_TABLE2.get((r.modality, r.problem))
+        rho = ("–" if pd.isna(r.rho_mean) else f"{r.rho_mean:.2f}" + ("" if pd.isna(r.rho_sd) else
+                                                                      f" ± {r.rho_sd:.2f}"))
+        rows.append({
+            "data": r.modality, "problem": r.problem.upper(),
+            "rho, mean ± sd (ours)": f"{rho} ({r.n_defined_rho} of {r.n_configurations} configs)",
+            "(paper)": f"{paper[0]:.2f} ± {paper[1]:.2f}" if paper else "–",
+            "highest Delta-iAUC (config)": f"{_number(r.delta_iauc_highest, '.2f')} (`{r.delta_iauc_highest_config}`)",
+            "lowest Delta-iAUC (config)": f"{_number(r.delta_iauc_lowest, '.2f')} (`{r.delta_iauc_lowest_config}`)",
+            "largest top tenth (of runs)": f"{r.max_top_decile} of {r.n_models}",
+        })
+    return pd.DataFrame(rows)
+
+
 def _section_accuracy(page):
     t2 = page.tables["accuracy_vs_iauc"]
-    per_task = t2.groupby(["modality", "problem"], sort=False).agg(
-        rho_min=("spearman_rho", "min"), rho_max=("spearman_rho", "max"),
-        delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
+    by_task = page.tables["accuracy_vs_iauc_by_task"]
     return f"""## Does accuracy tell you the explanation is good?
 
-Spearman's rho between validation accuracy and test iAUC-ROC over one configuration's retrains, and
-Delta-iAUC (max - min iAUC-ROC among its top decile by validation accuracy). {_accuracy_sentence(t2)}
-("–": every run equally accurate, rho undefined.) Per configuration: `tables/accuracy_vs_iauc.csv`.
+The study's Table 2, per task: Spearman's rho between validation accuracy and test iAUC-ROC over one
+configuration's retrains, as mean ± sd (sample sd) over the task's top configurations where it is
+defined, and the highest and lowest Delta-iAUC among them. Delta-iAUC is max - min iAUC-ROC among a
+configuration's most accurate tenth of runs: the ceil(n / 10) runs of highest validation accuracy plus
+every run tied with the last of them (ties at 100 % accuracy are common, so the "tenth" can be larger;
+the last column gives its largest size). {_accuracy_sentence(t2)} ("–": every run equally accurate,
+rho undefined.) Per configuration: `tables/accuracy_vs_iauc.csv`; per task:
+`tables/accuracy_vs_iauc_by_task.csv`.
 
-{_markdown(per_task)}
+{_markdown(_table2(by_task))}
 
 {_silent_sentence(page.tables["silent_failures"])}"""
+
+
+_FAILURE_WORDS = {
+    "untrained": "validation accuracy < 0.9: the model did not learn the task",
+    "one-population": "attention finds one deciding population (iAUC >= 0.65) and not another",
+    "inverted": "every deciding population ranked below the unimportant instances (iAUC <= 0.35)",
+    "diffuse": "no deciding population ranked clearly above the unimportant ones",
+}
+
+
+def _section_bad_models(page):
+    """Why the bad explanations fail: every bad model classified from its per-population iAUC."""
+    table = page.tables.get("bad_models")
+    if table is None or not len(table):
+        return ""
+    top = page.tables["top_configurations"].set_index(["modality", "problem"])
+    populations = [c for c in top.columns if c.startswith("mean_iauc_roc_pop")]
+    rows = []
+    for r in table.to_dict("records"):  # "one-population" is no attribute name
+        row = {"data": r["modality"], "problem": r["problem"].upper(), "retrained": r["n_models"],
+               f"bad (iAUC-ROC <= {page.config.bad_iauc})": r["n_bad"]}
+        row.update({kind: r[kind] for kind in _FAILURE_WORDS})
+        if table["unclassified"].any():
+            row["unclassified"] = r["unclassified"]
+        for column in populations:
+            value = top.loc[(r["modality"], r["problem"]), column]
+            row[f"mean iAUC-ROC, population {column.removeprefix('mean_iauc_roc_pop')}"] = _number(value, ".2f")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    totals = {kind: int(table[kind].sum()) for kind in _FAILURE_WORDS}
+    n_bad = int(table["n_bad"].sum())
+    if n_bad == 0:
+        finding = "No retrained model explains badly, so there is no failure to classify."
+    else:
+        counted = [f"{count} {kind}" for kind, count in sorted(totals.items(), key=lambda kv: -kv[1]) if count]
+        finding = (f"Of {n_bad} bad explanations among {int(table['n_models'].sum())} retrained models: "
+                   + (_join(counted) if counted else "none classified") + ".")
+        if int(table["unclassified"].sum()):
+            finding += (f" {int(table['unclassified'].sum())} could not be classified: their rows have no "
+                        f"per-population iAUC (a `models.csv` from before it was stored).")
+        if int(table["good"].sum()):
+            finding += (f" {int(table['good'].sum())} find every deciding population (each iAUC >= 0.65) though "
+                        f"their pooled iAUC-ROC is at the threshold.")
+    kinds = "\n".join(f"- **{kind}**: {words}" for kind, words in _FAILURE_WORDS.items())
+    return f"""## Why do bad explanations fail?
+
+The pooled iAUC-ROC cannot tell attention that finds one deciding population and avoids the other
+(iAUC ~0.5 on AND/XOR) from near-uniform attention. The iAUC of each deciding population against the
+unimportant instances (`iauc_roc_pop<k>` in `models.csv`) can: every retrained model with iAUC-ROC <=
+{page.config.bad_iauc} is classified (`setlearn.inspection.classify_bad_model`, tested in this order) as
+
+{kinds}
+
+{finding} Per model: `tables/bad_model_kinds.csv`. The last columns: mean iAUC-ROC of each deciding
+population over all retrained models of the task ("–": the task has no such population).
+
+{_markdown(frame)}"""
 
 
 def _silent_sentence(table):
@@ -660,6 +738,7 @@ _SECTIONS = [
     _section_study,
     _section_audit,
     _section_accuracy,
+    _section_bad_models,
     _section_ensembles,
     _section_explainers,
     _section_figures,

@@ -167,6 +167,31 @@ def test_several_configurations_of_one_configuration_is_not_a_separate_result(tm
     assert "members from several did" not in text
 
 
+def test_bad_models_are_classified_in_the_report(tmp_path):
+    models = _models(SINGLE)
+    # The two bad retrained models: one inverted (population 1 below population 0), one untrained.
+    retrain = models["stage"] == "retrain"
+    models["iauc_roc_pop1"] = models["iauc_roc"].where(retrain)
+    models.loc[retrain & (models["iauc_roc"] == 0.5), "iauc_roc_pop1"] = 0.2
+    models.loc[retrain & (models["iauc_roc"] == 0.6), "valid_accuracy"] = 0.5
+    result = _result(tmp_path, models, _ensembles(CLEAN))
+    row = result.tables["bad_models"].iloc[0]
+    assert (row.n_bad, row.inverted, row.untrained, row.diffuse) == (2, 1, 1, 0)
+    text = result.report.read_text()
+    assert "## Why do bad explanations fail?" in text
+    assert "Of 2 bad explanations among 20 retrained models: 1 untrained and 1 inverted." in text
+    assert "| gaussian | MIL | 20 | 2 | 1 | 0 | 1 | 0 |" in text
+
+
+def test_table_2_per_task_in_the_report(worse):
+    text = worse.report.read_text()
+    row = worse.tables["accuracy_vs_iauc_by_task"].iloc[0]
+    # Every retrained model equally accurate: rho undefined in both configurations.
+    assert row.n_defined_rho == 0
+    assert "| gaussian | MIL | – (0 of 2 configs) | 0.04 ± 0.07 |" in text
+    assert "largest top tenth" in text and f"| {row.max_top_decile} of {N_RETRAIN} |" in text
+
+
 def test_no_bad_single_model_means_nothing_to_remove(tmp_path):
     models = _models({cid: [0.95] * N_RETRAIN for cid in CONFIGS})
     text = _result(tmp_path, models, _ensembles(CLEAN)).report.read_text()
