@@ -232,6 +232,67 @@ def _bag_figures(record, labels):
     return figures
 
 
+def _pca_models(frame):
+    """(good, bad) for the PCA figure: the most accurate models' best explanation and the task's worst
+    explanation among the other models; None when the task has a single retrained model."""
+    if len(frame) < 2:
+        return None
+    order = ["valid_accuracy", "iauc_roc", "config_id", "repeat"]
+    good = frame.sort_values(order, ascending=[False, False, True, True]).iloc[0]
+    rest = frame.drop(index=good.name)
+    bad = rest.sort_values(["iauc_roc", "valid_accuracy", "config_id", "repeat"],
+                           ascending=[True, False, True, True]).iloc[0]
+    return good, bad
+
+
+def _pca_figures(record, labels):
+    """For Gaussian tasks, the study's Fig. 3: the positive test bags' instances on their first two
+    principal components, coloured by instance label and by a good and a bad model's attention."""
+    from matplotlib.figure import Figure
+
+    from setlearn import plotting
+
+    figures = {}
+    cfg = record.config
+    groups = dict(list(_retrained(record.models).groupby(["modality", "problem"])))
+    for modality, problem in [(m, p) for m in cfg.modalities for p in cfg.problems]:
+        frame = groups.get((modality, problem))
+        if modality != "gaussian" or frame is None or (pair := _pca_models(frame)) is None:
+            continue
+        X, y, importance = record.test_bags(problem, modality)
+        positive = [i for i in range(len(X)) if np.asarray(importance[i]).any()]
+        bags, truth = [X[i] for i in positive], [importance[i] for i in positive]
+        fig = Figure(figsize=(14, 4.2), layout="constrained")
+        axes = fig.subplots(1, 3)
+        plotting.plot_attention_pca(bags, importance=truth, ax=axes[0])
+        axes[0].set_title("instance label")
+        described = []
+        for ax, row, what in zip(axes[1:], pair, ("good", "bad")):
+            key = (problem, modality, "retrain", row["config_id"], int(row["repeat"]))
+            attention = record.attention(key)
+            plotting.plot_attention_pca(bags, [attention[i] for i in positive], importance=truth, ax=ax)
+            model = f"{row['config_id']} seed r{int(row['repeat'])}"
+            ax.set_title(f"{what}: {model}\nvalidation accuracy {row['valid_accuracy']:.2f}, "
+                         f"iAUC-ROC {row['iauc_roc']:.2f}", fontsize=9)
+            label = labels.get(row["config_id"], row["config_id"]).replace("\n", " ")
+            described.append(f"{what}: retrained model {model} ({label}; validation accuracy "
+                             f"{row['valid_accuracy']:.2f}, iAUC-ROC {row['iauc_roc']:.2f})")
+        plotting.set_figure_title(fig, f"{_task(modality, problem)}: instances of the positive test bags, "
+                                       f"first two principal components")
+        caption = (f"The study's Fig. 3 for {_task(modality, problem)}: the instances of the {len(bags)} positive "
+                   f"test bags on their first two principal components; triangles are the important instances. "
+                   f"Left: coloured by instance label; middle and right: by attention relative to uniform "
+                   f"(attention x bag size; 1 = uniform). {described[0][0].upper() + described[0][1:]} (the best "
+                   f"explanation among the most accurate of the task's {len(frame)} retrained models); "
+                   f"{described[1]} (the worst explanation among the others"
+                   + (f", a bad one: iAUC-ROC <= {cfg.bad_iauc})." if pair[1]["iauc_roc"] <= cfg.bad_iauc else
+                      f"; none is bad, iAUC-ROC <= {cfg.bad_iauc}).")
+                   + " A working model is near-constant on the unimportant instances and high on the important "
+                   "ones; a bad one is near-uniform or points elsewhere.")
+        figures[f"{modality}_{problem}_attention_pca"] = (fig, caption)
+    return figures
+
+
 def _figures(record, tables):
     """Every figure of the report, drawn but not saved: ``{name: (figure, caption)}``."""
     from setlearn import plotting
@@ -241,20 +302,42 @@ def _figures(record, tables):
     retrained = _retrained(record.models)
     labels = {row["config_id"]: row["label"] for row in _configurations(record)}
     n_retrained = len(retrained)
+    from matplotlib.figure import Figure
+
+    pooled = Figure(figsize=(5.2, 4.2), layout="constrained")
+    plotting.plot_accuracy_vs_iauc(retrained, good=_ACCURATE, ax=pooled.subplots())
+    plotting.set_figure_title(pooled, "Validation accuracy vs test iAUC-ROC, all retrained models")
+    accurate = retrained[retrained["valid_accuracy"] >= _ACCURATE]
+    bins = ""
+    if len(accurate):
+        edges = [(0.9, 1.01), (0.8, 0.9), (0.7, 0.8), (0.6, 0.7), (0.5, 0.6), (0.0, 0.5)]
+        shares = [((accurate["iauc_roc"] >= lo) & (accurate["iauc_roc"] < hi)).mean() for lo, hi in edges]
+        bins = (f" Of the {len(accurate)} models at validation accuracy >= {_ACCURATE}: "
+                + ", ".join(f"{_pct(100 * share)} at iAUC-ROC {lo:.1f}–{min(hi, 1.0):.1f}" if lo else
+                            f"{_pct(100 * share)} below 0.5" for share, (lo, hi) in zip(shares, edges))
+                + " (the study: 64, 16, 6, 6, 3 and 3 % of 3,021).")
     figures = {
         "iauc_by_configuration": (
             _facet(list(retrained.groupby(tasks)),
                    functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg.bad_iauc, labels=labels),
                    "Test iAUC-ROC of the retrained top configurations", cfg),
-            f"Test iAUC-ROC of every retrained model ({n_retrained} models: the top {cfg.top_k} configurations "
+            f"The study's Fig. 2: test iAUC-ROC of every retrained model ({n_retrained} models: the top "
+            f"{cfg.top_k} configurations "
             f"of each task x {cfg.n_retrain} seeds), one box per configuration (median and quartiles, whiskers "
             f"to 1.5 x IQR) and every model as a dot, jittered sideways. Dashed: the bad-explanation threshold "
             f"{cfg.bad_iauc}. Labels: hid = hidden size, att = attention size, feat / clf = featurizer / "
             f"classifier depth (see *Configurations*)."),
+        **_pca_figures(record, labels),
+        "accuracy_vs_iauc_all": (
+            pooled,
+            f"The study's Fig. 4: validation accuracy against test iAUC-ROC over all {n_retrained} retrained "
+            f"models of every task (the study: 4,500). Each cell prints its number of models; dashed lines at "
+            f"accuracy {_ACCURATE} and iAUC-ROC {_GOOD_IAUC}.{bins} Per task: the next figure."),
         "accuracy_vs_iauc": (
             _facet(list(retrained.groupby(tasks)), functools.partial(plotting.plot_accuracy_vs_iauc, good=_ACCURATE),
                    "Validation accuracy vs test iAUC-ROC (retrained models)", cfg),
-            f"The {n_retrained} retrained models (the same models as the silent-failure sentence; the search "
+            f"The study's Fig. S.19, per task: the {n_retrained} retrained models (the same models as the "
+            f"silent-failure sentence; the search "
             f"models are left out): validation accuracy against test iAUC-ROC. Each cell prints its number of "
             f"models; the shading is logarithmic and empty cells are blank. Dashed lines at accuracy "
             f"{_ACCURATE} and iAUC-ROC {_GOOD_IAUC}: models right of the vertical line and below the horizontal "
@@ -266,12 +349,14 @@ def _figures(record, tables):
             _facet(list(curve.groupby(tasks)),
                    functools.partial(plotting.plot_bad_vs_ensemble_size, ymax=_bad_curve_ymax(curve)),
                    f"% bad explanations (iAUC-ROC <= {cfg.bad_iauc}) vs ensemble size", cfg),
-            f"% of bad explanations (iAUC-ROC <= {cfg.bad_iauc}) against ensemble size. Size 1: the task's "
+            f"The study's Fig. S.22 (S.6): % of bad explanations (iAUC-ROC <= {cfg.bad_iauc}) against "
+            f"ensemble size. Size 1: the task's "
             f"{cfg.top_k * cfg.n_retrain} retrained single models; sizes 2 to {cfg.max_ensemble_size}: "
             f"{cfg.n_ensembles} random ensembles per size and kind, their members' test attention averaged. "
             f"Circles (solid): members from one configuration; squares (dashed): members from the top "
             f"{cfg.top_k} configurations, shifted sideways so that equal values stay visible. Bars: 95% "
-            f"Wilson intervals of the proportion over the draws. All panels share one y scale.")
+            f"Wilson intervals of the proportion over the distinct ensembles (draws that repeat a member "
+            f"set count once; see *Do ensembles help?*). All panels share one y scale.")
     figures.update(_bag_figures(record, labels))
     return figures
 
@@ -656,14 +741,19 @@ def _section_figures(page):
     return "\n\n".join(parts)
 
 
-_FIGURE_TITLES = {"iauc_by_configuration": "iAUC-ROC per configuration",
-                  "accuracy_vs_iauc": "accuracy against iAUC-ROC",
-                  "bad_vs_ensemble_size": "bad explanations against ensemble size"}
+# The report's figure titles, each naming the study's figure it reproduces.
+_FIGURE_TITLES = {"iauc_by_configuration": "iAUC-ROC per configuration (the study's Fig. 2)",
+                  "accuracy_vs_iauc_all": "accuracy against iAUC-ROC, all models (the study's Fig. 4)",
+                  "accuracy_vs_iauc": "accuracy against iAUC-ROC per task (the study's Fig. S.19)",
+                  "bad_vs_ensemble_size": "bad explanations against ensemble size (the study's Fig. S.22)"}
 
 
 def _figure_title(name):
     if name in _FIGURE_TITLES:
         return _FIGURE_TITLES[name]
+    if name.endswith("_attention_pca"):
+        modality, problem = name.split("_")[:2]
+        return f"{_task(modality, problem)} instances coloured by attention (the study's Fig. 3)"
     if "_bag" in name:  # "<modality>_<problem>_bag[_silent_failure]"
         modality, problem = name.split("_")[:2]
         return f"a {_task(modality, problem)} bag" + (", silent failure" if name.endswith("_silent_failure") else "")

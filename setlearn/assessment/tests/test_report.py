@@ -69,12 +69,33 @@ def _result(tmp_path, models, ensembles, *, preset="smoke", overrides=OVERRIDES)
     models.to_csv(tmp_path / "models.csv", index=False)
     ensembles.to_csv(tmp_path / "ensembles.csv", index=False)
     record = StudyRecord(tmp_path, StudyConfig.from_mapping(preset, overrides))
+    _store_attention(record)
     tables = write_tables(record)
     figures, captions = _report._write_figures(record, tables)
     report = _report._write_report(_page(record, tables, figures, captions))
     return AssessmentResult.from_record(record, complete=True, n_new_models=len(models), elapsed_s=12.0,
                                         stage_s={}, tables=tables, figures=figures, captions=captions,
                                         report=report)
+
+
+def _store_attention(record, attention=None):
+    """Store the test attention of every retrained model that has none yet, as a run would.
+
+    ``attention(row, bags, importance)``: one array per test bag (default: attention on the
+    important instances only for a model of iAUC-ROC >= 0.9, uniform for the others).
+    """
+    def default(row, bags, importance):
+        if row["iauc_roc"] >= 0.9:
+            return [i / i.sum() if i.sum() else np.full(len(i), 1 / len(i)) for i in map(np.asarray, importance)]
+        return [np.full(len(bag), 1 / len(bag)) for bag in bags]
+
+    for _, row in _report._retrained(record.models).iterrows():
+        key = (row["problem"], row["modality"], "retrain", row["config_id"], int(row["repeat"]))
+        path = _attention_path(record.out, key)
+        if not path.exists():
+            bags, _, importance = record.test_bags(row["problem"], row["modality"])
+            path.parent.mkdir(exist_ok=True)
+            _save_attention(path, (attention or default)(row, bags, importance))
 
 
 def _page(record, tables, figures=None, captions=None):
@@ -233,6 +254,25 @@ def test_accuracy_figure_shows_the_retrained_models_of_the_silent_failure_table(
     good = sum(n for (x, y), n in cells if x >= 0.9 and y >= 0.9)
     assert accurate == silent.n_accurate and 100 * good / accurate == silent.pct_good_iauc
     assert "retrained models" in caption and "search models are left out" in caption
+
+
+def test_the_pca_figure_shows_a_good_and_a_bad_model_of_a_gaussian_task(worse):
+    fig, caption = _report._figures(worse.record, worse.tables)["gaussian_mil_attention_pca"]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["instance label", "good", "bad"]
+    # good: iAUC-ROC 0.95 (attention on the important instances only); bad: the worst, 0.5 (uniform).
+    assert "iAUC-ROC 0.95" in panels[1].get_title() and "iAUC-ROC 0.50" in panels[2].get_title()
+    bad_colours = np.concatenate([c.get_array() for c in panels[2].collections])
+    assert np.allclose(bad_colours, 1.0)  # uniform: attention x bag size = 1 everywhere
+    good_unimportant = panels[1].collections[0].get_array()
+    assert np.allclose(good_unimportant, 0.0)
+    assert caption.startswith("The study's Fig. 3 for gaussian MIL") and "a bad one: iAUC-ROC <= 0.65" in caption
+    report = worse.report.read_text()
+    for title in ["(the study's Fig. 2)", "(the study's Fig. 3)", "(the study's Fig. 4)", "(the study's Fig. S.19)",
+                  "(the study's Fig. S.22)"]:
+        assert title in report
+    assert report.index("(the study's Fig. 2)") < report.index("(the study's Fig. 3)") < report.index(
+        "(the study's Fig. 4)") < report.index("(the study's Fig. S.19)")
 
 
 def test_ensemble_figure_plots_the_ensemble_table(worse):
