@@ -320,10 +320,13 @@ def test_smoke_preset_end_to_end(smoke_run):
     assert len(result.ensembles) == (config["max_ensemble_size"] - 1) * config["n_ensembles"] * 2
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
-    assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
+    assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "accuracy_vs_iauc_by_task",
+                                  "bad_models", "bad_model_kinds", "ensembles", "silent_failures",
                                   "bad_by_ensemble_size", "audit", "explainers"}
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
-                 "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
+                 "tables/ensembles.csv", "tables/accuracy_vs_iauc_by_task.md", "tables/bad_models.md",
+                 "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
+                 "figures/accuracy_vs_iauc_all.png", "figures/gaussian_mil_attention_pca.png",
                  "figures/bad_vs_ensemble_size.png"]:
         assert (out / name).is_file(), name
     assert len(list((out / "attention").glob("*.npz"))) == n_retrain
