@@ -174,7 +174,9 @@ def audit_headline(table):
         if not len(subsets):
             return ("**Ground-truth audit:** this run's `audit.csv` predates the subset checks (issue #21), so "
                     "no subset of the populations was checked for a leak; rerun the audit in a new folder.")
-        where = "the task" if len(tasks) == 1 else f"any of the {len(tasks)} tasks"
+        named = [f"{m} {p.upper()}" for m, p in tasks]
+        where = (named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1] if len(named) <= 4
+                 else f"any of the {len(named)} tasks")
         return (f"**Ground-truth audit: no leak.** In {where}, no strict subset of the populations without "
                 f"every deciding one tells the label beyond what the rule allows ({_count(len(subsets), 'subset')} "
                 f"checked; section *Can the label be predicted without the important instances?*).")

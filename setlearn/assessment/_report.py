@@ -695,9 +695,11 @@ def _repeated_draws_sentence(curve, table):
              for (m, p, k), g in short.groupby(["modality", "problem", "kind"], sort=False)]
     text = ("Draws that repeat a member set are one ensemble (the same members give the same averaged "
             "attention), so every % and interval here and in the figure is over distinct ensembles. ")
-    text += ("Fewer distinct ensembles than draws (distinct of drawn): " + "; ".join(parts) + ". With as "
-             "many members as a configuration has retrains, every draw from one configuration is the whole "
-             "configuration." if parts else "Every draw was a distinct ensemble.")
+    text += ("Fewer distinct ensembles than draws (distinct of drawn): " + "; ".join(parts) + "."
+             if parts else "Every draw was a distinct ensemble.")
+    if any("retrains of a configuration" in str(note) for note in table["note"]):
+        text += (" With as many members as a configuration has retrains, every draw from one configuration is "
+                 "the whole configuration: one ensemble per configuration.")
     single = [_task(r.modality, r.problem) for r in table.itertuples(index=False)
               if "not a separate result" in str(r.note)]
     if single:
