@@ -22,6 +22,7 @@ __all__ = [
     "wilson_interval",
     "plot_bad_vs_ensemble_size",
     "plot_bag_attention",
+    "plot_attention_pca",
     "set_figure_title",
 ]
 
@@ -439,3 +440,107 @@ def plot_bag_attention(bag, attention, *, importance=None, max_instances=None, s
     for ax in axes[len(order):]:
         ax.set_visible(False)
     return fig
+
+
+def plot_attention_pca(bags, scores=None, *, importance=None, max_instances=3000, random_state=0, ax=None,
+                       colorbar=True):
+    """The instances of some bags on their first two principal components, coloured by attention.
+
+    The study's Fig. 3: a model whose attention works is near-constant on the
+    unimportant instances and rises sharply over the important ones; a bad one is
+    near-uniform. Attention is shown relative to uniform (``attention x bag
+    size``: 1 = the bag's uniform weight), so that bags of different sizes share
+    one scale. The principal components are computed from every instance of
+    ``bags`` (full SVD: the same bags give the same axes, so panels of several
+    models line up); at most ``max_instances`` of them are drawn.
+
+    Parameters
+    ----------
+    bags : sequence of array-like of shape (n_instances, ...)
+        The bags; each instance is flattened to a feature vector.
+    scores : sequence of array-like, default=None
+        One attention (or explainer score) array per bag. ``None``: colour by
+        ``importance`` instead (the instance labels).
+    importance : sequence of array-like, default=None
+        1 for the important instances, one array per bag: they are drawn as
+        triangles, the others as dots. Required when ``scores`` is None.
+    max_instances : int, default=3000
+        At most this many instances are drawn (a random subset, ``random_state``).
+    random_state : int, default=0
+        Seeds the subset.
+    ax : matplotlib.axes.Axes, default=None
+        Draw on these axes (new pyplot axes when None).
+    colorbar : bool, default=True
+        Add a colour bar for the attention.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        When ``scores`` or ``importance`` do not hold one value per instance, or
+        neither is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from setlearn.plotting import plot_attention_pca
+    >>> rng = np.random.default_rng(0)
+    >>> bags = [rng.normal(size=(5, 4)) for _ in range(3)]
+    >>> ax = plot_attention_pca(bags, [np.full(5, 0.2)] * 3, importance=[[1, 0, 0, 0, 0]] * 3)
+    >>> ax.get_xlabel()[:4]
+    'PC 1'
+    """
+    from matplotlib.colors import Normalize
+    from sklearn.decomposition import PCA
+
+    bags = [np.asarray(bag, dtype=float).reshape(len(bag), -1) for bag in bags]
+    if not bags or not sum(len(bag) for bag in bags):
+        raise ValueError("bags holds no instance to project.")
+    if scores is None and importance is None:
+        raise ValueError("Pass scores (attention per bag) or importance (instance labels) to colour by.")
+    sizes = np.array([len(bag) for bag in bags])
+
+    def per_instance(values, name):
+        values = [np.asarray(v, dtype=float).ravel() for v in values]
+        if len(values) != len(bags) or any(len(v) != n for v, n in zip(values, sizes)):
+            raise ValueError(f"{name} must hold one value per instance of every bag (bag sizes "
+                             f"{sizes[:5].tolist()}...), got {len(values)} arrays.")
+        return np.concatenate(values)
+
+    instances = np.concatenate(bags)
+    width = instances.shape[1]
+    if width < 2:
+        raise ValueError(f"Instances need at least 2 features for a 2-D projection, got {width}.")
+    points = PCA(n_components=2, svd_solver="full").fit(instances)
+    projected = points.transform(instances)
+    important = (per_instance(importance, "importance") > 0) if importance is not None else np.zeros(len(instances),
+                                                                                                   bool)
+    drawn = np.arange(len(instances))
+    if len(drawn) > max_instances:
+        drawn = np.sort(np.random.default_rng(random_state).choice(len(drawn), max_instances, replace=False))
+    ax = _axes(ax)
+    if scores is None:
+        for flag, label, colour, marker in ((False, "unimportant", "0.6", "o"), (True, "important", "C3", "^")):
+            pick = drawn[important[drawn] == flag]
+            ax.scatter(*projected[pick].T, s=6, c=colour, marker=marker, label=label, linewidths=0)
+        ax.legend(fontsize="small", markerscale=2)
+    else:
+        relative = per_instance(scores, "scores") * np.repeat(sizes, sizes)
+        # Robust top of the scale: one extreme instance would wash out the others.
+        norm = Normalize(vmin=0, vmax=max(2.0, float(np.percentile(relative, 99))))
+        mappable = None
+        for flag, marker in ((False, "o"), (True, "^")):
+            pick = drawn[important[drawn] == flag]
+            if len(pick):
+                mappable = ax.scatter(*projected[pick].T, s=6 if not flag else 10, c=relative[pick], cmap="viridis",
+                                      norm=norm, marker=marker, linewidths=0)
+        if colorbar and mappable is not None:
+            ax.figure.colorbar(mappable, ax=ax, label="attention x bag size (1 = uniform)", shrink=0.85)
+    share = points.explained_variance_ratio_
+    ax.set_xlabel(f"PC 1 ({share[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC 2 ({share[1]:.0%} of variance)")
+    return ax

@@ -36,7 +36,8 @@ from ._runner import AssessmentResult, assess
 from ._config import AssessmentWarning, ClusterError, ConfigError, StudyConfig, load_config, preset_names
 from ._record import StudyRecord
 from ._tables import bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations, top_configurations
-from ._paper import PAPER_TABLE1, PAPER_TABLE3
+from ._tables import classify_bad_models, table_accuracy_vs_iauc_by_task, table_bad_models
+from ._paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
 from ._explainers import table_explainers
 
 __all__ = [
@@ -56,6 +57,10 @@ __all__ = [
     "table_silent_failures",
     "bad_fraction_by_ensemble_size",
     "table_explainers",
+    "table_accuracy_vs_iauc_by_task",
+    "table_bad_models",
+    "classify_bad_models",
     "PAPER_TABLE1",
+    "PAPER_TABLE2",
     "PAPER_TABLE3",
 ]

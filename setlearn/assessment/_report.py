@@ -22,8 +22,8 @@ import platform
 import numpy as np
 import pandas as pd
 from ._explainers import _report_section
-from ._audit import audit_report_section
-from ._paper import PAPER_TABLE1, PAPER_TABLE3
+from ._audit import audit_headline, audit_report_section
+from ._paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
 from ._tables import _markdown, _retrained
 
 CITATION = ('J. Haab, N. Deutschmann, M. Rodríguez Martínez, "Is Attention Interpretation? A Quantitative '
@@ -232,6 +232,67 @@ def _bag_figures(record, labels):
     return figures
 
 
+def _pca_models(frame):
+    """(good, bad) for the PCA figure: the most accurate models' best explanation and the task's worst
+    explanation among the other models; None when the task has a single retrained model."""
+    if len(frame) < 2:
+        return None
+    order = ["valid_accuracy", "iauc_roc", "config_id", "repeat"]
+    good = frame.sort_values(order, ascending=[False, False, True, True]).iloc[0]
+    rest = frame.drop(index=good.name)
+    bad = rest.sort_values(["iauc_roc", "valid_accuracy", "config_id", "repeat"],
+                           ascending=[True, False, True, True]).iloc[0]
+    return good, bad
+
+
+def _pca_figures(record, labels):
+    """For Gaussian tasks, the study's Fig. 3: the positive test bags' instances on their first two
+    principal components, coloured by instance label and by a good and a bad model's attention."""
+    from matplotlib.figure import Figure
+
+    from setlearn import plotting
+
+    figures = {}
+    cfg = record.config
+    groups = dict(list(_retrained(record.models).groupby(["modality", "problem"])))
+    for modality, problem in [(m, p) for m in cfg.modalities for p in cfg.problems]:
+        frame = groups.get((modality, problem))
+        if modality != "gaussian" or frame is None or (pair := _pca_models(frame)) is None:
+            continue
+        X, y, importance = record.test_bags(problem, modality)
+        positive = [i for i in range(len(X)) if np.asarray(importance[i]).any()]
+        bags, truth = [X[i] for i in positive], [importance[i] for i in positive]
+        fig = Figure(figsize=(14, 4.2), layout="constrained")
+        axes = fig.subplots(1, 3)
+        plotting.plot_attention_pca(bags, importance=truth, ax=axes[0])
+        axes[0].set_title("instance label")
+        described = []
+        for ax, row, what in zip(axes[1:], pair, ("good", "bad")):
+            key = (problem, modality, "retrain", row["config_id"], int(row["repeat"]))
+            attention = record.attention(key)
+            plotting.plot_attention_pca(bags, [attention[i] for i in positive], importance=truth, ax=ax)
+            model = f"{row['config_id']} seed r{int(row['repeat'])}"
+            ax.set_title(f"{what}: {model}\nvalidation accuracy {row['valid_accuracy']:.2f}, "
+                         f"iAUC-ROC {row['iauc_roc']:.2f}", fontsize=9)
+            label = labels.get(row["config_id"], row["config_id"]).replace("\n", " ")
+            described.append(f"{what}: retrained model {model} ({label}; validation accuracy "
+                             f"{row['valid_accuracy']:.2f}, iAUC-ROC {row['iauc_roc']:.2f})")
+        plotting.set_figure_title(fig, f"{_task(modality, problem)}: instances of the positive test bags, "
+                                       f"first two principal components")
+        caption = (f"The study's Fig. 3 for {_task(modality, problem)}: the instances of the {len(bags)} positive "
+                   f"test bags on their first two principal components; triangles are the important instances. "
+                   f"Left: coloured by instance label; middle and right: by attention relative to uniform "
+                   f"(attention x bag size; 1 = uniform). {described[0][0].upper() + described[0][1:]} (the best "
+                   f"explanation among the most accurate of the task's {len(frame)} retrained models); "
+                   f"{described[1]} (the worst explanation among the others"
+                   + (f", a bad one: iAUC-ROC <= {cfg.bad_iauc})." if pair[1]["iauc_roc"] <= cfg.bad_iauc else
+                      f"; none is bad, iAUC-ROC <= {cfg.bad_iauc}).")
+                   + " A working model is near-constant on the unimportant instances and high on the important "
+                   "ones; a bad one is near-uniform or points elsewhere.")
+        figures[f"{modality}_{problem}_attention_pca"] = (fig, caption)
+    return figures
+
+
 def _figures(record, tables):
     """Every figure of the report, drawn but not saved: ``{name: (figure, caption)}``."""
     from setlearn import plotting
@@ -241,20 +302,42 @@ def _figures(record, tables):
     retrained = _retrained(record.models)
     labels = {row["config_id"]: row["label"] for row in _configurations(record)}
     n_retrained = len(retrained)
+    from matplotlib.figure import Figure
+
+    pooled = Figure(figsize=(5.2, 4.2), layout="constrained")
+    plotting.plot_accuracy_vs_iauc(retrained, good=_ACCURATE, ax=pooled.subplots())
+    plotting.set_figure_title(pooled, "Validation accuracy vs test iAUC-ROC, all retrained models")
+    accurate = retrained[retrained["valid_accuracy"] >= _ACCURATE]
+    bins = ""
+    if len(accurate):
+        edges = [(0.9, 1.01), (0.8, 0.9), (0.7, 0.8), (0.6, 0.7), (0.5, 0.6), (0.0, 0.5)]
+        shares = [((accurate["iauc_roc"] >= lo) & (accurate["iauc_roc"] < hi)).mean() for lo, hi in edges]
+        bins = (f" Of the {len(accurate)} models at validation accuracy >= {_ACCURATE}: "
+                + ", ".join(f"{_pct(100 * share)} at iAUC-ROC {lo:.1f}–{min(hi, 1.0):.1f}" if lo else
+                            f"{_pct(100 * share)} below 0.5" for share, (lo, hi) in zip(shares, edges))
+                + " (the study: 64, 16, 6, 6, 3 and 3 % of 3,021).")
     figures = {
         "iauc_by_configuration": (
             _facet(list(retrained.groupby(tasks)),
                    functools.partial(plotting.plot_iauc_by_configuration, threshold=cfg.bad_iauc, labels=labels),
                    "Test iAUC-ROC of the retrained top configurations", cfg),
-            f"Test iAUC-ROC of every retrained model ({n_retrained} models: the top {cfg.top_k} configurations "
+            f"The study's Fig. 2: test iAUC-ROC of every retrained model ({n_retrained} models: the top "
+            f"{cfg.top_k} configurations "
             f"of each task x {cfg.n_retrain} seeds), one box per configuration (median and quartiles, whiskers "
             f"to 1.5 x IQR) and every model as a dot, jittered sideways. Dashed: the bad-explanation threshold "
             f"{cfg.bad_iauc}. Labels: hid = hidden size, att = attention size, feat / clf = featurizer / "
             f"classifier depth (see *Configurations*)."),
+        **_pca_figures(record, labels),
+        "accuracy_vs_iauc_all": (
+            pooled,
+            f"The study's Fig. 4: validation accuracy against test iAUC-ROC over all {n_retrained} retrained "
+            f"models of every task (the study: 4,500). Each cell prints its number of models; dashed lines at "
+            f"accuracy {_ACCURATE} and iAUC-ROC {_GOOD_IAUC}.{bins} Per task: the next figure."),
         "accuracy_vs_iauc": (
             _facet(list(retrained.groupby(tasks)), functools.partial(plotting.plot_accuracy_vs_iauc, good=_ACCURATE),
                    "Validation accuracy vs test iAUC-ROC (retrained models)", cfg),
-            f"The {n_retrained} retrained models (the same models as the silent-failure sentence; the search "
+            f"The study's Fig. S.19, per task: the {n_retrained} retrained models (the same models as the "
+            f"silent-failure sentence; the search "
             f"models are left out): validation accuracy against test iAUC-ROC. Each cell prints its number of "
             f"models; the shading is logarithmic and empty cells are blank. Dashed lines at accuracy "
             f"{_ACCURATE} and iAUC-ROC {_GOOD_IAUC}: models right of the vertical line and below the horizontal "
@@ -266,12 +349,14 @@ def _figures(record, tables):
             _facet(list(curve.groupby(tasks)),
                    functools.partial(plotting.plot_bad_vs_ensemble_size, ymax=_bad_curve_ymax(curve)),
                    f"% bad explanations (iAUC-ROC <= {cfg.bad_iauc}) vs ensemble size", cfg),
-            f"% of bad explanations (iAUC-ROC <= {cfg.bad_iauc}) against ensemble size. Size 1: the task's "
+            f"The study's Fig. S.22 (S.6): % of bad explanations (iAUC-ROC <= {cfg.bad_iauc}) against "
+            f"ensemble size. Size 1: the task's "
             f"{cfg.top_k * cfg.n_retrain} retrained single models; sizes 2 to {cfg.max_ensemble_size}: "
             f"{cfg.n_ensembles} random ensembles per size and kind, their members' test attention averaged. "
             f"Circles (solid): members from one configuration; squares (dashed): members from the top "
             f"{cfg.top_k} configurations, shifted sideways so that equal values stay visible. Bars: 95% "
-            f"Wilson intervals of the proportion over the draws. All panels share one y scale.")
+            f"Wilson intervals of the proportion over the distinct ensembles (draws that repeat a member "
+            f"set count once; see *Do ensembles help?*). All panels share one y scale.")
     figures.update(_bag_figures(record, labels))
     return figures
 
@@ -359,9 +444,11 @@ def _section_title(page):
                  f"{cfg.n_ensembles} draws per size and kind)" if cfg.max_ensemble_size > 1 else
                  "no ensembles (max_ensemble_size 1)")
     tasks = _join([_task(m, p) for m in cfg.modalities for p in cfg.problems])
+    audit = page.tables.get("audit")
+    leak_line = audit_headline(audit) + "\n\n" if audit is not None and len(audit) else ""
     return f"""# setlearn assess report
 
-Does a model's attention point at the instances that decide a bag's label? This report reproduces,
+{leak_line}Does a model's attention point at the instances that decide a bag's label? This report reproduces,
 at a smaller scale, the protocol of {CITATION}
 
 {about}
@@ -407,20 +494,98 @@ def _accuracy_sentence(t2):
     return text
 
 
+def _table2(by_task):
+    """Table 2 per task as the study reports it, ours beside the published rho."""
+    rows = []
+    for r in by_task.itertuples(index=False):
+        paper = PAPER_TABLE2.get((r.modality, r.problem))
+        rho = ("–" if pd.isna(r.rho_mean) else f"{r.rho_mean:.2f}" + ("" if pd.isna(r.rho_sd) else
+                                                                      f" ± {r.rho_sd:.2f}"))
+        rows.append({
+            "data": r.modality, "problem": r.problem.upper(),
+            "rho, mean ± sd (ours)": f"{rho} ({r.n_defined_rho} of {r.n_configurations} configs)",
+            "(paper)": f"{paper[0]:.2f} ± {paper[1]:.2f}" if paper else "–",
+            "highest Delta-iAUC (config)": f"{_number(r.delta_iauc_highest, '.2f')} (`{r.delta_iauc_highest_config}`)",
+            "lowest Delta-iAUC (config)": f"{_number(r.delta_iauc_lowest, '.2f')} (`{r.delta_iauc_lowest_config}`)",
+            "largest top tenth (of runs)": f"{r.max_top_decile} of {r.n_models}",
+        })
+    return pd.DataFrame(rows)
+
+
 def _section_accuracy(page):
     t2 = page.tables["accuracy_vs_iauc"]
-    per_task = t2.groupby(["modality", "problem"], sort=False).agg(
-        rho_min=("spearman_rho", "min"), rho_max=("spearman_rho", "max"),
-        delta_iauc_max=("delta_iauc_roc", "max")).reset_index()
+    by_task = page.tables["accuracy_vs_iauc_by_task"]
     return f"""## Does accuracy tell you the explanation is good?
 
-Spearman's rho between validation accuracy and test iAUC-ROC over one configuration's retrains, and
-Delta-iAUC (max - min iAUC-ROC among its top decile by validation accuracy). {_accuracy_sentence(t2)}
-("–": every run equally accurate, rho undefined.) Per configuration: `tables/accuracy_vs_iauc.csv`.
+The study's Table 2, per task: Spearman's rho between validation accuracy and test iAUC-ROC over one
+configuration's retrains, as mean ± sd (sample sd) over the task's top configurations where it is
+defined, and the highest and lowest Delta-iAUC among them. Delta-iAUC is max - min iAUC-ROC among a
+configuration's most accurate tenth of runs: the ceil(n / 10) runs of highest validation accuracy plus
+every run tied with the last of them (ties at 100 % accuracy are common, so the "tenth" can be larger;
+the last column gives its largest size). {_accuracy_sentence(t2)} ("–": every run equally accurate,
+rho undefined.) Per configuration: `tables/accuracy_vs_iauc.csv`; per task:
+`tables/accuracy_vs_iauc_by_task.csv`.
 
-{_markdown(per_task)}
+{_markdown(_table2(by_task))}
 
 {_silent_sentence(page.tables["silent_failures"])}"""
+
+
+_FAILURE_WORDS = {
+    "untrained": "validation accuracy < 0.9: the model did not learn the task",
+    "one-population": "attention finds one deciding population (iAUC >= 0.65) and not another",
+    "inverted": "every deciding population ranked below the unimportant instances (iAUC <= 0.35)",
+    "diffuse": "no deciding population ranked clearly above the unimportant ones",
+}
+
+
+def _section_bad_models(page):
+    """Why the bad explanations fail: every bad model classified from its per-population iAUC."""
+    table = page.tables.get("bad_models")
+    if table is None or not len(table):
+        return ""
+    top = page.tables["top_configurations"].set_index(["modality", "problem"])
+    populations = [c for c in top.columns if c.startswith("mean_iauc_roc_pop")]
+    rows = []
+    for r in table.to_dict("records"):  # "one-population" is no attribute name
+        row = {"data": r["modality"], "problem": r["problem"].upper(), "retrained": r["n_models"],
+               f"bad (iAUC-ROC <= {page.config.bad_iauc})": r["n_bad"]}
+        row.update({kind: r[kind] for kind in _FAILURE_WORDS})
+        if table["unclassified"].any():
+            row["unclassified"] = r["unclassified"]
+        for column in populations:
+            value = top.loc[(r["modality"], r["problem"]), column]
+            row[f"mean iAUC-ROC, population {column.removeprefix('mean_iauc_roc_pop')}"] = _number(value, ".2f")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    totals = {kind: int(table[kind].sum()) for kind in _FAILURE_WORDS}
+    n_bad = int(table["n_bad"].sum())
+    if n_bad == 0:
+        finding = "No retrained model explains badly, so there is no failure to classify."
+    else:
+        counted = [f"{count} {kind}" for kind, count in sorted(totals.items(), key=lambda kv: -kv[1]) if count]
+        finding = (f"Of {n_bad} bad explanations among {int(table['n_models'].sum())} retrained models: "
+                   + (_join(counted) if counted else "none classified") + ".")
+        if int(table["unclassified"].sum()):
+            finding += (f" {int(table['unclassified'].sum())} could not be classified: their rows have no "
+                        f"per-population iAUC (a `models.csv` from before it was stored).")
+        if int(table["good"].sum()):
+            finding += (f" {int(table['good'].sum())} find every deciding population (each iAUC >= 0.65) though "
+                        f"their pooled iAUC-ROC is at the threshold.")
+    kinds = "\n".join(f"- **{kind}**: {words}" for kind, words in _FAILURE_WORDS.items())
+    return f"""## Why do bad explanations fail?
+
+The pooled iAUC-ROC cannot tell attention that finds one deciding population and avoids the other
+(iAUC ~0.5 on AND/XOR) from near-uniform attention. The iAUC of each deciding population against the
+unimportant instances (`iauc_roc_pop<k>` in `models.csv`) can: every retrained model with iAUC-ROC <=
+{page.config.bad_iauc} is classified (`setlearn.inspection.classify_bad_model`, tested in this order) as
+
+{kinds}
+
+{finding} Per model: `tables/bad_model_kinds.csv`. The last columns: mean iAUC-ROC of each deciding
+population over all retrained models of the task ("–": the task has no such population).
+
+{_markdown(frame)}"""
 
 
 def _silent_sentence(table):
@@ -451,7 +616,7 @@ def _ensemble_findings(table, curve):
         row = curve[(curve["modality"] == modality) & (curve["problem"] == problem) & (curve["kind"] == kind)
                     & (curve["size"] == size)].iloc[0]
         low, high = wilson_interval(round(row["pct_bad"] / 100 * row["n"]), row["n"])
-        return float(low) * 100, float(high) * 100, int(row["n"])
+        return float(low) * 100, float(high) * 100, int(row["n"]), int(row["n_draws"])
 
     lines, changes = [], []
     for r in table.itertuples(index=False):
@@ -460,10 +625,15 @@ def _ensemble_findings(table, curve):
             lines.append(f"- {task}: no ensembles; {_pct(r.pct_bad_single)} of single models explain badly.")
             continue
         size = int(r.ensemble_size)
-        s_low, s_high, s_n = interval(r.modality, r.problem, "one", 1)
+        s_low, s_high, s_n, _ = interval(r.modality, r.problem, "one", 1)
         parts = []
         for kind, value in [("one", r.pct_bad_one_configuration), ("several", r.pct_bad_several_configurations)]:
-            low, high, n = interval(r.modality, r.problem, kind, size)
+            if pd.isna(value):
+                if kind == "several":
+                    parts.append("from several configurations: not a separate result, as the task's retrained "
+                                 "models all come from one configuration")
+                continue
+            low, high, n, n_draws = interval(r.modality, r.problem, kind, size)
             if value < r.pct_bad_single:
                 verb = "removed every one" if value == 0 else f"lowered it to {_pct(value)}"
             elif value > r.pct_bad_single:
@@ -471,7 +641,9 @@ def _ensemble_findings(table, curve):
             else:
                 verb = "left it unchanged"
             overlap = not (high < s_low or low > s_high)
-            parts.append(f"from {_KIND_WORDS[kind]} {verb} (95% CI {low:.0f}–{high:.0f}%, {n} draws"
+            counted = (f"{n} distinct ensembles" if n == n_draws else
+                       f"only {n} distinct ensembles in {n_draws} draws, the interval over the {n}")
+            parts.append(f"from {_KIND_WORDS[kind]} {verb} (95% CI {low:.0f}–{high:.0f}%, {counted}"
                          + ("; overlaps the single models' interval" if overlap and value != r.pct_bad_single
                             else "") + ")")
             changes.append((task, kind, r.pct_bad_single, value, overlap))
@@ -501,6 +673,10 @@ def _ensemble_findings(table, curve):
     by_task = {}
     for task, kind, _, value, _ in changes:
         by_task.setdefault(task, {})[kind] = value
+    # Only tasks where both kinds are separate results are compared.
+    by_task = {task: values for task, values in by_task.items() if len(values) == 2}
+    if not by_task:
+        return lines + ["", verdict]
     comparison = {"better": sum(v["several"] < v["one"] for v in by_task.values()),
                   "worse": sum(v["several"] > v["one"] for v in by_task.values())}
     comparison["as well"] = len(by_task) - comparison["better"] - comparison["worse"]
@@ -510,13 +686,37 @@ def _ensemble_findings(table, curve):
     return lines + ["", verdict]
 
 
+def _repeated_draws_sentence(curve, table):
+    """Where fewer distinct ensembles than draws stand behind a point of the curve, and where
+    "several configurations" is no separate result: said, not hidden in the counts."""
+    short = curve[(curve["size"] > 1) & (curve["n"] < curve["n_draws"])]
+    parts = [f"{_task(m, p)}, {_KIND_WORDS[k]}: "
+             + ", ".join(f"size {r.size} ({r.n} of {r.n_draws})" for r in g.itertuples(index=False))
+             for (m, p, k), g in short.groupby(["modality", "problem", "kind"], sort=False)]
+    text = ("Draws that repeat a member set are one ensemble (the same members give the same averaged "
+            "attention), so every % and interval here and in the figure is over distinct ensembles. ")
+    text += ("Fewer distinct ensembles than draws (distinct of drawn): " + "; ".join(parts) + "."
+             if parts else "Every draw was a distinct ensemble.")
+    if any("retrains of a configuration" in str(note) for note in table["note"]):
+        text += (" With as many members as a configuration has retrains, every draw from one configuration is "
+                 "the whole configuration: one ensemble per configuration.")
+    single = [_task(r.modality, r.problem) for r in table.itertuples(index=False)
+              if "not a separate result" in str(r.note)]
+    if single:
+        text += (f" In {_join(single)} the retrained models all come from one configuration, so \"several "
+                 f"configurations\" is the same pool as \"one configuration\" and is not reported apart.")
+    return text
+
+
 def _section_ensembles(page):
-    lines = _ensemble_findings(page.tables["ensembles"], page.tables["bad_by_ensemble_size"])
+    table, curve = page.tables["ensembles"], page.tables["bad_by_ensemble_size"]
+    lines = _ensemble_findings(table, curve)
     return f"""## Do ensembles help?
 
 An explanation is bad when its iAUC-ROC is at most {page.config.bad_iauc}. The single models are the
 retrained models; the ensembles average their members' test attention (largest size shown here; every
-size in the figure *bad_vs_ensemble_size* and `tables/bad_by_ensemble_size.csv`).
+size in the study's Fig. S.22 equivalent, *bad_vs_ensemble_size*, and `tables/bad_by_ensemble_size.csv`).
+{_repeated_draws_sentence(curve, table) if len(page.ensembles) else ""}
 
 """ + "\n".join(lines)
 
@@ -543,14 +743,19 @@ def _section_figures(page):
     return "\n\n".join(parts)
 
 
-_FIGURE_TITLES = {"iauc_by_configuration": "iAUC-ROC per configuration",
-                  "accuracy_vs_iauc": "accuracy against iAUC-ROC",
-                  "bad_vs_ensemble_size": "bad explanations against ensemble size"}
+# The report's figure titles, each naming the study's figure it reproduces.
+_FIGURE_TITLES = {"iauc_by_configuration": "iAUC-ROC per configuration (the study's Fig. 2)",
+                  "accuracy_vs_iauc_all": "accuracy against iAUC-ROC, all models (the study's Fig. 4)",
+                  "accuracy_vs_iauc": "accuracy against iAUC-ROC per task (the study's Fig. S.19)",
+                  "bad_vs_ensemble_size": "bad explanations against ensemble size (the study's Fig. S.22)"}
 
 
 def _figure_title(name):
     if name in _FIGURE_TITLES:
         return _FIGURE_TITLES[name]
+    if name.endswith("_attention_pca"):
+        modality, problem = name.split("_")[:2]
+        return f"{_task(modality, problem)} instances coloured by attention (the study's Fig. 3)"
     if "_bag" in name:  # "<modality>_<problem>_bag[_silent_failure]"
         modality, problem = name.split("_")[:2]
         return f"a {_task(modality, problem)} bag" + (", silent failure" if name.endswith("_silent_failure") else "")
@@ -625,6 +830,7 @@ _SECTIONS = [
     _section_study,
     _section_audit,
     _section_accuracy,
+    _section_bad_models,
     _section_ensembles,
     _section_explainers,
     _section_figures,

@@ -357,8 +357,10 @@ class AssessmentResult:
                 + (f" [paper {paper[0]:.2f} ({paper[1]}/5)]" if paper else "")
                 + f"; bad explanations {r.pct_bad_single:.0f}% single"
                 + (" (no ensembles)" if pd.isna(r.ensemble_size) else
-                   f" -> {r.pct_bad_one_configuration:.0f}% / {r.pct_bad_several_configurations:.0f}% "
-                   f"with {r.ensemble_size:.0f} members (one / several configs)")
+                   f" -> {r.pct_bad_one_configuration:.0f}% / "
+                   + ("– (one config only)" if pd.isna(r.pct_bad_several_configurations) else
+                      f"{r.pct_bad_several_configurations:.0f}%")
+                   + f" with {r.ensemble_size:.0f} members (one / several configs)")
             )
         silent = self.tables["silent_failures"].set_index("modality").loc["all"]
         if silent.n_accurate:
@@ -368,10 +370,9 @@ class AssessmentResult:
             lines.append("  No retrained model reached validation accuracy >= 0.9.")
         audit = self.tables.get("audit")
         if audit is not None and len(audit):
-            lines.append("  Label without attention to the important instances (bag AUROC, population shares / "
-                         "uniform attention): " + "; ".join(
-                             f"{r.modality} {r.problem.upper()} {r.shares_auroc:.2f} / {r.uniform_auroc:.2f}"
-                             for r in audit.itertuples(index=False)))
+            from ._audit import _audit_summary_line
+
+            lines.append("  Ground-truth audit: " + _audit_summary_line(audit))
         lines.append(f"Report: {self.report} (with the figures embedded: {self.report.with_suffix('.html')})")
         return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -93,7 +94,10 @@ def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
     -------
     table : pandas.DataFrame
         One row per (modality, problem): n_configurations, n_bad_configurations,
-        n_models, mean_iauc_roc, mean_iauc_pr, mean_test_accuracy, mean_test_bag_auc.
+        n_models, mean_iauc_roc, mean_iauc_pr, mean_test_accuracy, mean_test_bag_auc,
+        and ``mean_iauc_roc_pop<k>`` for every ``iauc_roc_pop<k>`` column of
+        ``models`` (the mean iAUC-ROC of deciding population k alone; NaN for a
+        task without population k).
 
     Examples
     --------
@@ -116,7 +120,15 @@ def table_top_configurations(models, *, bad_iauc=0.65, bad_run_fraction=0.1):
     )
     table.insert(0, "n_bad_configurations", bad.sum().astype(int))
     table.insert(0, "n_configurations", bad.size())
+    # Per deciding population (NaN where the task has no such population, or an older models.csv).
+    for column in _population_iauc_columns(runs):
+        table[f"mean_{column}"] = runs.groupby(["modality", "problem"])[column].mean()
     return table.reset_index()
+
+
+def _population_iauc_columns(models):
+    """The per-population iAUC columns of ``models`` (``iauc_roc_pop1``, ...), in population order."""
+    return sorted((c for c in models.columns if re.fullmatch(r"iauc_roc_pop\d+", c)), key=lambda c: int(c[12:]))
 
 
 @validate_params({"models": _ROWS}, prefer_skip_nested_validation=True)
@@ -165,16 +177,196 @@ def table_accuracy_vs_iauc(models):
     runs = _retrained(models)
     keys = ["modality", "problem", "config_id"]
     table = runs.groupby(keys)[["valid_accuracy", "iauc_roc"]].apply(summarise).reset_index()
-    return table.astype({"n_models": int, "n_top_decile": int})
+    table = table.astype({"n_models": int, "n_top_decile": int})
+    populations = _population_iauc_columns(runs)
+    if populations and len(table):
+        means = runs.groupby(keys)[populations].mean().add_prefix("mean_").reset_index()
+        table = table.merge(means, on=keys, how="left")
+    return table
+
+
+@validate_params({"models": _ROWS}, prefer_skip_nested_validation=True)
+def table_accuracy_vs_iauc_by_task(models):
+    """Table 2 as the study reports it: per task, over its retrained top configurations.
+
+    Spearman's rho (validation accuracy against iAUC-ROC over one
+    configuration's retrains) as mean ± sd over the task's configurations where
+    it is defined, and the highest and lowest Delta-iAUC among them, with the
+    configuration each comes from. Delta-iAUC is computed as in
+    :func:`table_accuracy_vs_iauc`: the spread of iAUC-ROC among the
+    ``ceil(n / 10)`` most accurate runs plus every run tied with the last of
+    them (``max_top_decile`` says how large that "tenth" grew through ties).
+
+    Parameters
+    ----------
+    models : pandas.DataFrame
+        Rows of ``models.csv``; only ``stage == "retrain"`` rows are used.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per (modality, problem): n_configurations, n_defined_rho,
+        rho_mean, rho_sd (sample sd, NaN with fewer than two defined rho),
+        delta_iauc_highest, delta_iauc_highest_config, delta_iauc_lowest,
+        delta_iauc_lowest_config, n_models (per configuration, the smallest),
+        max_top_decile (the most runs in a configuration's top tenth).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from setlearn.assessment import table_accuracy_vs_iauc_by_task
+    >>> rows = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "retrain",
+    ...     "config_id": ["a"] * 4 + ["b"] * 4, "valid_accuracy": [0.5, 0.7, 0.9, 1.0] * 2,
+    ...     "iauc_roc": [0.6, 0.7, 0.8, 0.9, 0.9, 0.8, 0.7, 0.6]})
+    >>> print(table_accuracy_vs_iauc_by_task(rows)[["rho_mean", "rho_sd", "n_defined_rho"]].round(2).to_string(index=False))
+     rho_mean  rho_sd  n_defined_rho
+          0.0    1.41              2
+    """
+    per_config = table_accuracy_vs_iauc(models)
+    rows = []
+    for (modality, problem), g in per_config.groupby(["modality", "problem"], sort=False):
+        rho = g["spearman_rho"].dropna()
+        deltas = g.dropna(subset=["delta_iauc_roc"]).sort_values(["delta_iauc_roc", "config_id"])
+        rows.append({
+            "modality": modality, "problem": problem, "n_configurations": len(g), "n_defined_rho": len(rho),
+            "rho_mean": rho.mean() if len(rho) else np.nan, "rho_sd": rho.std(ddof=1) if len(rho) > 1 else np.nan,
+            "delta_iauc_highest": deltas["delta_iauc_roc"].iloc[-1] if len(deltas) else np.nan,
+            "delta_iauc_highest_config": deltas["config_id"].iloc[-1] if len(deltas) else "",
+            "delta_iauc_lowest": deltas["delta_iauc_roc"].iloc[0] if len(deltas) else np.nan,
+            "delta_iauc_lowest_config": deltas["config_id"].iloc[0] if len(deltas) else "",
+            "n_models": int(g["n_models"].min()), "max_top_decile": int(g["n_top_decile"].max()),
+        })
+    columns = ["modality", "problem", "n_configurations", "n_defined_rho", "rho_mean", "rho_sd",
+               "delta_iauc_highest", "delta_iauc_highest_config", "delta_iauc_lowest", "delta_iauc_lowest_config",
+               "n_models", "max_top_decile"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@validate_params({"models": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
+def classify_bad_models(models, *, bad_iauc=0.65):
+    """Every bad retrained model (iAUC-ROC <= ``bad_iauc``), with why its explanation failed.
+
+    The kind is :func:`setlearn.inspection.classify_bad_model` of the model's
+    per-population iAUC (``iauc_roc_pop<k>`` columns) and validation accuracy:
+    untrained, one-population, inverted or diffuse (``"good"`` only if every
+    deciding population is found although the pooled iAUC is bad).
+    ``"unclassified"`` where the row has no per-population iAUC (a
+    ``models.csv`` written before they were stored).
+
+    Parameters
+    ----------
+    models : pandas.DataFrame
+        Rows of ``models.csv``; only ``stage == "retrain"`` rows are used.
+    bad_iauc : float, default=0.65
+        A model is bad when its iAUC-ROC is at most this (the study's rule).
+
+    Returns
+    -------
+    bad : pandas.DataFrame
+        The bad models' rows (modality, problem, config_id, repeat, valid_accuracy,
+        iauc_roc, the per-population iAUC) and a ``failure`` column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from setlearn.assessment import classify_bad_models
+    >>> rows = pd.DataFrame({"problem": "and", "modality": "gaussian", "stage": "retrain", "config_id": "a",
+    ...     "repeat": [0, 1, 2], "valid_accuracy": [1.0, 1.0, 0.6], "iauc_roc": [0.45, 0.95, 0.5],
+    ...     "iauc_roc_pop1": [0.9, 0.95, 0.5], "iauc_roc_pop2": [0.03, 0.95, 0.5]})
+    >>> classify_bad_models(rows)[["repeat", "failure"]].values.tolist()
+    [[0, 'one-population'], [2, 'untrained']]
+    """
+    from setlearn.inspection import classify_bad_model
+
+    runs = _retrained(models)
+    populations = _population_iauc_columns(runs)
+    bad = runs[runs["iauc_roc"] <= bad_iauc]
+    columns = [c for c in ["modality", "problem", "config_id", "repeat", "valid_accuracy", "iauc_roc"]
+               if c in bad.columns] + populations
+
+    def kind(row):
+        values = [row[c] for c in populations]
+        if not np.isfinite(np.asarray(values, dtype=float)).any():
+            return "unclassified"
+        return classify_bad_model(values, float(row["valid_accuracy"]))
+
+    failure = [kind(row) for _, row in bad.iterrows()]
+    return bad[columns].assign(failure=pd.Series(failure, index=bad.index, dtype=object)).reset_index(drop=True)
+
+
+BAD_MODEL_KINDS = ("untrained", "one-population", "inverted", "diffuse", "good", "unclassified")
+"""The columns of :func:`table_bad_models` after ``n_bad``, in the order of the tests of
+:func:`setlearn.inspection.classify_bad_model` (then its ``"good"``, then "unclassified")."""
+
+
+@validate_params({"models": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
+def table_bad_models(models, *, bad_iauc=0.65):
+    """How many retrained models of every task explain badly, and why (:func:`classify_bad_models`).
+
+    Parameters
+    ----------
+    models : pandas.DataFrame
+        Rows of ``models.csv``; only ``stage == "retrain"`` rows are used.
+    bad_iauc : float, default=0.65
+        A model is bad when its iAUC-ROC is at most this.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per (modality, problem): n_models, n_bad, then one count per kind
+        of :data:`BAD_MODEL_KINDS`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from setlearn.assessment import table_bad_models
+    >>> rows = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "retrain", "config_id": "a",
+    ...     "repeat": [0, 1], "valid_accuracy": 1.0, "iauc_roc": [0.2, 0.9], "iauc_roc_pop1": [0.2, 0.9]})
+    >>> table_bad_models(rows)[["n_models", "n_bad", "inverted", "diffuse"]].values.tolist()
+    [[2, 1, 1, 0]]
+    """
+    runs = _retrained(models)
+    bad = classify_bad_models(models, bad_iauc=bad_iauc)
+    rows = []
+    for (modality, problem), g in runs.groupby(["modality", "problem"], sort=False):
+        kinds = bad[(bad["modality"] == modality) & (bad["problem"] == problem)]["failure"].value_counts()
+        rows.append({"modality": modality, "problem": problem, "n_models": len(g), "n_bad": int(kinds.sum()),
+                     **{kind: int(kinds.get(kind, 0)) for kind in BAD_MODEL_KINDS}})
+    return pd.DataFrame(rows, columns=["modality", "problem", "n_models", "n_bad", *BAD_MODEL_KINDS])
+
+
+def _single_configuration_tasks(singles):
+    """The (modality, problem) tasks whose retrained models all come from one configuration.
+
+    There, "several configurations" draws its members from the same pool as "one
+    configuration" (top_k = 1): it is not a separate result.
+    """
+    if "config_id" not in singles.columns or not len(singles):
+        return set()
+    counts = singles.groupby(["modality", "problem"])["config_id"].nunique()
+    return set(counts[counts == 1].index)
+
+
+def _member_sets(frame):
+    """One hashable member set per ensemble row (a row without members counts as its own set)."""
+    if "members" not in frame.columns:
+        return pd.Series([("row", i) for i in range(len(frame))], index=frame.index)
+    return pd.Series([frozenset(str(m).split(";")) if isinstance(m, str) and m else ("row", i)
+                      for i, m in enumerate(frame["members"])], index=frame.index)
 
 
 @validate_params({"models": _ROWS, "ensembles": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
 def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
-    """% of bad explanations (iAUC-ROC <= ``bad_iauc``) against ensemble size.
+    """% of bad explanations (iAUC-ROC <= ``bad_iauc``) against ensemble size, over distinct ensembles.
 
     Size 1 is the retrained single models, shared by both kinds of ensemble: every
     kind has a size-1 row, even when ``ensembles`` is empty (``max_ensemble_size``
-    of 1).
+    of 1). Draws that repeat a member set (bound to happen when the size equals a
+    configuration's number of retrains, or when few sets exist) are one ensemble:
+    ``n`` counts the distinct member sets, and the % and its interval are over
+    them; ``n_draws`` counts the draws. Where a task's retrained models all come
+    from one configuration (top_k = 1), "several configurations" is the same
+    pool as "one configuration" and is left out.
 
     Parameters
     ----------
@@ -187,33 +379,42 @@ def bad_fraction_by_ensemble_size(models, ensembles, *, bad_iauc=0.65):
     -------
     curve : pandas.DataFrame
         Columns modality, problem, kind ("one" or "several" configurations),
-        size, n, pct_bad.
+        size, n (distinct ensembles, or single models at size 1), n_draws, pct_bad.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from setlearn.assessment import bad_fraction_by_ensemble_size
     >>> models = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "retrain",
-    ...     "iauc_roc": [0.5, 0.9]})
+    ...     "config_id": ["a", "b"], "iauc_roc": [0.5, 0.9]})
     >>> ens = pd.DataFrame({"problem": "mil", "modality": "gaussian", "kind": "one", "size": 2,
-    ...     "iauc_roc": [0.9]})
-    >>> bad_fraction_by_ensemble_size(models, ens)[["kind", "size", "pct_bad"]].values.tolist()
-    [['one', 1, 50.0], ['one', 2, 0.0], ['several', 1, 50.0]]
+    ...     "members": ["a/r0;a/r1", "a/r0;a/r1"], "iauc_roc": [0.9, 0.9]})
+    >>> bad_fraction_by_ensemble_size(models, ens)[["kind", "size", "n", "n_draws", "pct_bad"]].values.tolist()
+    [['one', 1, 2, 2, 50.0], ['one', 2, 1, 2, 0.0], ['several', 1, 2, 2, 50.0]]
     """
     singles = _retrained(models)
+    keys = ["modality", "problem", "kind", "size"]
     # The known kinds, not the observed ones: with no ensembles the curve is the single models.
-    parts = [singles.assign(kind=kind, size=1) for kind in _ENSEMBLE_KINDS]
+    parts = [singles.assign(kind=kind, size=1, member_set=[("model", i) for i in range(len(singles))])
+             for kind in _ENSEMBLE_KINDS]
     if len(ensembles):
-        parts.append(ensembles)
+        parts.append(ensembles.assign(member_set=_member_sets(ensembles)))
     both = pd.concat(parts, ignore_index=True).assign(bad=lambda d: d["iauc_roc"] <= bad_iauc)
-    curve = both.groupby(["modality", "problem", "kind", "size"]).agg(n=("bad", "size"), pct_bad=("bad", "mean"))
+    one_pool = _single_configuration_tasks(singles)
+    if one_pool:
+        same = [(m, p) in one_pool and k == "several" for m, p, k in zip(both.modality, both.problem, both.kind)]
+        both = both[~np.asarray(same, dtype=bool)]
+    draws = both.groupby(keys).size().rename("n_draws")
+    # The same members give the same averaged attention: one ensemble, counted once.
+    distinct = both.drop_duplicates(keys + ["member_set"])
+    curve = distinct.groupby(keys).agg(n=("bad", "size"), pct_bad=("bad", "mean")).join(draws)
     curve["pct_bad"] *= 100
-    return curve.reset_index().astype({"size": int})
+    return curve.reset_index()[keys + ["n", "n_draws", "pct_bad"]].astype({"size": int})
 
 
 @validate_params({"models": _ROWS, "ensembles": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
 def table_ensembles(models, ensembles, *, bad_iauc=0.65):
-    """Table 3: % bad explanations of single models vs the largest ensembles.
+    """Table 3: % bad explanations of single models vs the largest ensembles, over distinct ensembles.
 
     Parameters
     ----------
@@ -225,36 +426,63 @@ def table_ensembles(models, ensembles, *, bad_iauc=0.65):
     Returns
     -------
     table : pandas.DataFrame
-        One row per (modality, problem): pct_bad_single, ensemble_size,
-        pct_bad_one_configuration, pct_bad_several_configurations (the last three
-        NaN for a task without ensembles, as with ``max_ensemble_size`` 1).
+        One row per (modality, problem): pct_bad_single, ensemble_size, and for
+        each kind (``one_configuration``, ``several_configurations``) ``pct_bad_*``
+        (over distinct ensembles), ``n_*`` (distinct ensembles) and ``n_draws_*``;
+        ``note`` says where fewer distinct ensembles than draws stand behind a
+        number, and where "several configurations" is not a separate result (a
+        single retrained configuration: its columns are NaN). NaN for a task
+        without ensembles, as with ``max_ensemble_size`` 1.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from setlearn.assessment import table_ensembles
     >>> models = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "retrain",
-    ...     "iauc_roc": [0.5, 0.9, 0.9, 0.9]})
+    ...     "config_id": ["a", "a", "b", "b"], "iauc_roc": [0.5, 0.9, 0.9, 0.9]})
     >>> ens = pd.DataFrame({"problem": "mil", "modality": "gaussian", "kind": ["one", "several"],
-    ...     "size": 2, "iauc_roc": [0.6, 0.9]})
-    >>> table_ensembles(models, ens).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'modality': 'gaussian', 'problem': 'mil', 'pct_bad_single': 25.0, 'ensemble_size': 2,
-     'pct_bad_one_configuration': 100.0, 'pct_bad_several_configurations': 0.0}
+    ...     "size": 2, "members": ["a/r0;a/r1", "a/r1;b/r0"], "iauc_roc": [0.6, 0.9]})
+    >>> table_ensembles(models, ens).iloc[0][["pct_bad_single", "ensemble_size", "pct_bad_one_configuration",
+    ...     "pct_bad_several_configurations"]].to_dict()
+    {'pct_bad_single': 25.0, 'ensemble_size': 2, 'pct_bad_one_configuration': 100.0, 'pct_bad_several_configurations': 0.0}
     """
     curve = bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=bad_iauc)
     keys = ["modality", "problem"]
-    single = curve[curve["size"] == 1].groupby(keys)["pct_bad"].first().rename("pct_bad_single")
-    ensembled = curve[curve["size"] > 1]
-    largest = ensembled[ensembled["size"] == ensembled.groupby(keys)["size"].transform("max")]
-    wide = largest.pivot_table(index=keys + ["size"], columns="kind", values="pct_bad").reset_index()
-    wide = wide.rename(columns={"size": "ensemble_size", "one": "pct_bad_one_configuration",
-                                "several": "pct_bad_several_configurations"})
-    # pivot_table leaves out a kind it never saw (every kind, with no ensembles at all).
-    wide = wide.reindex(columns=keys + ["ensemble_size", "pct_bad_one_configuration",
-                                        "pct_bad_several_configurations"])
-    table = single.reset_index().merge(wide, on=keys, how="left")
-    return table[keys + ["pct_bad_single", "ensemble_size", "pct_bad_one_configuration",
-                         "pct_bad_several_configurations"]].rename_axis(columns=None)
+    names = {"one": "one_configuration", "several": "several_configurations"}
+    columns = keys + ["pct_bad_single", "ensemble_size"] + [
+        f"{what}_{name}" for name in names.values() for what in ("pct_bad", "n", "n_draws")] + ["note"]
+    singles = _retrained(models)
+    one_pool = _single_configuration_tasks(singles)
+    repeats = (singles.groupby(keys + ["config_id"]).size().groupby(keys).max()
+               if "config_id" in singles.columns and len(singles) else pd.Series(dtype=int))
+    rows = []
+    for (modality, problem), g in curve.groupby(keys, sort=False):
+        row = {"modality": modality, "problem": problem,
+               "pct_bad_single": g[g["size"] == 1]["pct_bad"].iloc[0]}
+        ensembled = g[g["size"] > 1]
+        notes = []
+        if (modality, problem) in one_pool:
+            notes.append("several configurations = one (a single retrained configuration): not a separate result")
+        if len(ensembled):
+            size = int(ensembled["size"].max())
+            row["ensemble_size"] = size
+            for kind, name in names.items():
+                point = ensembled[(ensembled["size"] == size) & (ensembled["kind"] == kind)]
+                if not len(point):
+                    continue
+                point = point.iloc[0]
+                row.update({f"pct_bad_{name}": point["pct_bad"], f"n_{name}": int(point["n"]),
+                            f"n_draws_{name}": int(point["n_draws"])})
+                if point["n"] < point["n_draws"]:
+                    why = (f"size {size} = the {int(repeats[modality, problem])} retrains of a configuration"
+                           if kind == "one" and (modality, problem) in repeats.index
+                           and size == repeats[modality, problem] else "draws repeat member sets")
+                    notes.append(f"{name.replace('_', ' ')}: {int(point['n'])} distinct of {int(point['n_draws'])} "
+                                 f"draws ({why})")
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    return table.astype({c: "Int64" for c in columns if c.startswith("n_")} | {"ensemble_size": "Int64"})
 
 
 @validate_params({"models": _ROWS, "accuracy": _SHARE, "iauc": _SHARE}, prefer_skip_nested_validation=True)
@@ -303,8 +531,10 @@ def table_silent_failures(models, *, accuracy=0.9, iauc=0.9):
 def _markdown(frame, floatfmt="{:.2f}"):
     """A GitHub Markdown table (pandas' to_markdown needs the optional tabulate)."""
     def cell(v):
+        if v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return "–"
         if isinstance(v, float):
-            return "–" if np.isnan(v) else floatfmt.format(v)
+            return floatfmt.format(v)
         return str(v)
 
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
@@ -323,8 +553,11 @@ def write_tables(record):
     Returns
     -------
     tables : dict of str to pandas.DataFrame
-        ``top_configurations``, ``accuracy_vs_iauc``, ``ensembles``, ``silent_failures``,
-        ``bad_by_ensemble_size``, ``explainers``, rows in the config's order of tasks;
+        ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (per configuration) and
+        ``accuracy_vs_iauc_by_task`` (Table 2 as the study reports it), ``bad_models`` (bad models
+        per task by kind) and ``bad_model_kinds`` (every bad model and its kind), ``ensembles``
+        (Table 3), ``silent_failures``, ``bad_by_ensemble_size``, ``explainers``, rows in the
+        config's order of tasks;
         and ``audit`` (written as CSV only) when the run has audit rows.
     """
     config, models, ensembles = record.config, record.models, record.ensembles
@@ -332,6 +565,9 @@ def write_tables(record):
         "top_configurations": table_top_configurations(models, bad_iauc=config.bad_iauc,
                                                        bad_run_fraction=config.bad_run_fraction),
         "accuracy_vs_iauc": table_accuracy_vs_iauc(models),
+        "accuracy_vs_iauc_by_task": table_accuracy_vs_iauc_by_task(models),
+        "bad_models": table_bad_models(models, bad_iauc=config.bad_iauc),
+        "bad_model_kinds": classify_bad_models(models, bad_iauc=config.bad_iauc),
         "ensembles": table_ensembles(models, ensembles, bad_iauc=config.bad_iauc),
         "silent_failures": table_silent_failures(models),
         "bad_by_ensemble_size": bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=config.bad_iauc),

@@ -186,3 +186,39 @@ def test_a_long_bag_figure_title_is_wrapped_and_leaves_room_for_the_images():
     # The title's lines end above the images' own titles.
     top_of_images = max(ax.title.get_window_extent().y1 for ax in fig.axes if ax.get_visible())
     assert fig._suptitle.get_window_extent().y0 >= top_of_images
+
+
+def test_attention_pca_colours_instances_by_attention_relative_to_uniform():
+    from setlearn.plotting import plot_attention_pca
+
+    rng = np.random.default_rng(0)
+    # Two populations far apart on the first feature; attention on population 1 only.
+    bags = [np.vstack([rng.normal(0, 0.1, (8, 4)), rng.normal(0, 0.1, (2, 4)) + [5, 0, 0, 0]]) for _ in range(4)]
+    importance = [np.r_[np.zeros(8), np.ones(2)]] * 4
+    attention = [np.r_[np.zeros(8), np.full(2, 0.5)]] * 4
+    fig = Figure()
+    ax = plot_attention_pca(bags, attention, importance=importance, ax=fig.subplots())
+    unimportant, important = ax.collections[:2]
+    # attention x bag size: 0 on the 32 unimportant instances, 0.5 x 10 = 5 on the 8 important ones.
+    assert np.allclose(unimportant.get_array(), 0) and len(unimportant.get_offsets()) == 32
+    assert np.allclose(important.get_array(), 5) and len(important.get_offsets()) == 8
+    # PC 1 is the axis that separates the populations.
+    assert abs(important.get_offsets()[:, 0].mean() - unimportant.get_offsets()[:, 0].mean()) > 4
+    assert ax.get_xlabel().startswith("PC 1 (")
+    assert len(fig.axes) == 2  # the colour bar
+    # The same bags give the same axes: panels of two models line up.
+    again = plot_attention_pca(bags, None, importance=importance, ax=Figure().subplots())
+    assert np.allclose(again.collections[1].get_offsets(), important.get_offsets())
+    assert [t.get_text() for t in again.get_legend().get_texts()] == ["unimportant", "important"]
+
+
+def test_attention_pca_rejects_mismatched_input():
+    from setlearn.plotting import plot_attention_pca
+
+    bags = [np.arange(12.0).reshape(3, 4), np.ones((2, 4))]
+    with pytest.raises(ValueError, match="one value per instance"):
+        plot_attention_pca(bags, [np.ones(3), np.ones(3)], ax=Figure().subplots())
+    with pytest.raises(ValueError, match="Pass scores"):
+        plot_attention_pca(bags, ax=Figure().subplots())
+    with pytest.raises(ValueError, match="at least 2 features"):
+        plot_attention_pca([np.zeros((3, 1))], [np.ones(3)], ax=Figure().subplots())

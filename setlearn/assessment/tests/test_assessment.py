@@ -167,6 +167,48 @@ def test_table_accuracy_vs_iauc_exact():
     assert np.isnan(table_accuracy_vs_iauc(constant)["spearman_rho"][0])
 
 
+def test_table_2_per_task_as_the_study_reports_it():
+    from setlearn.assessment import table_accuracy_vs_iauc_by_task
+
+    rows = _handmade_retrain_rows()
+    per_config = table_accuracy_vs_iauc(rows).set_index("config_id")
+    row = table_accuracy_vs_iauc_by_task(rows).iloc[0]
+    rho = per_config["spearman_rho"]
+    assert (row.n_configurations, row.n_defined_rho) == (2, 2)
+    assert row.rho_mean == pytest.approx(rho.mean()) and row.rho_sd == pytest.approx(rho.std(ddof=1))
+    # b's top decile (three runs tied at 1.0) spreads by 0.35, a's (one run) by 0.
+    assert (row.delta_iauc_highest_config, row.delta_iauc_lowest_config) == ("b", "a")
+    assert row.delta_iauc_highest == pytest.approx(0.35) and row.delta_iauc_lowest == 0.0
+    assert row.max_top_decile == 3
+
+
+def test_bad_models_are_classified_per_task():
+    from setlearn.assessment import classify_bad_models, table_bad_models
+
+    rows = _rows(stage="retrain", problem="and", config_id="a", repeat=range(6),
+                 valid_accuracy=[1.0, 1.0, 1.0, 0.5, 1.0, 1.0],
+                 iauc_roc=[0.45, 0.1, 0.5, 0.4, 0.95, 0.65],
+                 iauc_roc_pop1=[0.9, 0.1, 0.52, 0.4, 0.95, 0.6],
+                 iauc_roc_pop2=[0.02, 0.1, 0.48, 0.4, 0.95, 0.7])
+    kinds = classify_bad_models(rows).set_index("repeat")["failure"].to_dict()
+    # 0.65 is bad (<= bad_iauc); 0.95 is not.
+    assert kinds == {0: "one-population", 1: "inverted", 2: "diffuse", 3: "untrained", 5: "one-population"}
+    table = table_bad_models(rows).iloc[0]
+    assert (table.n_models, table.n_bad, table["one-population"], table.inverted, table.diffuse,
+            table.untrained, table.unclassified) == (6, 5, 2, 1, 1, 1, 0)
+    # A models.csv without per-population iAUC: bad models are counted, not classified.
+    old = rows.drop(columns=["iauc_roc_pop1", "iauc_roc_pop2"])
+    assert table_bad_models(old).iloc[0].unclassified == 5
+
+
+def test_table_1_has_the_mean_iauc_of_every_deciding_population():
+    rows = _rows(stage="retrain", problem="and", config_id=["a", "a", "b"], iauc_roc=[0.5, 0.9, 0.7],
+                 iauc_pr=0.5, test_accuracy=1.0, test_bag_auc=1.0, iauc_roc_pop1=[0.9, 0.9, 0.6],
+                 iauc_roc_pop2=[0.1, 0.9, np.nan])
+    row = table_top_configurations(rows).iloc[0]
+    assert row.mean_iauc_roc_pop1 == pytest.approx(0.8) and row.mean_iauc_roc_pop2 == pytest.approx(0.5)
+
+
 def test_ensemble_tables_exact():
     models = _handmade_retrain_rows()  # 1 of 20 runs <= 0.65 -> 5 %
     ensembles = _rows(
@@ -178,7 +220,8 @@ def test_ensemble_tables_exact():
     assert curve.to_dict() == {("one", 1): 5.0, ("one", 2): 50.0, ("one", 3): 50.0,
                                ("several", 1): 5.0, ("several", 2): 0.0, ("several", 3): 0.0}
     table = table_ensembles(models, ensembles)
-    assert table.iloc[0].tolist() == ["gaussian", "mil", 5.0, 3, 50.0, 0.0]
+    # No members stored: every draw counts as its own ensemble.
+    assert table.iloc[0].tolist() == ["gaussian", "mil", 5.0, 3, 50.0, 2, 2, 0.0, 2, 2, ""]
 
 
 def test_ensemble_tables_without_ensembles():
@@ -189,9 +232,11 @@ def test_ensemble_tables_without_ensembles():
     assert curve[["kind", "size", "pct_bad"]].values.tolist() == [["one", 1, 5.0], ["several", 1, 5.0]]
     table = table_ensembles(models, no_ensembles)
     assert table.columns.tolist() == ["modality", "problem", "pct_bad_single", "ensemble_size",
-                                      "pct_bad_one_configuration", "pct_bad_several_configurations"]
+                                      "pct_bad_one_configuration", "n_one_configuration",
+                                      "n_draws_one_configuration", "pct_bad_several_configurations",
+                                      "n_several_configurations", "n_draws_several_configurations", "note"]
     assert table.iloc[0, :3].tolist() == ["gaussian", "mil", 5.0]
-    assert table.iloc[0, 3:].isna().all()
+    assert table.iloc[0, 3:-1].isna().all() and table.iloc[0, -1] == ""
 
 
 def test_table_silent_failures_exact():
@@ -275,10 +320,13 @@ def test_smoke_preset_end_to_end(smoke_run):
     assert len(result.ensembles) == (config["max_ensemble_size"] - 1) * config["n_ensembles"] * 2
     for column in ["valid_accuracy", "test_accuracy", "test_bag_auc", "iauc_roc", "iauc_pr"]:
         assert result.models[column].between(0, 1).all(), column
-    assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "ensembles", "silent_failures",
+    assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "accuracy_vs_iauc_by_task",
+                                  "bad_models", "bad_model_kinds", "ensembles", "silent_failures",
                                   "bad_by_ensemble_size", "audit", "explainers"}
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
-                 "tables/ensembles.csv", "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
+                 "tables/ensembles.csv", "tables/accuracy_vs_iauc_by_task.md", "tables/bad_models.md",
+                 "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
+                 "figures/accuracy_vs_iauc_all.png", "figures/gaussian_mil_attention_pca.png",
                  "figures/bad_vs_ensemble_size.png"]:
         assert (out / name).is_file(), name
     assert len(list((out / "attention").glob("*.npz"))) == n_retrain
@@ -373,15 +421,21 @@ def test_the_audit_is_reported_per_task_and_resumes(tmp_path, uninterrupted):
     import shutil
 
     audit = pd.read_csv(uninterrupted.out / "audit.csv")
-    assert list(audit["check"]) == ["population shares", "uniform attention"]
+    # MIL: one strict subset without population 1 (population 0), then what uniform attention sees.
+    assert list(audit["check"]) == ["population 0", "whole-bag shares", "bag size", "attention needed"]
     assert (audit["problem"] == "mil").all() and audit["auroc"].between(0, 1).all()
-    # The uniform-attention model has the task's best configuration.
-    assert audit.loc[1, "config_id"] == uninterrupted.top.iloc[0]["config_id"]
+    assert audit.loc[0, "bound"] == 0.5 and audit["bound"][1:].isna().all()
+    assert audit["leak"].dtype == bool
+    # The attention-needed model has the task's best configuration.
+    assert audit.loc[3, "config_id"] == uninterrupted.top.iloc[0]["config_id"]
     report = uninterrupted.report.read_text()
     assert "## Can the label be predicted without the important instances?" in report
-    assert "(inherent in MIL)" in report
-    assert "population shares / uniform attention" in uninterrupted.summary()
-    assert set(uninterrupted.tables["audit"].columns) >= {"mean_iauc_roc", "shares_auroc", "uniform_auroc"}
+    # The leak verdict is the report's first line after its title.
+    assert report.splitlines()[2].startswith("**Ground-truth")
+    assert "| gaussian | MIL | population 0 | count of 0 |" in report
+    assert "Ground-truth audit: " in uninterrupted.summary()
+    table = uninterrupted.tables["audit"]
+    assert list(table["kind"]) == ["subset", "whole bag", "whole bag", "attention needed"]
     # A run stopped before its audit finished computes only the missing rows, seeded as before.
     out = tmp_path / "run"
     shutil.copytree(uninterrupted.out, out)
@@ -804,22 +858,47 @@ def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, mon
                              verbose=False)
     assert result.complete and set(result.models["problem"]) == {"mil_again"}
     assert len(result.models) == N_TINY_MODELS
-def test_audit_table_follows_the_config_order():
-    from setlearn.assessment._audit import audit_report_section, table_audit
+def test_audit_table_follows_the_config_order_and_reads_old_audits():
+    from setlearn.assessment._audit import audit_headline, audit_report_section, table_audit
 
     models = pd.DataFrame({"problem": ["and", "mil"], "modality": ["gaussian"] * 2, "stage": ["retrain"] * 2,
                            "iauc_roc": [0.4, 0.9], "test_bag_auc": [0.95, 1.0]})
+    # An audit.csv from before issue #21: two checks under their old names, no bound or leak.
     audit = pd.DataFrame([
         {"problem": p, "modality": "gaussian", "check": c, "auroc": a, "auroc_low": a - 0.02, "auroc_high": a}
         for p, shares in (("and", 0.5), ("mil", 1.0))
         for c, a in (("population shares", shares), ("uniform attention", 0.96))])
-    table = table_audit(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
-    assert list(table["problem"]) == ["mil", "and"]
-    assert table.loc[1, "shares_auroc"] == 0.5 and table.loc[1, "uniform_auroc"] == 0.96
-    text = audit_report_section(models, audit, order=[("gaussian", "mil"), ("gaussian", "and")])
+    order = [("gaussian", "mil"), ("gaussian", "and")]
+    table = table_audit(models, audit, order=order)
+    assert list(table["problem"]) == ["mil", "mil", "and", "and"]
+    assert list(table["check"][:2]) == ["whole-bag shares", "attention needed"] and not table["leak"].any()
+    text = audit_report_section(models, audit, order=order)
     assert text.index("| gaussian | MIL |") < text.index("| gaussian | AND |")
-    # AND: no share signal, but uniform attention is as good as attention.
+    # AND: uniform attention is as good as attention.
     assert "attention is not needed" in text.split("| gaussian | AND |")[1]
+    assert "predates the subset checks" in audit_headline(table)
+
+
+def test_a_leak_is_named_first():
+    from setlearn.assessment._audit import audit_headline, audit_report_section, table_audit
+
+    models = pd.DataFrame({"problem": "and", "modality": "gaussian", "stage": "retrain", "iauc_roc": [0.45],
+                           "test_bag_auc": [1.0]})
+    rows = [("population 0", 0.55, 0.5, -0.02, False), ("population 1", 0.97, 0.62, 0.3, True),
+            ("populations 0+2", 0.6, 0.62, -0.05, False)]
+    audit = pd.DataFrame([{"problem": "and", "modality": "gaussian", "check": c, "auroc": a, "auroc_low": a - 0.02,
+                           "auroc_high": a + 0.01, "bound": b, "excess_low": e, "excess_high": e + 0.05,
+                           "leak": leak} for c, a, b, e, leak in rows]
+                         + [{"problem": "and", "modality": "gaussian", "check": "attention needed", "auroc": 0.7,
+                             "auroc_low": 0.6, "auroc_high": 0.8, "leak": False}])
+    table = table_audit(models, audit)
+    headline = audit_headline(table)
+    assert headline.startswith("**Ground-truth leak** in gaussian AND: population 1 (AUROC 0.97 against a bound "
+                               "of 0.62")
+    assert "population 0 (" not in headline and "0+2" not in headline
+    text = audit_report_section(models, audit)
+    assert "| gaussian | AND | population 1 |" in text and "**LEAK**" in text
+    assert "leak (population 1)" in text
 
 
 @pytest.mark.parametrize("fails", [False, True])

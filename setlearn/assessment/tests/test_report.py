@@ -46,14 +46,21 @@ def _models(retrain_iauc, valid_accuracy=1.0, modality="gaussian", problem="mil"
     return pd.DataFrame(rows)
 
 
-def _ensembles(iauc_by_kind_and_size, modality="gaussian", problem="mil"):
-    """10 draws per (kind, size): ``iauc_by_kind_and_size[kind, size]`` -> 10 iAUC-ROC values."""
+def _ensembles(iauc_by_kind_and_size, modality="gaussian", problem="mil", members=None):
+    """10 draws per (kind, size): ``iauc_by_kind_and_size[kind, size]`` -> 10 iAUC-ROC values.
+
+    ``members(kind, size, draw)``: the draw's member set (default: a distinct one per draw).
+    """
+    def distinct(kind, size, draw):
+        config = "h4-a2-f1-c1" if kind == "one" else "h4-a4-f1-c1"
+        return ";".join(["h4-a2-f1-c1/r0"] + [f"{config}/r{(draw + i) % N_RETRAIN}" for i in range(1, size)])
+
     rows = []
     for (kind, size), values in iauc_by_kind_and_size.items():
         for draw, iauc in enumerate(values):
             rows.append({"problem": problem, "modality": modality, "kind": kind, "size": size, "draw": draw,
-                         "config_id": "h4-a2-f1-c1" if kind == "one" else "several", "members": "",
-                         "iauc_roc": iauc, "iauc_pr": iauc})
+                         "config_id": "h4-a2-f1-c1" if kind == "one" else "several",
+                         "members": (members or distinct)(kind, size, draw), "iauc_roc": iauc, "iauc_pr": iauc})
     return pd.DataFrame(rows)
 
 
@@ -62,12 +69,33 @@ def _result(tmp_path, models, ensembles, *, preset="smoke", overrides=OVERRIDES)
     models.to_csv(tmp_path / "models.csv", index=False)
     ensembles.to_csv(tmp_path / "ensembles.csv", index=False)
     record = StudyRecord(tmp_path, StudyConfig.from_mapping(preset, overrides))
+    _store_attention(record)
     tables = write_tables(record)
     figures, captions = _report._write_figures(record, tables)
     report = _report._write_report(_page(record, tables, figures, captions))
     return AssessmentResult.from_record(record, complete=True, n_new_models=len(models), elapsed_s=12.0,
                                         stage_s={}, tables=tables, figures=figures, captions=captions,
                                         report=report)
+
+
+def _store_attention(record, attention=None):
+    """Store the test attention of every retrained model that has none yet, as a run would.
+
+    ``attention(row, bags, importance)``: one array per test bag (default: attention on the
+    important instances only for a model of iAUC-ROC >= 0.9, uniform for the others).
+    """
+    def default(row, bags, importance):
+        if row["iauc_roc"] >= 0.9:
+            return [i / i.sum() if i.sum() else np.full(len(i), 1 / len(i)) for i in map(np.asarray, importance)]
+        return [np.full(len(bag), 1 / len(bag)) for bag in bags]
+
+    for _, row in _report._retrained(record.models).iterrows():
+        key = (row["problem"], row["modality"], "retrain", row["config_id"], int(row["repeat"]))
+        path = _attention_path(record.out, key)
+        if not path.exists():
+            bags, _, importance = record.test_bags(row["problem"], row["modality"])
+            path.parent.mkdir(exist_ok=True)
+            _save_attention(path, (attention or default)(row, bags, importance))
 
 
 def _page(record, tables, figures=None, captions=None):
@@ -120,7 +148,69 @@ def test_ensemble_sentences_quote_table_3_and_its_intervals(worse):
     low, high = wilson_interval(2, 20)
     assert f"(95% CI {100 * low:.0f}–{100 * high:.0f}%)" in text
     low, high = wilson_interval(5, 10)
-    assert f"raised it to {row.pct_bad_one_configuration:.0f}% (95% CI {100 * low:.0f}–{100 * high:.0f}%, 10 draws" in text
+    assert (f"raised it to {row.pct_bad_one_configuration:.0f}% (95% CI {100 * low:.0f}–{100 * high:.0f}%, "
+            f"10 distinct ensembles") in text
+
+
+def test_repeated_draws_are_one_ensemble_and_the_report_says_so(tmp_path):
+    # Size 3 of "one configuration": 10 draws of only 2 member sets (one bad, one good).
+    def members(kind, size, draw):
+        return f"h4-a2-f1-c1/r0;h4-a2-f1-c1/r1;h4-a2-f1-c1/r{2 + draw % 2}" if (kind, size) == ("one", 3) else (
+            ";".join(f"h4-a4-f1-c1/r{(draw + i) % N_RETRAIN}" for i in range(size)))
+
+    iauc = {**CLEAN, ("one", 3): [0.5, 0.9] * 5}
+    result = _result(tmp_path, _models(SINGLE), _ensembles(iauc, members=members))
+    curve = result.tables["bad_by_ensemble_size"].set_index(["kind", "size"])
+    assert (curve.loc[("one", 3), "n"], curve.loc[("one", 3), "n_draws"]) == (2, 10)
+    assert curve.loc[("one", 3), "pct_bad"] == 50.0 and curve.loc[("several", 3), "n"] == 10
+    row = result.tables["ensembles"].iloc[0]
+    assert (row.n_one_configuration, row.n_draws_one_configuration) == (2, 10)
+    assert "one configuration: 2 distinct of 10 draws" in row.note
+    text = result.report.read_text()
+    # The interval is over the 2 distinct ensembles, not the 10 draws.
+    from setlearn.plotting import wilson_interval
+
+    low, high = wilson_interval(1, 2)
+    assert f"(95% CI {100 * low:.0f}–{100 * high:.0f}%, only 2 distinct ensembles in 10 draws" in text
+    assert "gaussian MIL, one configuration: size 3 (2 of 10)" in text
+
+
+def test_several_configurations_of_one_configuration_is_not_a_separate_result(tmp_path):
+    models = _models(SINGLE)
+    models = models[(models["stage"] == "search") | (models["config_id"] == "h4-a2-f1-c1")]
+    result = _result(tmp_path, models, _ensembles(CLEAN), overrides={**OVERRIDES, "top_k": 1})
+    assert "several" not in set(result.tables["bad_by_ensemble_size"]["kind"])
+    row = result.tables["ensembles"].iloc[0]
+    assert pd.isna(row.pct_bad_several_configurations) and "not a separate result" in row.note
+    text = result.report.read_text()
+    assert "from several configurations: not a separate result" in text
+    assert "is not reported apart" in text
+    assert "members from several did" not in text
+
+
+def test_bad_models_are_classified_in_the_report(tmp_path):
+    models = _models(SINGLE)
+    # The two bad retrained models: one inverted (population 1 below population 0), one untrained.
+    retrain = models["stage"] == "retrain"
+    models["iauc_roc_pop1"] = models["iauc_roc"].where(retrain)
+    models.loc[retrain & (models["iauc_roc"] == 0.5), "iauc_roc_pop1"] = 0.2
+    models.loc[retrain & (models["iauc_roc"] == 0.6), "valid_accuracy"] = 0.5
+    result = _result(tmp_path, models, _ensembles(CLEAN))
+    row = result.tables["bad_models"].iloc[0]
+    assert (row.n_bad, row.inverted, row.untrained, row.diffuse) == (2, 1, 1, 0)
+    text = result.report.read_text()
+    assert "## Why do bad explanations fail?" in text
+    assert "Of 2 bad explanations among 20 retrained models: 1 untrained and 1 inverted." in text
+    assert "| gaussian | MIL | 20 | 2 | 1 | 0 | 1 | 0 |" in text
+
+
+def test_table_2_per_task_in_the_report(worse):
+    text = worse.report.read_text()
+    row = worse.tables["accuracy_vs_iauc_by_task"].iloc[0]
+    # Every retrained model equally accurate: rho undefined in both configurations.
+    assert row.n_defined_rho == 0
+    assert "| gaussian | MIL | – (0 of 2 configs) | 0.04 ± 0.07 |" in text
+    assert "largest top tenth" in text and f"| {row.max_top_decile} of {N_RETRAIN} |" in text
 
 
 def test_no_bad_single_model_means_nothing_to_remove(tmp_path):
@@ -164,6 +254,25 @@ def test_accuracy_figure_shows_the_retrained_models_of_the_silent_failure_table(
     good = sum(n for (x, y), n in cells if x >= 0.9 and y >= 0.9)
     assert accurate == silent.n_accurate and 100 * good / accurate == silent.pct_good_iauc
     assert "retrained models" in caption and "search models are left out" in caption
+
+
+def test_the_pca_figure_shows_a_good_and_a_bad_model_of_a_gaussian_task(worse):
+    fig, caption = _report._figures(worse.record, worse.tables)["gaussian_mil_attention_pca"]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["instance label", "good", "bad"]
+    # good: iAUC-ROC 0.95 (attention on the important instances only); bad: the worst, 0.5 (uniform).
+    assert "iAUC-ROC 0.95" in panels[1].get_title() and "iAUC-ROC 0.50" in panels[2].get_title()
+    bad_colours = np.concatenate([c.get_array() for c in panels[2].collections])
+    assert np.allclose(bad_colours, 1.0)  # uniform: attention x bag size = 1 everywhere
+    good_unimportant = panels[1].collections[0].get_array()
+    assert np.allclose(good_unimportant, 0.0)
+    assert caption.startswith("The study's Fig. 3 for gaussian MIL") and "a bad one: iAUC-ROC <= 0.65" in caption
+    report = worse.report.read_text()
+    for title in ["(the study's Fig. 2)", "(the study's Fig. 3)", "(the study's Fig. 4)", "(the study's Fig. S.19)",
+                  "(the study's Fig. S.22)"]:
+        assert title in report
+    assert report.index("(the study's Fig. 2)") < report.index("(the study's Fig. 3)") < report.index(
+        "(the study's Fig. 4)") < report.index("(the study's Fig. S.19)")
 
 
 def test_ensemble_figure_plots_the_ensemble_table(worse):
