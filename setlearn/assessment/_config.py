@@ -405,6 +405,8 @@ class StudyConfig:
         Configurations retrained per task.
     n_retrain : int
         Seeds per retrained configuration.
+    stack_size : int, default=20
+        Seeds of one configuration trained as one stacked module (see docs/assessment.md).
     max_ensemble_size : int
         Ensembles of 2..this many members.
     n_ensembles : int
@@ -452,6 +454,12 @@ class StudyConfig:
     search_seeds: int = _int_field(1, "seeds per configuration in the search")
     top_k: int = _int_field(1, "configurations retrained per task")
     n_retrain: int = _int_field(1, "seeds per retrained configuration")
+    stack_size: int = _field(
+        lambda w, v: _check_int(w, v, 1), "int >= 1",
+        "seeds of one configuration trained as one stacked module: consecutive repeats in chunks of this "
+        "many (fewer where the stacking memory budget, set by the network and the bag sizes, allows fewer); "
+        "members of a chunk share its first seed's batch order; 1 trains every model alone",
+        default=20)
     max_ensemble_size: int = _int_field(
         1, "ensembles of 2..this many members (1: none — Table 3 keeps the single models, its ensemble "
            "columns are empty, and there is no `bad_vs_ensemble_size.png`; forced when `n_retrain` is 1)")

@@ -21,7 +21,7 @@ from ._report import _Page, _write_figures, _write_report
 from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations, write_tables
 from ._explainers import _ensemble_fields, _scores_path
-from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_tasks
+from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score_stack, _model_tasks, _stacks
 from ._audit import _run_audits
 
 
@@ -125,38 +125,51 @@ def _progress(total, done, desc, quiet):
     return tqdm(total=total, initial=done, desc=desc, unit=unit, file=stream, dynamic_ncols=True, leave=True)
 
 
-def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, methods):
-    """Train the tasks not yet in ``store``; returns how many were trained now."""
+def _run_models(stacks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, methods):
+    """Train the stacks with rows not yet in ``store``; returns how many rows were written now.
+
+    ``stacks`` are tuples of tasks (see :func:`_stacks`), one joblib task each. A stack
+    with any row missing is trained whole and writes only its missing rows; ``budget``
+    (``max_models``) counts rows, so the last stack may write only some of them.
+    """
     from joblib import Parallel, delayed
 
-    todo = [t for t in tasks if t.key not in store.keys]
-    # Counted before the budget cuts todo short: the tasks left for a later call are not done.
-    done = len(tasks) - len(todo)
-    if budget is not None:
-        todo = todo[:budget]
+    total = sum(len(stack) for stack in stacks)
+    todo = []  # (stack, the keys of the rows it writes)
+    left = budget
+    for stack in stacks:
+        missing = [t.key for t in stack if t.key not in store.keys]
+        if left is not None:
+            missing = missing[:left]
+            left -= len(missing)
+        if missing:
+            todo.append((stack, frozenset(missing)))
     if not todo:
         return 0
-    # batch_size="auto" (joblib's default, kept on purpose): small models are grouped into one
+    # Counted before the budget cuts todo short: the rows left for a later call are not done.
+    done = len(store.keys & {t.key for stack in stacks for t in stack})
+    # batch_size="auto" (joblib's default, kept on purpose): small stacks are grouped into one
     # task until a task lasts a fraction of a second. A Dask task costs 4-24 ms of scheduling
     # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
     results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
-        delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain",
-                            methods)
-        for t in todo
+        delayed(_in_worker)(os.getpid(), _fit_and_score_stack, stack, wanted, data, estimator_params,
+                            stack[0].stage == "retrain", methods)
+        for stack, wanted in todo
     )
     trained = 0
-    with _progress(len(tasks), done, desc, quiet) as bar:
-        for row, scores in results:
-            if scores is not None:
-                # The attention (and every explainer's scores) go first: a row on
-                # disk promises its files.
-                path = _attention_path(out, tuple(row[k] for k in MODEL_KEY))
-                for method, method_scores in scores.items():
-                    _save_attention(_scores_path(path, method), method_scores)
-            store.append(row)
-            trained += 1
-            bar.update()
-            bar.set_postfix_str(f"iAUC {row['iauc_roc']:.2f}", refresh=False)
+    with _progress(total, done, desc, quiet) as bar:
+        for rows in results:
+            for row, scores in rows:
+                if scores is not None:
+                    # The attention (and every explainer's scores) go first: a row on
+                    # disk promises its files.
+                    path = _attention_path(out, tuple(row[k] for k in MODEL_KEY))
+                    for method, method_scores in scores.items():
+                        _save_attention(_scores_path(path, method), method_scores)
+                store.append(row)
+                trained += 1
+                bar.update()
+                bar.set_postfix_str(f"iAUC {row['iauc_roc']:.2f}", refresh=False)
     return trained
 
 
@@ -483,14 +496,15 @@ def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, s
 
         search = _model_tasks(config, "search")
         with timed("search"):
-            trained += run(search, budget=budget, desc="search")
+            trained += run(_stacks(config, search, data), budget=budget, desc="search")
         complete = {t.key for t in search} <= model_store.keys
         if complete:
             top = top_configurations(model_store.frame(), config.top_k)
             top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
             retrain = _model_tasks(config, "retrain", top_ids)
             with timed("retrain"):
-                trained += run(retrain, budget=None if budget is None else budget - trained, desc="retrain")
+                trained += run(_stacks(config, retrain, data), budget=None if budget is None else budget - trained,
+                               desc="retrain")
             complete = {t.key for t in retrain} <= model_store.keys
         if complete:
             models = model_store.frame()

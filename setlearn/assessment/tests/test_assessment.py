@@ -297,7 +297,8 @@ def test_smoke_preset_end_to_end(smoke_run):
 
 
 def _interrupt_after(monkeypatch, n):
-    real = _runner._fit_and_score
+    """Interrupt the run after ``n`` stacks (joblib tasks) trained."""
+    real = _runner._fit_and_score_stack
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -306,19 +307,20 @@ def _interrupt_after(monkeypatch, n):
         calls["n"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_runner, "_fit_and_score", flaky)
+    monkeypatch.setattr(_runner, "_fit_and_score_stack", flaky)
 
 
-@pytest.mark.parametrize("stop_after", [1, 3])  # during the search, during the retraining
-def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_after):
+# TINY's search is 2 stacks of one model, its retraining 2 stacks of 2 (n_retrain=2).
+@pytest.mark.parametrize("stop_after, n_rows", [(1, 1), (3, 4)])  # during the search, during the retraining
+def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_after, n_rows):
     out = tmp_path / "run"
     _interrupt_after(monkeypatch, stop_after)
     with pytest.raises(KeyboardInterrupt):
         setlearn.assess("smoke", config=TINY, out=out, verbose=False)
-    assert len(pd.read_csv(out / "models.csv")) == stop_after
+    assert len(pd.read_csv(out / "models.csv")) == n_rows
     monkeypatch.undo()
     result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
-    assert result.complete and result.n_new_models == N_TINY_MODELS - stop_after
+    assert result.complete and result.n_new_models == N_TINY_MODELS - n_rows
     assert not result.models.duplicated(_store.MODEL_KEY).any()
     assert len(result.ensembles) == N_TINY_ENSEMBLES
     # Same keys, and (training being seeded) the same numbers as a run never stopped.
