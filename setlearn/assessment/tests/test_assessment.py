@@ -328,6 +328,73 @@ def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_af
     pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
 
 
+# Stacks of 3 over 5 retrains: chunks (0, 1, 2) and (3, 4); batches of 8 bags, so the batch order matters.
+STACKED = {**TINY, "n_retrain": 5, "stack_size": 3, "estimator_params": {"max_epochs": 3, "batch_size": 8}}
+
+
+def _assert_same_rows(result, reference):
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(reference.models),
+                                  check_exact=False, atol=1e-6, rtol=0)
+
+
+def test_stacks_are_fixed_chunks_of_consecutive_repeats():
+    from setlearn.assessment._tasks import _Data, _model_tasks, _stacks
+
+    config = assessment.StudyConfig.from_mapping("smoke", STACKED)
+    top = {("mil", "gaussian"): ["h4-a2-f1-c1"]}
+    stacks = _stacks(config, _model_tasks(config, "retrain", top), _Data.of(config))
+    assert [[t.repeat for t in stack] for stack in stacks] == [[0, 1, 2], [3, 4]]
+    alone = assessment.StudyConfig.from_mapping("smoke", {**STACKED, "stack_size": 1})
+    assert [len(s) for s in _stacks(alone, _model_tasks(alone, "retrain", top), _Data.of(alone))] == [1] * 5
+
+
+def test_stacking_budget_caps_the_stacks(monkeypatch):
+    from setlearn.assessment._tasks import _Data, _model_tasks, _stacks
+    from setlearn.ensemble import _ensemble
+
+    # 30 bags of 10 in batches of 8: 80 padded slots x hidden 4 = 320 values a member.
+    monkeypatch.setattr(_ensemble, "_STACK_BUDGET", 2 * 320)
+    config = assessment.StudyConfig.from_mapping("smoke", STACKED)
+    stacks = _stacks(config, _model_tasks(config, "retrain", {("mil", "gaussian"): ["h4-a2-f1-c1"]}),
+                     _Data.of(config))
+    assert [[t.repeat for t in stack] for stack in stacks] == [[0, 1], [2, 3], [4]]
+
+
+@pytest.fixture(scope="module")
+def stacked_run(tmp_path_factory):
+    return setlearn.assess("smoke", config=STACKED, out=tmp_path_factory.mktemp("stacked"), verbose=False)
+
+
+def test_a_stack_cut_short_or_partly_lost_retrains_to_the_same_rows(tmp_path, stacked_run):
+    out = tmp_path / "run"
+    # 2 search models and one retrain: the first stack of 3 writes one row of three.
+    first = setlearn.assess("smoke", config=STACKED, out=out, max_models=3, verbose=False)
+    assert len(first.models) == 3
+    second = setlearn.assess("smoke", config=STACKED, out=out, max_models=3, n_jobs=2, verbose=False)
+    assert len(second.models) == 6
+    result = setlearn.assess("smoke", config=STACKED, out=out, n_jobs=2, verbose=False)
+    assert result.complete
+    _assert_same_rows(result, stacked_run)
+    # A row lost from the middle of a stack: the stack trains again and writes only that row.
+    models = pd.read_csv(out / "models.csv", dtype={"config_id": str})
+    lost = (models["stage"] == "retrain") & (models["repeat"] == 1)
+    assert lost.sum() == 2
+    models[~lost].to_csv(out / "models.csv", index=False)
+    again = setlearn.assess("smoke", config=STACKED, out=out, verbose=False)
+    assert again.n_new_models == 2
+    _assert_same_rows(again, stacked_run)
+
+
+def test_the_first_member_of_a_stack_equals_its_model_trained_alone(tmp_path, stacked_run):
+    alone = setlearn.assess("smoke", config={**STACKED, "stack_size": 1}, out=tmp_path / "alone", verbose=False)
+    stacked, single = (_without_timing(r.models).set_index(_store.MODEL_KEY) for r in (stacked_run, alone))
+    firsts = [k for k in stacked.index if k[2] == "search" or k[4] in (0, 3)]
+    pd.testing.assert_frame_equal(stacked.loc[firsts], single.loc[firsts], check_exact=False, atol=1e-6, rtol=0)
+    # The others share their stack's batch order, so they are other models than alone.
+    others = [k for k in stacked.index if k not in firsts]
+    assert not np.allclose(stacked.loc[others, "valid_log_loss"], single.loc[others, "valid_log_loss"])
+
+
 # TINY fits 3 epochs of one batch per model: step 8 is the 2nd epoch of the 3rd model (a retrain).
 _STEP_IN_THIRD_MODEL = 8
 
