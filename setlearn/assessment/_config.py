@@ -369,6 +369,8 @@ def _preset_mapping(preset):
     mapping = json.loads((_PRESET_DIR / f"{preset}.json").read_text())
     # Resolved configs always name their explainers, so a printed config is a complete override.
     mapping.setdefault("explainers", list(DEFAULT_EXPLAINERS))
+    # A preset leaves stack_size at its default; a config compared with it must not differ there.
+    mapping.setdefault("stack_size", StudyConfig.__dataclass_fields__["stack_size"].default)
     return mapping
 
 

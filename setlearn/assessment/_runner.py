@@ -406,8 +406,10 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         Output folder; ``./setlearn-results/<preset>`` (or ``<config file stem>``).
         A run holds it exclusively: a second run on the same folder is refused.
     n_jobs : int, default=None
-        Models trained in parallel by joblib: 1 locally, all Dask workers with
-        ``scheduler``; -1 uses every core.
+        Stacks of models (see docs/assessment.md) trained in parallel by joblib:
+        ``None`` uses every core this process may run on (``joblib.cpu_count()``)
+        locally and all Dask workers with ``scheduler``; 1 trains in this
+        process; -1 is every core too. The rows do not depend on it.
     scheduler : str, default=None
         Address of a Dask scheduler (``"tcp://host:8786"``): the models are
         trained on its workers, which need setlearn installed. Results still
@@ -457,7 +459,9 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         stack.enter_context(_folder_lock(out))
         out = _prepare_folder(out, resolved)
         try:
-            return _run_in_folder(resolved, Path(out), n_jobs=1 if n_jobs is None else n_jobs,
+            # Every core by default: assess is a batch command on the user's own machine,
+            # and its rows are the same numbers whatever the number of jobs.
+            return _run_in_folder(resolved, Path(out), n_jobs=_local_cores() if n_jobs is None else n_jobs,
                                   max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
         except Exception as exc:
@@ -465,6 +469,13 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             if lost is not None:
                 raise lost from None
             raise
+
+
+def _local_cores():
+    """Cores this process may use (affinity and cgroup limits included), for the default n_jobs."""
+    from joblib import cpu_count
+
+    return cpu_count()
 
 
 def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, started):

@@ -315,8 +315,8 @@ def _interrupt_after(monkeypatch, n):
 def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_after, n_rows):
     out = tmp_path / "run"
     _interrupt_after(monkeypatch, stop_after)
-    with pytest.raises(KeyboardInterrupt):
-        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    with pytest.raises(KeyboardInterrupt):  # in this process: worker processes would not see the patch
+        setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
     assert len(pd.read_csv(out / "models.csv")) == n_rows
     monkeypatch.undo()
     result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
@@ -796,8 +796,9 @@ def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, mon
     with pytest.raises(ConfigError, match="Unknown problem"):
         load_config("smoke", {"problems": ["mil_again"]})
     monkeypatch.setitem(PROBLEMS, "mil_again", dataclasses.replace(PROBLEMS["mil"], name="mil_again"))
+    # n_jobs=1: a problem registered at run time is not in worker processes (docs/assessment.md).
     result = setlearn.assess("smoke", config={**TINY, "problems": ["mil_again"]}, out=tmp_path / "run",
-                             verbose=False)
+                             n_jobs=1, verbose=False)
     assert result.complete and set(result.models["problem"]) == {"mil_again"}
     assert len(result.models) == N_TINY_MODELS
 def test_audit_table_follows_the_config_order():
