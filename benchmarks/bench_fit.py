@@ -23,12 +23,12 @@ from setlearn import AttentionMILClassifier
 
 
 class HandWrittenMIL(nn.Module):
-    def __init__(self, featurizer, hidden, attention):
+    def __init__(self, featurizer, hidden, attention, classifier=None):
         super().__init__()
         self.featurizer = featurizer
         self.V = nn.Linear(hidden, attention)
         self.w = nn.Linear(attention, 1)
-        self.classifier = nn.Linear(hidden, 2)
+        self.classifier = nn.Linear(hidden, 2) if classifier is None else classifier
 
     def forward(self, x, mask):
         b, n = mask.shape
@@ -38,7 +38,7 @@ class HandWrittenMIL(nn.Module):
         return self.classifier(torch.einsum("bn,bnh->bh", a, h))
 
 
-def hand_written_fit(bags, y, featurizer, hidden, attention, epochs, seed=0):
+def hand_written_fit(bags, y, featurizer, hidden, attention, epochs, seed=0, classifier=None, batch_size=100):
     torch.manual_seed(seed)
     width = max(len(b) for b in bags)
     x = torch.zeros(len(bags), width, *bags[0].shape[1:])
@@ -47,13 +47,13 @@ def hand_written_fit(bags, y, featurizer, hidden, attention, epochs, seed=0):
         x[i, : len(b)] = torch.from_numpy(b)
         mask[i, : len(b)] = True
     y = torch.from_numpy(y)
-    model = HandWrittenMIL(featurizer, hidden, attention)
+    model = HandWrittenMIL(featurizer, hidden, attention, classifier)
     # Same optimizer as setlearn (fused Adam), so the ratio measures only what
     # setlearn and skorch add around the same computation.
     opt = torch.optim.Adam(model.parameters(), lr=0.005, weight_decay=1e-4, fused=True)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(epochs):
-        for idx in torch.randperm(len(bags)).split(100):
+        for idx in torch.randperm(len(bags)).split(batch_size):
             opt.zero_grad()
             loss = loss_fn(model(x[idx], mask[idx]), y[idx])
             loss.backward()

@@ -411,6 +411,8 @@ def _preset_mapping(preset):
     mapping = json.loads((_PRESET_DIR / f"{preset}.json").read_text())
     # Resolved configs always name their explainers, so a printed config is a complete override.
     mapping.setdefault("explainers", list(DEFAULT_EXPLAINERS))
+    # A preset leaves stack_size at its default; a config compared with it must not differ there.
+    mapping.setdefault("stack_size", StudyConfig.__dataclass_fields__["stack_size"].default)
     return mapping
 
 
@@ -447,6 +449,8 @@ class StudyConfig:
         Configurations retrained per task.
     n_retrain : int
         Seeds per retrained configuration.
+    stack_size : int, default=20
+        Seeds of one configuration trained as one stacked module (see docs/assessment.md).
     max_ensemble_size : int
         Ensembles of 2..this many members.
     n_ensembles : int
@@ -494,6 +498,12 @@ class StudyConfig:
     search_seeds: int = _int_field(1, "seeds per configuration in the search")
     top_k: int = _int_field(1, "configurations retrained per task")
     n_retrain: int = _int_field(1, "seeds per retrained configuration")
+    stack_size: int = _field(
+        lambda w, v: _check_int(w, v, 1), "int >= 1",
+        "seeds of one configuration trained as one stacked module: consecutive repeats in chunks of this "
+        "many (fewer where the stacking memory budget, set by the network and the bag sizes, allows fewer); "
+        "members of a chunk share its first seed's batch order; 1 trains every model alone",
+        default=20)
     max_ensemble_size: int = _int_field(
         1, "ensembles of 2..this many members (1: none — Table 3 keeps the single models, its ensemble "
            "columns are empty, and there is no `bad_vs_ensemble_size.png`; forced when `n_retrain` is 1)")

@@ -23,7 +23,7 @@ from ._report import _Page, _write_figures, _write_report
 from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations, write_tables
 from ._explainers import _ensemble_fields, _scores_path
-from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score, _model_tasks
+from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score_stack, _model_tasks, _stacks
 from ._audit import _run_audits
 
 
@@ -127,38 +127,51 @@ def _progress(total, done, desc, quiet):
     return tqdm(total=total, initial=done, desc=desc, unit=unit, file=stream, dynamic_ncols=True, leave=True)
 
 
-def _run_models(tasks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, methods):
-    """Train the tasks not yet in ``store``; returns how many were trained now."""
+def _run_models(stacks, store, out, data, estimator_params, *, n_jobs, budget, quiet, desc, methods):
+    """Train the stacks with rows not yet in ``store``; returns how many rows were written now.
+
+    ``stacks`` are tuples of tasks (see :func:`_stacks`), one joblib task each. A stack
+    with any row missing is trained whole and writes only its missing rows; ``budget``
+    (``max_models``) counts rows, so the last stack may write only some of them.
+    """
     from joblib import Parallel, delayed
 
-    todo = [t for t in tasks if t.key not in store.keys]
-    # Counted before the budget cuts todo short: the tasks left for a later call are not done.
-    done = len(tasks) - len(todo)
-    if budget is not None:
-        todo = todo[:budget]
+    total = sum(len(stack) for stack in stacks)
+    todo = []  # (stack, the keys of the rows it writes)
+    left = budget
+    for stack in stacks:
+        missing = [t.key for t in stack if t.key not in store.keys]
+        if left is not None:
+            missing = missing[:left]
+            left -= len(missing)
+        if missing:
+            todo.append((stack, frozenset(missing)))
     if not todo:
         return 0
-    # batch_size="auto" (joblib's default, kept on purpose): small models are grouped into one
+    # Counted before the budget cuts todo short: the rows left for a later call are not done.
+    done = len(store.keys & {t.key for stack in stacks for t in stack})
+    # batch_size="auto" (joblib's default, kept on purpose): small stacks are grouped into one
     # task until a task lasts a fraction of a second. A Dask task costs 4-24 ms of scheduling
     # (benchmarks/bench_dask.py), which would otherwise be a large share of a 0.3 s model.
     results = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator_unordered")(
-        delayed(_in_worker)(os.getpid(), _fit_and_score, t, data, estimator_params, t.stage == "retrain",
-                            methods)
-        for t in todo
+        delayed(_in_worker)(os.getpid(), _fit_and_score_stack, stack, wanted, data, estimator_params,
+                            stack[0].stage == "retrain", methods)
+        for stack, wanted in todo
     )
     trained = 0
-    with _progress(len(tasks), done, desc, quiet) as bar:
-        for row, scores in results:
-            if scores is not None:
-                # The attention (and every explainer's scores) go first: a row on
-                # disk promises its files.
-                path = _attention_path(out, tuple(row[k] for k in MODEL_KEY))
-                for method, method_scores in scores.items():
-                    _save_attention(_scores_path(path, method), method_scores)
-            store.append(row)
-            trained += 1
-            bar.update()
-            bar.set_postfix_str(f"iAUC {row['iauc_roc']:.2f}", refresh=False)
+    with _progress(total, done, desc, quiet) as bar:
+        for rows in results:
+            for row, scores in rows:
+                if scores is not None:
+                    # The attention (and every explainer's scores) go first: a row on
+                    # disk promises its files.
+                    path = _attention_path(out, tuple(row[k] for k in MODEL_KEY))
+                    for method, method_scores in scores.items():
+                        _save_attention(_scores_path(path, method), method_scores)
+                store.append(row)
+                trained += 1
+                bar.update()
+                bar.set_postfix_str(f"iAUC {row['iauc_roc']:.2f}", refresh=False)
     return trained
 
 
@@ -396,8 +409,10 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         Output folder; ``./setlearn-results/<preset>`` (or ``<config file stem>``).
         A run holds it exclusively: a second run on the same folder is refused.
     n_jobs : int, default=None
-        Models trained in parallel by joblib: 1 locally, all Dask workers with
-        ``scheduler``; -1 uses every core.
+        Stacks of models (see docs/assessment.md) trained in parallel by joblib:
+        ``None`` uses every core this process may run on (``joblib.cpu_count()``)
+        locally and all Dask workers with ``scheduler``; 1 trains in this
+        process; -1 is every core too. The rows do not depend on it.
     scheduler : str, default=None
         Address of a Dask scheduler (``"tcp://host:8786"``): the models are
         trained on its workers, which need setlearn installed. Results still
@@ -447,8 +462,10 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         stack.enter_context(_folder_lock(out))
         out = _prepare_folder(out, resolved)
         try:
-            return _run_in_folder(resolved, Path(out), n_jobs=1 if n_jobs is None else n_jobs,
-                                  max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
+            # Every core by default: assess is a batch command on the user's own machine,
+            # and its rows are the same numbers whatever the number of jobs.
+            return _run_in_folder(resolved, Path(out), n_jobs=_local_cores() if n_jobs is None else n_jobs,
+                                  cluster=scheduler is not None, max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
         except DivergenceError as exc:
             raise ConfigError(f"A model stopped training. {exc} Every finished model is saved in {out}; a "
@@ -460,7 +477,14 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             raise
 
 
-def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, started):
+def _local_cores():
+    """Cores this process may use (affinity and cgroup limits included), for the default n_jobs."""
+    from joblib import cpu_count
+
+    return cpu_count()
+
+
+def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_rows, verbose, started):
     """The run proper, in a locked and prepared folder (see :func:`assess`)."""
     data = _Data.of(config)
     quiet = not verbose
@@ -496,14 +520,15 @@ def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, s
 
         search = _model_tasks(config, "search")
         with timed("search"):
-            trained += run(search, budget=budget, desc="search")
+            trained += run(_stacks(config, search, data), budget=budget, desc="search")
         complete = {t.key for t in search} <= model_store.keys
         if complete:
             top = top_configurations(model_store.frame(), config.top_k)
             top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
             retrain = _model_tasks(config, "retrain", top_ids)
             with timed("retrain"):
-                trained += run(retrain, budget=None if budget is None else budget - trained, desc="retrain")
+                trained += run(_stacks(config, retrain, data), budget=None if budget is None else budget - trained,
+                               desc="retrain")
             complete = {t.key for t in retrain} <= model_store.keys
         if complete:
             models = model_store.frame()
@@ -511,8 +536,11 @@ def _run_in_folder(config, out, *, n_jobs, max_models, drop_bad_rows, verbose, s
             for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
                 retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
             with timed("ensembles"):
+                # Locally the ensembles are scored in this process: sending a task its members'
+                # stored scores costs this process about as much as scoring them (quick preset:
+                # 15 s in this process, 43 s with 2 loky workers). A cluster's workers add cores.
                 _run_ensembles(_ensemble_draws(config, top_ids, retrained), ensemble_store, out, data,
-                               n_jobs=n_jobs, quiet=quiet, methods=config.explainers)
+                               n_jobs=n_jobs if cluster else 1, quiet=quiet, methods=config.explainers)
             with timed("audit"):
                 _run_audits(config, top_ids, audit_store, data, search, n_jobs=n_jobs)
 

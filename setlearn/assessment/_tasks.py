@@ -99,34 +99,52 @@ def _dataset(problem, modality, split, data):
     return _dataset_with_populations(problem, modality, split, data)[:3]
 
 
-def _fit_and_score(task, data, estimator_params, keep_attention, methods):
-    """Train one model and measure it. Runs in a worker; returns (row, scores by explainer or None)."""
+def _fit_and_score_stack(stack, wanted, data, estimator_params, keep_attention, methods):
+    """Train one stack (see :func:`_stacks`) as one module and measure the members in ``wanted``.
+
+    Runs in a worker; returns a list of ``(row, scores by explainer or None)``, one per
+    member whose key is in ``wanted``, in the order of the stack. The whole stack is
+    trained even when only some of its rows are wanted (a resumed or partly lost
+    stack), so every member gets the numbers it gets in an uninterrupted run.
+    """
     import torch
-    from sklearn.metrics import log_loss, roc_auc_score
 
+    from setlearn.ensemble._ensemble import fit_stacked
     from setlearn.estimators import AttentionMILClassifier
-    from setlearn.metrics import (importance_auroc_per_population, importance_auroc_score,
-                                  importance_average_precision_score)
 
-    X_train, y_train, _ = _dataset(task.problem, task.modality, "train", data)
-    X_valid, y_valid, _ = _dataset(task.problem, task.modality, "valid", data)
-    X_test, y_test, imp_test, populations_test = _dataset_with_populations(task.problem, task.modality, "test", data)
-    model = AttentionMILClassifier(**estimator_params, **dict(task.params), random_state=task.seed, verbose=0)
+    first = stack[0]
+    X_train, y_train, _ = _dataset(first.problem, first.modality, "train", data)
+    models = [AttentionMILClassifier(**estimator_params, **dict(t.params), random_state=t.seed, verbose=0)
+              for t in stack]
     # One thread per model: these networks are tiny, and on a busy machine torch's
     # intra-op threads spin against each other (measured 8x slower with 2 threads on
-    # 2 shared cores). Parallelism comes from training several models at once (n_jobs).
+    # 2 shared cores). Parallelism comes from training several stacks at once (n_jobs).
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         start = time.perf_counter()
-        model.fit(X_train, y_train)
-        fit_time = time.perf_counter() - start
-        valid_proba = model.predict_proba(X_valid)
-        test_proba = model.predict_proba(X_test)
-        scores, explainer_fields = _explain_test(model, X_test, y_test, imp_test, methods)
-        attention = scores["attention"]
+        fit_stacked(models, X_train, y_train)
+        # A member's share of the stack's time: the stack trains its members in one module.
+        fit_time = (time.perf_counter() - start) / len(stack)
+        return [_score_fitted(task, model, fit_time, data, keep_attention, methods)
+                for task, model in zip(stack, models) if task.key in wanted]
     finally:
         torch.set_num_threads(threads)
+
+
+def _score_fitted(task, model, fit_time, data, keep_attention, methods):
+    """Measure one fitted model of ``task``; returns (row, scores by explainer or None)."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from setlearn.metrics import (importance_auroc_per_population, importance_auroc_score,
+                                  importance_average_precision_score)
+
+    X_valid, y_valid, _ = _dataset(task.problem, task.modality, "valid", data)
+    X_test, y_test, imp_test, populations_test = _dataset_with_populations(task.problem, task.modality, "test", data)
+    valid_proba = model.predict_proba(X_valid)
+    test_proba = model.predict_proba(X_test)
+    scores, explainer_fields = _explain_test(model, X_test, y_test, imp_test, methods)
+    attention = scores["attention"]
     positive = list(model.classes_).index(1)
     row = {
         "problem": task.problem, "modality": task.modality, "stage": task.stage,
@@ -162,3 +180,37 @@ def _model_tasks(config, stage, top=None):
                     seed = _derive_seed(config.seed, "model", problem, modality, stage, config_id, repeat)
                     tasks.append(_ModelTask(problem, modality, stage, config_id, items, repeat, seed))
     return tasks
+
+
+def _stack_size(config, task, data):
+    """Members of one stack of ``task``'s configuration: ``config.stack_size``, or fewer where the
+    stacking memory budget allows fewer. Depends on the config and the data's sizes only."""
+    from setlearn.ensemble._ensemble import _members_per_module
+    from setlearn.estimators import AttentionMILClassifier
+
+    if config.stack_size == 1:
+        return 1
+    X_train, y_train, _ = _dataset(task.problem, task.modality, "train", data)
+    model = AttentionMILClassifier(**config.estimator_params, **dict(task.params))
+    architecture = model._architecture(np.shape(X_train[0])[1:], len(np.unique(y_train)))
+    sizes = [len(bag) for bag in X_train]
+    return max(1, min(config.stack_size, _members_per_module(architecture, model._training(), sizes)))
+
+
+def _stacks(config, tasks, data):
+    """The stacks of ``tasks`` (from :func:`_model_tasks`): tuples of tasks trained as one module.
+
+    A stack is a fixed chunk of consecutive repeats of one (problem, modality, stage,
+    config_id): repeats ``k * n`` to ``(k + 1) * n - 1``, with ``n`` from
+    :func:`_stack_size`. Stacks are the same on every machine and in every run, so a
+    stack retrained to fill its missing rows gives the numbers it gave the first time.
+    """
+    groups = {}
+    for task in tasks:
+        groups.setdefault(task.key[:4], []).append(task)
+    stacks = []
+    for group in groups.values():
+        size = _stack_size(config, group[0], data)
+        group = sorted(group, key=lambda t: t.repeat)
+        stacks += [tuple(group[i : i + size]) for i in range(0, len(group), size)]
+    return stacks

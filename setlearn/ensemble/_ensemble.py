@@ -24,13 +24,17 @@ from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBIN
 _STACK_BUDGET = 2**20
 
 
-def _members_per_module(architecture, training, bags):
-    """How many members of one configuration to train as one stacked module."""
+def _members_per_module(architecture, training, sizes):
+    """How many members of one configuration to train as one stacked module.
+
+    Depends only on the configuration and the bag sizes ``sizes`` (never on the
+    machine), so that :func:`setlearn.assess` cuts its stacks alike everywhere.
+    """
     if training.early_stopping:
         # Stacked members would stop together, on the sum of their losses.
         return 1
     # The widest step's padded slots, batched exactly as training batches them.
-    per_member = max_padded_elements(bag_sizes(bags), training.batch_size) * architecture.widest_instance_activation
+    per_member = max_padded_elements(sizes, training.batch_size) * architecture.widest_instance_activation
     return max(1, int(_STACK_BUDGET // per_member))
 
 
@@ -42,6 +46,47 @@ def _fit_group(architecture, training, bags, y_encoded, seeds):
         member_net = make_net(training, net.module_.select(e)).initialize()
         member_net.history = net.history
         members.append(member_net)
+    return members
+
+
+def fit_stacked(members, X, y):
+    """Fit classifiers of one configuration as one stacked module, whatever their number.
+
+    Every member ends fitted as if by its own ``fit``, except that all of them
+    share the batch order of the first member's ``random_state`` (their initial
+    weights are each their own). The first member equals its own ``fit``.
+
+    Parameters
+    ----------
+    members : list of AttentionMILClassifier
+        Unfitted classifiers whose parameters differ only by ``random_state``.
+    X : list of array-like
+        Training bags.
+    y : array-like of shape (n_bags,)
+        Bag labels.
+
+    Returns
+    -------
+    members : list of AttentionMILClassifier
+        The same objects, fitted.
+
+    Examples
+    --------
+    >>> from setlearn import AttentionMILClassifier, make_bags
+    >>> from setlearn.ensemble._ensemble import fit_stacked
+    >>> X, y, _ = make_bags("mil", n_bags=20, bag_size=5, random_state=0)
+    >>> members = fit_stacked([AttentionMILClassifier(max_epochs=2, random_state=s) for s in (0, 1)], X, y)
+    >>> [len(m.history_) for m in members]
+    [2, 2]
+    """
+    first = members[0]
+    first._validate_params()
+    bags, y_encoded, classes = validate_training_bags(X, y)
+    instance_shape = bags[0].shape[1:]
+    nets = _fit_group(first._architecture(instance_shape, len(classes)), first._training(), bags, y_encoded,
+                      [member_seed(m.random_state) for m in members])
+    for member, net in zip(members, nets):
+        member._set_fitted(net, classes, instance_shape)
     return members
 
 
@@ -281,7 +326,7 @@ class AttentionEnsemble(BaseBagClassifier):
             params = members[same[0]].get_params(deep=False)
             architecture = ArchitectureSpec.from_params(params, instance_shape, len(classes))
             training = TrainingSpec.from_params(params)
-            size = _members_per_module(architecture, training, bags)
+            size = _members_per_module(architecture, training, bag_sizes(bags))
             groups += [(architecture, training, same[i : i + size]) for i in range(0, len(same), size)]
         nets = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fit_group)(architecture, training, bags, y_encoded, [member_seed(members[i].random_state) for i in g])

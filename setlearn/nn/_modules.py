@@ -368,12 +368,18 @@ class AttentionPooling(nn.Module):
         self.w = StackedLinear(n_members, attention_size, 1, seeds=[s + 41 for s in seeds])
 
     def forward(self, h, mask):
-        """Weights of shape (E, B, N) from features (E, B, N, H) and mask (B, N)."""
+        """Weights of shape (E, B, N) from features (E, B, N, H) and mask (B, N).
+
+        ``mask=None`` means every slot is a real instance (no padding work).
+        """
         n_members, n_bags, n_instances, n_hidden = h.shape
         if self.kind == "mean":
+            if mask is None:
+                return h.new_full((n_members, n_bags, n_instances), 1.0 / n_instances)
             uniform = mask / mask.sum(dim=-1, keepdim=True)
             return uniform.to(h.dtype).expand(n_members, n_bags, n_instances)
-        return torch.softmax(self.scores(h).masked_fill(~mask, float("-inf")), dim=-1)
+        scores = self.scores(h)
+        return torch.softmax(scores if mask is None else scores.masked_fill(~mask, float("-inf")), dim=-1)
 
     def scores(self, h):
         """Unnormalised log-weights ``(E, B, N)``: the weights are their softmax over a bag.
@@ -471,7 +477,7 @@ class AttentionMILNet(nn.Module):
         sizes = [n_hidden] * classifier_depth + [n_classes]
         self.classifier = _mlp(n_members, sizes, [s + 53 for s in seeds], shared_input=False, final_activation=False)
 
-    def forward(self, x, mask, index=None, return_features=False):
+    def forward(self, x, mask, index=None, return_features=False, full=None):
         """Logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` of a batch of bags.
 
         Only real instances are featurized (padding never reaches the
@@ -490,9 +496,16 @@ class AttentionMILNet(nn.Module):
             <setlearn.bags.PaddedBags.batch>`); padding slots may point anywhere.
         return_features : bool, default=False
             Also return the instance features ``(E, B, N, H)`` (for explainers).
+        full : bool or None, default=None
+            Whether every slot is a real instance, when the caller knows
+            (training batches say it, from the bag sizes): then no padding or
+            mask work and no look at the mask's values, a host sync per step
+            (on a GPU a wait for the device). None looks at the mask.
         """
         n_bags, n_instances = mask.shape
-        if index is None and bool(mask.all()):
+        if full is None:
+            full = index is None and bool(mask.all())
+        if index is None and full:
             # Bags of equal size: every slot is a real instance.
             h = self._featurize(x.reshape(n_bags * n_instances, *self.instance_shape))
         else:
@@ -504,7 +517,7 @@ class AttentionMILNet(nn.Module):
                 index[mask] = torch.arange(len(x), device=mask.device)
             h = torch.index_select(self._featurize(x), 1, index.reshape(-1))
         h = h.view(self.n_members, n_bags, n_instances, -1)
-        logits, attention = self.pool(h, mask)
+        logits, attention = self.pool(h, None if full else mask)
         return (logits, attention, h) if return_features else (logits, attention)
 
     def pool(self, h, mask):
@@ -517,8 +530,8 @@ class AttentionMILNet(nn.Module):
         ----------
         h : torch.Tensor of shape (E, B, N, H)
             Instance features (``forward(..., return_features=True)``).
-        mask : torch.BoolTensor of shape (B, N)
-            True for the instances to pool.
+        mask : torch.BoolTensor of shape (B, N) or None
+            True for the instances to pool; None pools every instance.
 
         Returns
         -------
@@ -568,7 +581,8 @@ class AttentionMILNet(nn.Module):
         # Class 0's logit is 0, so for two classes this is mi-Net's max of
         # instance scores, and negative evidence cannot make a bag negative.
         evidence = instance_logits - instance_logits[..., :1]
-        evidence = evidence.masked_fill(~mask[None, :, :, None], float("-inf"))
+        if mask is not None:
+            evidence = evidence.masked_fill(~mask[None, :, :, None], float("-inf"))
         logits = evidence.max(dim=2).values
         # The weights report which instance decides: the one with the strongest
         # evidence for any non-background class. Instances tied with it up to

@@ -89,8 +89,9 @@ class BagDataset(torch.utils.data.Dataset):
         Yields
         ------
         batch : tuple
-            ``({"x": x, "mask": mask[, "index": index]}, y)``; ``y`` is None at
-            prediction time.
+            ``({"x": x, "mask": mask, "full": full[, "index": index]}, y)``;
+            ``full`` (a bool) says whether the bags fill every slot; ``y`` is
+            None at prediction time.
         """
         for _, batch in self.positioned_batches(batch_size, shuffle=shuffle, random_state=random_state):
             yield batch
@@ -112,13 +113,18 @@ class BagDataset(torch.utils.data.Dataset):
         positions : ndarray of int
             Positions of the batch's bags in this subset.
         batch : tuple
-            ``({"x": padded, "mask": mask}, y)``.
+            As in :meth:`batches`.
         """
         sizes = self.data.sizes[self.indices]
         for positions in size_bucketed_batches(sizes, batch_size, shuffle=shuffle, random_state=random_state):
             bags = self.indices[positions]
             x, mask, index = self.data.batch(bags)
-            inputs = {"x": x, "mask": mask} if index is None else {"x": x, "mask": mask, "index": index}
+            # Whether the bags fill every slot, read from the sizes (a Python bool, which
+            # BagNet.infer hands to the network as is), so the network need not look at the mask.
+            batch_sizes = sizes[positions]
+            inputs = {"x": x, "mask": mask, "full": bool(batch_sizes.min() == batch_sizes.max())}
+            if index is not None:
+                inputs["index"] = index
             y = None if self.y is None else torch.from_numpy(self.y[bags])
             yield positions, _Batch(inputs, y, len(bags))
 
@@ -206,6 +212,14 @@ class BagNet(NeuralNet):
             self._shuffle_rng = np.random.default_rng(self.shuffle_random_state)
         rng = self._shuffle_rng if training else None
         return _BatchIterator(dataset, self.batch_size, shuffle=training, random_state=rng)
+
+    def infer(self, x, **fit_params):
+        # A batch's "full" flag is a Python bool: it goes to the module as is, not
+        # through to_tensor (a tensor flag would be read back with a host sync).
+        if isinstance(x, dict) and "full" in x:
+            tensors = to_tensor({k: v for k, v in x.items() if k != "full"}, device=self.device)
+            return self.module_(**self._merge_x_and_fit_params(tensors, fit_params), full=x["full"])
+        return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         logits = y_pred[0]

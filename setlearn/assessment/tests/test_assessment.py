@@ -345,7 +345,8 @@ def test_smoke_preset_end_to_end(smoke_run):
 
 
 def _interrupt_after(monkeypatch, n):
-    real = _runner._fit_and_score
+    """Interrupt the run after ``n`` stacks (joblib tasks) trained."""
+    real = _runner._fit_and_score_stack
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -354,24 +355,96 @@ def _interrupt_after(monkeypatch, n):
         calls["n"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_runner, "_fit_and_score", flaky)
+    monkeypatch.setattr(_runner, "_fit_and_score_stack", flaky)
 
 
-@pytest.mark.parametrize("stop_after", [1, 3])  # during the search, during the retraining
-def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_after):
+# TINY's search is 2 stacks of one model, its retraining 2 stacks of 2 (n_retrain=2).
+@pytest.mark.parametrize("stop_after, n_rows", [(1, 1), (3, 4)])  # during the search, during the retraining
+def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_after, n_rows):
     out = tmp_path / "run"
     _interrupt_after(monkeypatch, stop_after)
-    with pytest.raises(KeyboardInterrupt):
-        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
-    assert len(pd.read_csv(out / "models.csv")) == stop_after
+    with pytest.raises(KeyboardInterrupt):  # in this process: worker processes would not see the patch
+        setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
+    assert len(pd.read_csv(out / "models.csv")) == n_rows
     monkeypatch.undo()
     result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
-    assert result.complete and result.n_new_models == N_TINY_MODELS - stop_after
+    assert result.complete and result.n_new_models == N_TINY_MODELS - n_rows
     assert not result.models.duplicated(_store.MODEL_KEY).any()
     assert len(result.ensembles) == N_TINY_ENSEMBLES
     # Same keys, and (training being seeded) the same numbers as a run never stopped.
     pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
     pd.testing.assert_frame_equal(result.ensembles, uninterrupted.ensembles)
+
+
+# Stacks of 3 over 5 retrains: chunks (0, 1, 2) and (3, 4); batches of 8 bags, so the batch order matters.
+STACKED = {**TINY, "n_retrain": 5, "stack_size": 3, "estimator_params": {"max_epochs": 3, "batch_size": 8}}
+
+
+def _assert_same_rows(result, reference):
+    pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(reference.models),
+                                  check_exact=False, atol=1e-6, rtol=0)
+
+
+def test_stacks_are_fixed_chunks_of_consecutive_repeats():
+    from setlearn.assessment._tasks import _Data, _model_tasks, _stacks
+
+    config = assessment.StudyConfig.from_mapping("smoke", STACKED)
+    top = {("mil", "gaussian"): ["h4-a2-f1-c1"]}
+    stacks = _stacks(config, _model_tasks(config, "retrain", top), _Data.of(config))
+    assert [[t.repeat for t in stack] for stack in stacks] == [[0, 1, 2], [3, 4]]
+    alone = assessment.StudyConfig.from_mapping("smoke", {**STACKED, "stack_size": 1})
+    assert [len(s) for s in _stacks(alone, _model_tasks(alone, "retrain", top), _Data.of(alone))] == [1] * 5
+
+
+def test_stacking_budget_caps_the_stacks(monkeypatch):
+    from setlearn.assessment._tasks import _Data, _model_tasks, _stacks
+    from setlearn.ensemble import _ensemble
+
+    # 30 bags of exactly 10 (a fixed-size composition) in batches of 8: 80 padded slots x
+    # hidden 4 = 320 values a member.
+    monkeypatch.setattr(_ensemble, "_STACK_BUDGET", 2 * 320)
+    config = assessment.StudyConfig.from_mapping("smoke", {**STACKED, "data_params": {"composition": "balanced"}})
+    stacks = _stacks(config, _model_tasks(config, "retrain", {("mil", "gaussian"): ["h4-a2-f1-c1"]}),
+                     _Data.of(config))
+    assert [[t.repeat for t in stack] for stack in stacks] == [[0, 1], [2, 3], [4]]
+
+
+@pytest.fixture(scope="module")
+def stacked_run(tmp_path_factory):
+    return setlearn.assess("smoke", config=STACKED, out=tmp_path_factory.mktemp("stacked"), verbose=False)
+
+
+def test_a_stack_cut_short_or_partly_lost_retrains_to_the_same_rows(tmp_path, stacked_run):
+    out = tmp_path / "run"
+    # 2 search models and one retrain: the first stack of 3 writes one row of three.
+    first = setlearn.assess("smoke", config=STACKED, out=out, max_models=3, verbose=False)
+    assert len(first.models) == 3
+    second = setlearn.assess("smoke", config=STACKED, out=out, max_models=3, n_jobs=2, verbose=False)
+    assert len(second.models) == 6
+    result = setlearn.assess("smoke", config=STACKED, out=out, n_jobs=2, verbose=False)
+    assert result.complete
+    _assert_same_rows(result, stacked_run)
+    # A row lost from the middle of a stack: the stack trains again and writes only that row.
+    models = pd.read_csv(out / "models.csv", dtype={"config_id": str})
+    lost = (models["stage"] == "retrain") & (models["repeat"] == 1)
+    assert lost.sum() == 2
+    models[~lost].to_csv(out / "models.csv", index=False)
+    # The ensembles that name the lost models are damaged rows now; dropped, they are scored again.
+    with pytest.warns(assessment.AssessmentWarning, match="damaged row"):
+        again = setlearn.assess("smoke", config=STACKED, out=out, drop_bad_rows=True, verbose=False)
+    assert again.n_new_models == 2
+    _assert_same_rows(again, stacked_run)
+    pd.testing.assert_frame_equal(again.ensembles, stacked_run.ensembles, check_exact=False, atol=1e-6, rtol=0)
+
+
+def test_the_first_member_of_a_stack_equals_its_model_trained_alone(tmp_path, stacked_run):
+    alone = setlearn.assess("smoke", config={**STACKED, "stack_size": 1}, out=tmp_path / "alone", verbose=False)
+    stacked, single = (_without_timing(r.models).set_index(_store.MODEL_KEY) for r in (stacked_run, alone))
+    firsts = [k for k in stacked.index if k[2] == "search" or k[4] in (0, 3)]
+    pd.testing.assert_frame_equal(stacked.loc[firsts], single.loc[firsts], check_exact=False, atol=1e-6, rtol=0)
+    # The others share their stack's batch order, so they are other models than alone.
+    others = [k for k in stacked.index if k not in firsts]
+    assert not np.allclose(stacked.loc[others, "valid_log_loss"], single.loc[others, "valid_log_loss"])
 
 
 # TINY fits 3 epochs of one batch per model: step 8 is the 2nd epoch of the 3rd model (a retrain).
@@ -854,8 +927,9 @@ def test_a_problem_registered_in_setlearn_datasets_works_in_assess(tmp_path, mon
     with pytest.raises(ConfigError, match="Unknown problem"):
         load_config("smoke", {"problems": ["mil_again"]})
     monkeypatch.setitem(PROBLEMS, "mil_again", dataclasses.replace(PROBLEMS["mil"], name="mil_again"))
+    # n_jobs=1: a problem registered at run time is not in worker processes (docs/assessment.md).
     result = setlearn.assess("smoke", config={**TINY, "problems": ["mil_again"]}, out=tmp_path / "run",
-                             verbose=False)
+                             n_jobs=1, verbose=False)
     assert result.complete and set(result.models["problem"]) == {"mil_again"}
     assert len(result.models) == N_TINY_MODELS
 def test_audit_table_follows_the_config_order_and_reads_old_audits():
@@ -921,4 +995,5 @@ def test_a_model_whose_training_diverges_ends_the_run_with_one_clear_error(tmp_p
     monkeypatch.setattr(_net._StopOnDivergence, "on_epoch_end", diverged)
     with pytest.raises(ConfigError, match=r"A model stopped training\. Training diverged: .* Every finished "
                                           r"model is saved in .*another --out"):
-        setlearn.assess("smoke", config=TINY, out=tmp_path / "run", verbose=False)
+        # n_jobs=1: the patch lives in this process only.
+        setlearn.assess("smoke", config=TINY, out=tmp_path / "run", n_jobs=1, verbose=False)

@@ -51,7 +51,8 @@ def test_mnist_runs_in_a_config_with_the_cnn(mnist_file, tmp_path):
         "bag_size": 8, "grid": {"mnist": TINY_CNN}, "estimator_params": {"max_epochs": 2}, "search_seeds": 1,
         "top_k": 1, "n_retrain": 2, "max_ensemble_size": 2, "n_ensembles": 1,
     }
-    result = setlearn.assess("smoke", config=config, out=tmp_path / "run", verbose=False)
+    # n_jobs=1: the fixture's MNIST file is patched in this process only.
+    result = setlearn.assess("smoke", config=config, out=tmp_path / "run", n_jobs=1, verbose=False)
     assert set(result.models["modality"]) == {"mnist"} and len(result.models) == 3
     assert result.figures["mnist_mil_bag"].exists()
     # The paper's MNIST numbers stand beside real MNIST.

@@ -107,7 +107,7 @@ def test_the_ensemble_stacks_as_many_members_as_the_spec_budget_allows():
     spec, training = ArchitectureSpec.from_params(params, (16, 16), 2), TrainingSpec.from_params(params)
     per_member = max_padded_elements(bag_sizes(images), 4) * spec.widest_instance_activation
     expected = _ensemble._STACK_BUDGET // per_member
-    assert 1 < expected < 5 and _ensemble._members_per_module(spec, training, images) == expected
+    assert 1 < expected < 5 and _ensemble._members_per_module(spec, training, bag_sizes(images)) == expected
     ensemble = AttentionEnsemble(base, n_estimators=5, agreement_threshold=None, random_state=0).fit(images, y)
     # Members of one stacked module share its history object.
     histories = [id(m.history_) for m in ensemble.estimators_]

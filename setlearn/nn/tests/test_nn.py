@@ -178,3 +178,43 @@ def test_n_threads_is_applied_around_fit_and_predict_and_restored():
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="n_threads"):
         AttentionMILClassifier(n_threads=0).fit(X, y)
+
+
+@pytest.mark.parametrize("attention, pooling", [("tanh", "attention"), ("mean", "attention"), ("gated", "max"),
+                                                ("tanh", "additive")])
+def test_a_batch_known_full_skips_the_mask_and_changes_nothing(monkeypatch, attention, pooling):
+    # Training batches say whether their bags fill every slot (issue 23 item 1); a batch
+    # said full must train exactly as the path that looks at the mask (today's).
+    from setlearn import make_bags
+    from setlearn.nn import BagNet
+
+    # Bags of exactly 8 (a fixed-size composition): every batch is full.
+    X, y, _ = make_bags("mil", n_bags=40, bag_size=8, composition="balanced", random_state=0)
+    params = dict(attention=attention, pooling=pooling, max_epochs=4, batch_size=16, random_state=0)
+    calls = []
+    module_forward = AttentionMILNet.forward
+
+    def forward(self, *args, full=None, **kwargs):
+        calls.append(full)
+        return module_forward(self, *args, full=full, **kwargs)
+
+    monkeypatch.setattr(AttentionMILNet, "forward", forward)
+    told = AttentionMILClassifier(**params).fit(X, y)
+    assert calls and all(full is True for full in calls)
+    real_infer = BagNet.infer
+
+    def infer_without_the_flag(self, x, **fit_params):
+        return real_infer(self, {k: v for k, v in x.items() if k != "full"}, **fit_params)
+
+    monkeypatch.setattr(BagNet, "infer", infer_without_the_flag)
+    looked = AttentionMILClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(told.predict_proba(X), looked.predict_proba(X), atol=1e-5, rtol=0)
+    for a, b in zip(told.explain(X), looked.explain(X)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+
+
+def test_batches_of_unequal_bags_are_not_full():
+    bags = [np.zeros((2, 4), np.float32), np.ones((5, 4), np.float32), np.ones((5, 4), np.float32) * 2]
+    dataset = BagDataset(PaddedBags(bags, distinct=False), y=np.array([0, 1, 0]))
+    assert [batch["full"] for batch, _ in dataset.batches(3)] == [False]
+    assert [batch["full"] for batch, _ in dataset.subset([1, 2]).batches(3)] == [True]
