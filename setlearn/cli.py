@@ -45,7 +45,7 @@ def _parser():
     assess.add_argument("--config", metavar="FILE", help="JSON or TOML file overriding keys of the preset")
     assess.add_argument("--out", metavar="DIR", help="output folder (default: ./setlearn-results/<preset or config name>)")
     assess.add_argument("--n-jobs", type=int, metavar="N",
-                        help="models trained in parallel (default 1; -1: all cores; all workers with --scheduler)")
+                        help="stacks of models trained in parallel (default: every core, or all workers with --scheduler; 1: in this process)")
     assess.add_argument("--scheduler", metavar="ADDRESS",
                         help="Dask scheduler address, e.g. tcp://host:8786: train on its workers")
     assess.add_argument("--max-models", type=int, metavar="N",
