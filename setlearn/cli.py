@@ -4,7 +4,7 @@ Examples
 --------
 .. code-block:: console
 
-    $ setlearn assess                      # the quick preset, a few minutes
+    $ setlearn assess                      # the quick preset (time: docs/results/quick/)
     $ setlearn assess --preset smoke --out results/smoke
     $ setlearn assess --preset paper --scheduler tcp://scheduler:8786
     $ setlearn assess --config my-study.toml --n-jobs 2
