@@ -63,9 +63,15 @@ def _row_checks(config, out, stored_models):
                     f"({', '.join(config.modalities)})")
         return None
 
-    def member(modality, config_id, repeat):
+    def configuration(modality, config_id):
         if config_id not in grids[modality]:
             return f"config_id {config_id!r} is not a configuration of the {modality} grid"
+        return None
+
+    def member(modality, config_id, repeat):
+        problem = configuration(modality, config_id)
+        if problem:
+            return problem
         if repeat >= config.n_retrain:
             return f"repeat {repeat} is outside the study's {config.n_retrain} retrains"
         return None
@@ -75,10 +81,10 @@ def _row_checks(config, out, stored_models):
         if problem:
             return problem
         modality, config_id, stage, repeat = row["modality"], row["config_id"], row["stage"], int(row["repeat"])
-        params = grids[modality].get(config_id)
-        if params is None:
-            return f"config_id {config_id!r} is not a configuration of the {modality} grid"
-        for name, value in params.items():
+        problem = configuration(modality, config_id)
+        if problem:
+            return problem
+        for name, value in grids[modality][config_id].items():
             if row[name] != str(value):
                 return f"{name} {row[name]!r} disagrees with config_id {config_id!r} ({name} {value!r})"
         if repeat >= repeats[stage]:
