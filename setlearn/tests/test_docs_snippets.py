@@ -28,8 +28,14 @@ def _pbmc_file_available():
     return None
 
 
+def _full_mnist_available():
+    # The guide's example folder; nothing in setlearn downloads it.
+    folder = Path("~/data/mnist").expanduser()
+    return None if folder.exists() else f"no MNIST files in {folder}"
+
+
 #: Requirement name -> function returning None when met, else why not.
-REQUIREMENTS = {"pbmc": _pbmc_file_available}
+REQUIREMENTS = {"pbmc": _pbmc_file_available, "full-mnist": _full_mnist_available}
 
 
 def snippets(page):
