@@ -44,9 +44,9 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-# The study-scale run folders hold reports and tables written by setlearn assess; the
+# The run folders (results/<run>/) hold reports and tables written by setlearn assess; the
 # results page links to them as files, they are not pages of the site.
-exclude_patterns = ["_build", "results/study-*", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
+exclude_patterns = ["_build", "results/*/**", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
                     "auto_examples/*.md5", "auto_examples/*.json", "_intersphinx"]
 templates_path = ["_templates"]
 
