@@ -26,8 +26,9 @@ import torch
 from _rows import append_row
 from setlearn import AttentionMILClassifier
 from setlearn.datasets import COMPOSITIONS, make_bags
-from setlearn.inspection import audit_ground_truth
-from setlearn.metrics import importance_auroc_score
+from setlearn.inspection import audit_ground_truth, classify_bad_model
+from setlearn.metrics import importance_auroc_per_population, importance_auroc_score
+from setlearn.plotting import wilson_interval
 
 STUDY = dict(max_epochs=500, batch_size=100, lr=0.005, weight_decay=1e-4)
 # The study preset's largest configuration, with the linear classifier head the
@@ -40,8 +41,10 @@ CONFIGS = [
     dict(hidden_size=8, attention_size=4, featurizer_depth=1, classifier_depth=2),
 ]
 PROBLEMS = ("and", "xor")
+BAD_IAUC = 0.65
 COLUMNS = ["problem", "composition", "kind", "config", "seed", "valid_accuracy", "test_accuracy",
-           "iauc_roc", "auroc", "auroc_low", "auroc_high", "fit_time_s"]
+           "iauc_roc", "iauc_roc_pop1", "iauc_roc_pop2", "failure", "auroc", "auroc_low", "auroc_high", "leaks",
+           "fit_time_s"]
 
 
 def config_id(params):
@@ -65,30 +68,40 @@ def fit_one(splits, params, seed, estimator_params):
     model.fit(X, y)
     fit_time = time.perf_counter() - start
     Xv, yv, _, _ = splits["valid"]
-    Xt, yt, it, _ = splits["test"]
+    Xt, yt, it, pt = splits["test"]
+    attention = model.explain(Xt)
+    valid_accuracy = float(np.mean(model.predict(Xv) == yv))
+    per_population = importance_auroc_per_population(it, attention, pt, y=yt)
     return {
-        "valid_accuracy": float(np.mean(model.predict(Xv) == yv)),
+        "valid_accuracy": valid_accuracy,
         "test_accuracy": float(np.mean(model.predict(Xt) == yt)),
-        "iauc_roc": float(importance_auroc_score(it, model.explain(Xt), y=yt)),
+        "iauc_roc": float(importance_auroc_score(it, attention, y=yt)),
+        **{f"iauc_roc_pop{k}": float(v) for k, v in per_population.items()},
+        "failure": classify_bad_model(per_population, valid_accuracy),
         "fit_time_s": round(fit_time, 1),
     }
 
 
 def summarise(rows):
+    """One line per (problem, composition, configuration): the audit and the models over their seeds."""
     out = []
     for (problem, composition), g in rows.groupby(["problem", "composition"], sort=False):
-        models = g[g.kind == "attention"]
         share = g[g.kind == "audit: population shares"]
-        uniform = g[(g.kind == "audit: uniform attention") & (g.config == config_id(CONFIGS[-1]))]
         fmt = lambda r: f"{r.auroc:.2f} [{r.auroc_low:.2f}, {r.auroc_high:.2f}]"  # noqa: E731
-        out.append({
-            "problem": problem, "composition": composition,
-            "population 0 share AUROC": fmt(share.iloc[0]) if len(share) else "",
-            f"uniform attention AUROC ({config_id(CONFIGS[-1])})": fmt(uniform.iloc[0]) if len(uniform) else "",
-            **{f"{c}: valid acc / iAUC-ROC": ", ".join(f"{r.valid_accuracy:.2f} / {r.iauc_roc:.2f}"
-                                                     for r in models[models.config == c].itertuples())
-               for c in dict.fromkeys(models.config)},
-        })
+        for config, models in g[g.kind == "attention"].groupby("config", sort=False):
+            uniform = g[(g.kind == "audit: uniform attention") & (g.config == config)]
+            bad = models.iauc_roc <= BAD_IAUC  # the study's bad explanation; `failure` says why
+            low, high = wilson_interval(int(bad.sum()), len(models))
+            out.append({
+                "problem": problem, "composition": composition, "config": config, "n": len(models),
+                "subsets that leak": share.leaks.iloc[0] if len(share) else "",
+                "whole-bag shares AUROC": fmt(share.iloc[0]) if len(share) else "",
+                "uniform attention AUROC": fmt(uniform.iloc[0]) if len(uniform) else "",
+                "valid acc": f"{models.valid_accuracy.mean():.2f} ± {models.valid_accuracy.std():.2f}",
+                "iAUC-ROC": f"{models.iauc_roc.mean():.2f} ± {models.iauc_roc.std():.2f}",
+                f"bad (iAUC-ROC <= {BAD_IAUC})": f"{int(bad.sum())}/{len(models)} [{low:.2f}, {high:.2f}]",
+                "failures": ", ".join(f"{k} {v}" for k, v in models.failure[bad].value_counts().items()) or "-",
+            })
     return pd.DataFrame(out)
 
 
@@ -96,7 +109,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="compositions_study.csv")
     parser.add_argument("--quick", action="store_true", help="tiny data and 3 epochs, to test the script")
-    parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
+    parser.add_argument("--seeds", type=int, default=4, help="seeds per configuration")
     args = parser.parse_args()
     torch.set_num_threads(1)
     n_bags, bag_size, estimator_params = ((1000, 250, 250), 250, STUDY)
@@ -127,7 +140,8 @@ def main():
                         X, y, importance, populations = splits_of(problem, composition)["train"]
                         audit = audit_ground_truth(X, y, importance, populations, random_state=0)
                         write({**base, "kind": "audit: population shares", "config": "-",
-                               **{k: getattr(audit.whole_bag_shares, k) for k in ("auroc", "auroc_low", "auroc_high")}})
+                               **{k: getattr(audit.whole_bag_shares, k) for k in ("auroc", "auroc_low", "auroc_high")},
+                               "leaks": "; ".join(check.name for check in audit.leaks) or "none"})
                         keys.add((problem, composition, "audit: population shares", "-", 0))
                     if (problem, composition, "attention", config_id(params), seed) not in keys:
                         write({**base, "kind": "attention", "config": config_id(params),
