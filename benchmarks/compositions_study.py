@@ -129,10 +129,11 @@ def main():
             cache[problem, composition] = data(problem, composition, n_bags, bag_size)
         return cache[problem, composition]
 
-    # Round-robin over the cells, so that every cell has a model early on; the
+    # Round-robin over the cells and configurations, seed by seed, so that a run stopped early has the same
+    # number of seeds in every cell; the
     # uniform-attention audits (one model each) come last.
-    for params in CONFIGS:
-        for seed in range(args.seeds):
+    for seed in range(args.seeds):
+        for params in CONFIGS:
             for problem in PROBLEMS:
                 for composition in COMPOSITIONS:
                     base = {"problem": problem, "composition": composition, "seed": seed}
