@@ -480,9 +480,15 @@ class AttentionMILNet(nn.Module):
     def forward(self, x, mask, index=None, return_features=False, full=None):
         """Logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` of a batch of bags.
 
-        Only real instances are featurized (padding never reaches the
-        featurizer, so e.g. BatchNorm statistics see real instances only), and
+        A CNN or user featurizer sees only real instances (padding never
+        reaches it, so e.g. BatchNorm statistics see real instances only), and
         with ``index`` each row of ``x`` once, however many slots it fills.
+        The MLP featurizer maps padded bags slot by slot, padding included:
+        padding holds zeros, whose features are finite and get attention
+        exactly 0 (and so no gradient), and gathering the real instances and
+        scattering their features back costs more than featurizing the few
+        padding slots of a size-bucketed batch (half of a training step at
+        the study's scale, benchmarks/README.md).
 
         Parameters
         ----------
@@ -505,8 +511,9 @@ class AttentionMILNet(nn.Module):
         n_bags, n_instances = mask.shape
         if full is None:
             full = index is None and bool(mask.all())
-        if index is None and full:
-            # Bags of equal size: every slot is a real instance.
+        if index is None and (full or isinstance(self.featurizer, MLPFeaturizer)):
+            # Every slot is a real instance, or the featurizer maps padding to
+            # finite features that the mask then excludes (see above).
             h = self._featurize(x.reshape(n_bags * n_instances, *self.instance_shape))
         else:
             if index is None:

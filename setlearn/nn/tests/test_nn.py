@@ -218,3 +218,35 @@ def test_batches_of_unequal_bags_are_not_full():
     dataset = BagDataset(PaddedBags(bags, distinct=False), y=np.array([0, 1, 0]))
     assert [batch["full"] for batch, _ in dataset.batches(3)] == [False]
     assert [batch["full"] for batch, _ in dataset.subset([1, 2]).batches(3)] == [True]
+
+
+@pytest.mark.parametrize("n_members", [1, 3])
+@pytest.mark.parametrize("pooling", ["attention", "additive", "max"])
+def test_the_mlp_featurizes_padding_and_it_changes_nothing(monkeypatch, n_members, pooling):
+    # Padded storage with the MLP featurizer: every slot is featurized, padding
+    # included (no gather of the real instances, no scatter back; issue 23). The
+    # outputs and every gradient equal those of featurizing only the real instances.
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(n, 4)).astype(np.float32) for n in (2, 9, 5, 9)]
+    net = AttentionMILNet((4,), 2, hidden_size=6, attention_size=3, featurizer_depth=2, classifier_depth=2,
+                          pooling=pooling, n_members=n_members, seeds=range(n_members))
+    x, mask, index = PaddedBags(bags, distinct=False).batch(np.arange(len(bags)))
+    assert index is None and not bool(mask.all())
+    rows = []
+    featurize = AttentionMILNet._featurize
+    monkeypatch.setattr(AttentionMILNet, "_featurize", lambda self, v: rows.append(len(v)) or featurize(self, v))
+
+    def outputs_and_gradients(*inputs):
+        net.zero_grad()
+        logits, attention = net(*inputs)
+        (logits.square().sum() + (attention * torch.arange(attention.shape[-1])).sum()).backward()
+        return [logits, attention] + [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+
+    padded = outputs_and_gradients(x, mask)
+    assert rows == [mask.numel()]
+    real = torch.zeros(mask.shape, dtype=torch.long)
+    real[mask] = torch.arange(int(mask.sum()))
+    gathered = outputs_and_gradients(x[mask], mask, real)
+    assert rows[1:] == [int(mask.sum())]
+    for a, b in zip(padded, gathered):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-6)
