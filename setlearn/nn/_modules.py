@@ -79,6 +79,9 @@ class StackedLinear(nn.Module):
         every member reads (the first layer of a network); otherwise the input
         has shape ``(E, M, in_features)``.
 
+    The output has shape ``(E, M, out_features)``; with several members it is
+    a view of a features-major ``(E, out_features, M)`` tensor (not contiguous).
+
     Examples
     --------
     >>> import torch
@@ -512,7 +515,8 @@ class AttentionMILNet(nn.Module):
             Row of ``x`` that fills every slot (see :meth:`PaddedBags.batch
             <setlearn.bags.PaddedBags.batch>`); padding slots may point anywhere.
         return_features : bool, default=False
-            Also return the instance features ``(E, B, N, H)`` (for explainers).
+            Also return the instance features ``(E, B, N, H)`` (for explainers;
+            stacked MLP or CNN members' are a features-major view, see :class:`StackedLinear`).
         full : bool or None, default=None
             Whether every slot is a real instance, when the caller knows
             (training batches say it, from the bag sizes): then no padding or
