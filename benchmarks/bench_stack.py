@@ -7,9 +7,11 @@ other processes on a shared machine slow both sides alike):
   (:func:`bench_fit.hand_written_fit`: bags pre-padded once, ``randperm`` batches of 100,
   plain ``nn`` layers, the same fused Adam; target <= 0.5);
 * ``n`` members of one configuration trained as one stacked module
-  (:func:`setlearn.ensemble._ensemble.fit_stacked`, what ``assess`` does with the seeds of a
-  configuration) vs ``n`` single fits, for ``n`` = 5, 20, 100 (target >= 4x at 100). A single
-  fit's time is the best of ``--repeats``; ``n`` single fits cost ``n`` times that.
+  (:func:`setlearn.ensemble._ensemble.fit_stacked`) vs ``n`` single fits, for ``n`` = 5, 20,
+  100 (target >= 4x at 100); and the same ``n`` members in modules of the stacking budget's
+  size, as ``assess`` and ``AttentionEnsemble`` cut them (``min(stack_size, budget)``
+  members per module). A single fit's time is the best of ``--repeats``; ``n`` single fits
+  cost ``n`` times that.
 
 The network is the study's Gaussian one: 1000 bags x 250 instances (``make_bags("mil")``),
 hidden 8, attention 4, featurizer depth 2, classifier depth 2, batches of 100 bags; a few
@@ -85,19 +87,21 @@ def main():
           f"ratio setlearn / hand-written {ours / hand:5.2f}  (target <= 0.5); once per fit: hand-written "
           f"{(best['hand', 1] - hand) * 1e3:.0f} ms, setlearn {(best['setlearn', 1] - ours) * 1e3:.0f} ms")
     ours = best["setlearn", epochs]  # a whole single fit, for the stacks below
-    for n in args.members:
-        stacks = []
-        for _ in range(max(1, args.repeats - 1) if n >= 100 else args.repeats):
-            members = [AttentionMILClassifier(**PARAMS, max_epochs=epochs, random_state=s) for s in range(n)]
-            stacks.append(cpu_seconds(lambda: fit_stacked(members, X, y)))
-        stack = min(stacks)
-        print(f"{n:3d} members    {n} single fits {n * ours:7.2f} s   one stack {stack:7.2f} s   "
-              f"per member-epoch {stack / n / epochs * 1e3:6.1f} ms   speed-up {n * ours / stack:5.2f}x"
-              + ("  (target >= 4x)" if n == 100 else ""))
     model = AttentionMILClassifier(**PARAMS)
     budget = _members_per_module(model._architecture(X[0].shape[1:], 2), model._training(), bag_sizes(X))
-    print(f"stacking memory budget at this scale: {budget} members per stack "
-          f"(assess stacks min(stack_size, this)); load average now {os.getloadavg()[0]:.2f}")
+    print(f"stacking memory budget at this scale: {budget} members per module "
+          f"(assess stacks min(stack_size, this))")
+    for n in args.members:
+        for size, label in ((n, "one module"), (min(n, budget), f"modules of {min(n, budget)}")):
+            stacks = []
+            for _ in range(max(1, args.repeats - 1) if n * size >= 1000 else args.repeats):
+                members = [AttentionMILClassifier(**PARAMS, max_epochs=epochs, random_state=s) for s in range(n)]
+                stacks.append(cpu_seconds(lambda: [fit_stacked(members[i : i + size], X, y) for i in range(0, n, size)]))
+            stack = min(stacks)
+            print(f"{n:3d} members    {n} single fits {n * ours:7.2f} s   {label:>14} {stack:7.2f} s   "
+                  f"per member-epoch {stack / n / epochs * 1e3:6.1f} ms   speed-up {n * ours / stack:5.2f}x"
+                  + ("  (target >= 4x)" if n == 100 else ""), flush=True)
+    print(f"load average now {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ class StackedLinear(nn.Module):
         every member reads (the first layer of a network); otherwise the input
         has shape ``(E, M, in_features)``.
 
+    The output has shape ``(E, M, out_features)``; with several members it is
+    a view of a features-major ``(E, out_features, M)`` tensor (not contiguous).
+
     Examples
     --------
     >>> import torch
@@ -98,14 +101,25 @@ class StackedLinear(nn.Module):
         _uniform_(self.bias, bound, generators)
 
     def forward(self, x):
-        if self.weight.shape[0] == 1:
+        n_members, n_in, n_out = self.weight.shape
+        if n_members == 1:
             # One member (a plain classifier): a 2-D product dispatches faster.
-            return torch.addmm(self.bias[0], x.reshape(-1, x.shape[-1]), self.weight[0]).unsqueeze(0)
+            return torch.addmm(self.bias[0], x.reshape(-1, n_in), self.weight[0]).unsqueeze(0)
+        # Several members compute features-major, out^T = W^T x^T + b^T, and
+        # return the (E, M, out) view of an (E, out, M) tensor: with a handful
+        # of features per member, products and element-wise layers run along
+        # the long instance axis, 2-3x faster per member than (E, M, out)
+        # (benchmarks/README.md, issue 23). Any input layout is accepted.
         if self.shared_input:
-            # A broadcast view, not a copy; the output comes out member-first and
-            # contiguous, which the later batched layers need.
-            x = x.expand(self.weight.shape[0], *x.shape)
-        return torch.baddbmm(self.bias, x, self.weight)
+            # One product for all members: (E * out, in) @ (in, M).
+            out = torch.addmm(
+                self.bias.reshape(n_members * n_out, 1),
+                self.weight.transpose(1, 2).reshape(n_members * n_out, n_in),
+                x.reshape(-1, n_in).t(),
+            ).view(n_members, n_out, -1)
+        else:
+            out = torch.baddbmm(self.bias.transpose(1, 2), self.weight.transpose(1, 2), x.transpose(1, 2))
+        return out.transpose(1, 2)
 
     def select(self, member):
         """A one-member copy of this layer holding member ``member``'s weights.
@@ -480,9 +494,15 @@ class AttentionMILNet(nn.Module):
     def forward(self, x, mask, index=None, return_features=False, full=None):
         """Logits ``(E, B, n_classes)`` and attention ``(E, B, N)`` of a batch of bags.
 
-        Only real instances are featurized (padding never reaches the
-        featurizer, so e.g. BatchNorm statistics see real instances only), and
+        A CNN or user featurizer sees only real instances (padding never
+        reaches it, so e.g. BatchNorm statistics see real instances only), and
         with ``index`` each row of ``x`` once, however many slots it fills.
+        The MLP featurizer maps padded bags slot by slot, padding included:
+        padding holds zeros, whose features are finite and get attention
+        exactly 0 (and so no gradient), and gathering the real instances and
+        scattering their features back costs more than featurizing the few
+        padding slots of a size-bucketed batch (half of a training step at
+        the study's scale, benchmarks/README.md).
 
         Parameters
         ----------
@@ -495,7 +515,8 @@ class AttentionMILNet(nn.Module):
             Row of ``x`` that fills every slot (see :meth:`PaddedBags.batch
             <setlearn.bags.PaddedBags.batch>`); padding slots may point anywhere.
         return_features : bool, default=False
-            Also return the instance features ``(E, B, N, H)`` (for explainers).
+            Also return the instance features ``(E, B, N, H)`` (for explainers;
+            stacked MLP or CNN members' are a features-major view, see :class:`StackedLinear`).
         full : bool or None, default=None
             Whether every slot is a real instance, when the caller knows
             (training batches say it, from the bag sizes): then no padding or
@@ -505,8 +526,9 @@ class AttentionMILNet(nn.Module):
         n_bags, n_instances = mask.shape
         if full is None:
             full = index is None and bool(mask.all())
-        if index is None and full:
-            # Bags of equal size: every slot is a real instance.
+        if index is None and (full or isinstance(self.featurizer, MLPFeaturizer)):
+            # Every slot is a real instance, or the featurizer maps padding to
+            # finite features that the mask then excludes (see above).
             h = self._featurize(x.reshape(n_bags * n_instances, *self.instance_shape))
         else:
             if index is None:
@@ -544,9 +566,16 @@ class AttentionMILNet(nn.Module):
         if self.pooling_kind != "attention":
             return self._pool_instance_logits(h, attention, mask)
         n_members, n_bags, n_instances, n_hidden = h.shape
-        pooled = torch.bmm(
-            attention.reshape(-1, 1, n_instances), h.reshape(-1, n_instances, n_hidden)
-        ).view(n_members, n_bags, n_hidden)
+        if h.stride(-1) == 1:
+            pooled = torch.bmm(
+                attention.reshape(-1, 1, n_instances), h.reshape(-1, n_instances, n_hidden)
+            ).view(n_members, n_bags, n_hidden)
+        else:
+            # Features-major h (stacked members): a weighted sum along the
+            # instances, which lie next to each other, without a copy of h;
+            # written on the (E, H, B, N) view so that its gradient comes out
+            # features-major too (mixing layouts slows every later layer).
+            pooled = (h.permute(0, 3, 1, 2) * attention.unsqueeze(1)).sum(dim=-1).transpose(1, 2)
         return self.classifier(pooled), attention
 
     def instance_logits(self, h):

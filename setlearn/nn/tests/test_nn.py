@@ -218,3 +218,79 @@ def test_batches_of_unequal_bags_are_not_full():
     dataset = BagDataset(PaddedBags(bags, distinct=False), y=np.array([0, 1, 0]))
     assert [batch["full"] for batch, _ in dataset.batches(3)] == [False]
     assert [batch["full"] for batch, _ in dataset.subset([1, 2]).batches(3)] == [True]
+
+
+@pytest.mark.parametrize("n_members", [1, 3])
+@pytest.mark.parametrize("pooling", ["attention", "additive", "max"])
+def test_the_mlp_featurizes_padding_and_it_changes_nothing(monkeypatch, n_members, pooling):
+    # Padded storage with the MLP featurizer: every slot is featurized, padding
+    # included (no gather of the real instances, no scatter back; issue 23). The
+    # outputs and every gradient equal those of featurizing only the real instances.
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(n, 4)).astype(np.float32) for n in (2, 9, 5, 9)]
+    net = AttentionMILNet((4,), 2, hidden_size=6, attention_size=3, featurizer_depth=2, classifier_depth=2,
+                          pooling=pooling, n_members=n_members, seeds=range(n_members))
+    x, mask, index = PaddedBags(bags, distinct=False).batch(np.arange(len(bags)))
+    assert index is None and not bool(mask.all())
+    rows = []
+    featurize = AttentionMILNet._featurize
+    monkeypatch.setattr(AttentionMILNet, "_featurize", lambda self, v: rows.append(len(v)) or featurize(self, v))
+
+    def outputs_and_gradients(*inputs):
+        net.zero_grad()
+        logits, attention = net(*inputs)
+        (logits.square().sum() + (attention * torch.arange(attention.shape[-1])).sum()).backward()
+        return [logits, attention] + [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+
+    padded = outputs_and_gradients(x, mask)
+    assert rows == [mask.numel()]
+    real = torch.zeros(mask.shape, dtype=torch.long)
+    real[mask] = torch.arange(int(mask.sum()))
+    gathered = outputs_and_gradients(x[mask], mask, real)
+    assert rows[1:] == [int(mask.sum())]
+    for a, b in zip(padded, gathered):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("attention, pooling", [("tanh", "attention"), ("gated", "attention"), ("tanh", "additive"),
+                                                ("tanh", "max")])
+def test_stacked_members_train_step_by_step_as_each_member_alone(attention, pooling):
+    # Stacked members run features-major, a single member row-major (issue 23): the
+    # same batches and Adam steps must give every member the weights it gets alone.
+    # In float64, so that the test sees the math: in float32 the two layouts' sums
+    # round differently, and Adam's normalised steps grow that to ~1e-5 in a dozen steps.
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(n, 4)) for n in rng.integers(3, 12, size=24)]
+    y = torch.from_numpy(np.arange(24) % 2)
+    data = PaddedBags(bags, distinct=False)
+    stacked = AttentionMILNet((4,), 2, hidden_size=6, attention_size=3, featurizer_depth=2, classifier_depth=2,
+                              attention=attention, pooling=pooling, n_members=3, seeds=[5, 6, 7]).double()
+    alone = [stacked.select(e) for e in range(3)]
+
+    def train(net, n_members, order):
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+        for batch in np.array_split(order, 4):
+            x, mask, _ = data.batch(batch)
+            optimizer.zero_grad()
+            logits = net(x.double(), mask)[0]
+            loss = nn.functional.cross_entropy(logits.reshape(-1, 2), y[batch].repeat(n_members)) * n_members
+            loss.backward()
+            optimizer.step()
+
+    for _ in range(3):
+        order = rng.permutation(24)
+        train(stacked, 3, order)
+        for net in alone:
+            train(net, 1, order)
+    x, mask, _ = data.batch(np.arange(24))
+    logits, weights = stacked(x.double(), mask)
+    for e, net in enumerate(alone):
+        own_logits, own_weights = net(x.double(), mask)
+        np.testing.assert_allclose(logits[e].detach().numpy(), own_logits[0].detach().numpy(), atol=1e-10)
+        np.testing.assert_allclose(weights[e].detach().numpy(), own_weights[0].detach().numpy(), atol=1e-10)
+        # All but the attention score's bias: softmax ignores it, so its gradient is
+        # rounding noise, which Adam's normalised steps turn into lr-sized moves.
+        own = dict(net.named_parameters())
+        for name, p in stacked.select(e).named_parameters():
+            if name != "pooling.w.bias":
+                np.testing.assert_allclose(p.detach().numpy(), own[name].detach().numpy(), atol=1e-10, err_msg=name)
