@@ -92,8 +92,11 @@ def table_sweep(models, parameter):
     >>> from setlearn.assessment import table_sweep
     >>> rows = pd.DataFrame({"modality": "gaussian", "problem": "mil", "witness_rate": [0.01, 0.01, 0.5],
     ...     "iauc_roc": [0.8, 0.9, 0.95], "iauc_pr": [0.2, 0.4, 0.9], "test_accuracy": 1.0})
-    >>> table_sweep(rows, "witness_rate")[["witness_rate", "n_models", "iauc_pr_mean", "study_iauc_pr"]].values.tolist()
-    [[0.01, 2, 0.30000000000000004, 0.3], [0.5, 1, 0.9, nan]]
+    >>> table = table_sweep(rows, "witness_rate")
+    >>> print(table[["witness_rate", "n_models", "iauc_pr_mean", "iauc_pr_sd", "study_iauc_pr"]].round(2).to_string(index=False))
+     witness_rate  n_models  iauc_pr_mean  iauc_pr_sd  study_iauc_pr
+             0.01         2           0.3        0.14            0.3
+             0.50         1           0.9         NaN            NaN
     """
     study = PAPER_SIDE_EXPERIMENTS.get(parameter)
     rows = []
@@ -329,10 +332,10 @@ def _findings(table, parameter):
                            | pd.isna(best["iauc_roc_low"])).sum())
         text = f"- {_task(modality, problem)}: " + "; ".join(parts) + "."
         if len(others):
-            text += (f" The highest mean iAUC-ROC, at {parameter} = {best[parameter]}, is "
-                     + ("clearly above every other value (no 95% interval reaches its own)." if overlapping == 0 else
-                        f"within the 95% interval of {overlapping} of the other {len(others)} values: this run "
-                        f"cannot tell {'them' if overlapping > 1 else 'it'} apart from the best."))
+            text += (f" The highest mean iAUC-ROC is at {parameter} = {best[parameter]}; "
+                     + ("no other value's 95% interval reaches its own, so it is the best here." if overlapping == 0
+                        else f"the 95% intervals of {overlapping} of the other {len(others)} values overlap its "
+                             f"own: this run cannot tell {'them' if overlapping > 1 else 'it'} apart from it."))
         for r in g.dropna(subset=["study_iauc_roc"]).to_dict("records"):
             text += (f" At {parameter} = {r[parameter]}: ours iAUC-ROC {r['iauc_roc_mean']:.2f}, iAUC-PR "
                      f"{r['iauc_pr_mean']:.2f}; the study ~{r['study_iauc_roc']:.1f} and ~{r['study_iauc_pr']:.1f} "
@@ -368,7 +371,7 @@ def _write_sweep_report(config, out, runs, table, figure_path, caption, *, n_new
     sweep = config.sweep
     study = PAPER_SIDE_EXPERIMENTS.get(sweep.parameter)
     title = _study_title(sweep.parameter)
-    links = pd.DataFrame([{sweep.parameter: str(value), "models": len(run.models),
+    links = pd.DataFrame([{sweep.parameter: str(value), "models in its models.csv": len(run.models),
                            "report": f"[sweep/{sweep.folder_name(value)}/report.md]"
                                      f"(sweep/{sweep.folder_name(value)}/report.md)"}
                           for value, run in runs.items()])
@@ -408,7 +411,8 @@ model). Also in `tables/sweep_{sweep.parameter}.csv`.
 One sub-run per value: a complete `setlearn assess` run of the configuration with `{sweep.parameter}`
 set to the value ({'in `data_params`' if sweep.varies_data else 'in `estimator_params`'}), in its
 own folder with its own report. Counted per value: the retrained models, and where the sub-run's grid
-is a single configuration (nothing is selected) its search models too.
+is a single configuration (nothing is selected) its search models too. Every sub-run derives its data
+and model seeds from the same `seed`, so the values are compared on the same draws.
 
 {_markdown(links)}
 
