@@ -291,7 +291,8 @@ def _draw_sweep(models, *, parameter, values, ax):
     ax.set_ylim(-0.02, 1.05)
     ax.set_ylabel("test score")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    # Below the panel: inside, it would hide the points of some value.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
 
 
 def _sweep_figure(config, models, table):
