@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import t
 
 import setlearn
-from setlearn.assessment import ConfigError, StudyConfig, Sweep, SweepResult, load_config, table_sweep
+from setlearn.assessment import ConfigError, StudyConfig, StudyRecord, Sweep, SweepResult, load_config, table_sweep
 from setlearn.assessment._sweep import _point_folder
 
 # side-s7 at a size that trains in seconds: two witness rates, 4 models each (1 search + 3 retrains).
@@ -92,6 +92,18 @@ def test_a_sweep_needs_a_parameter_and_values():
             StudyConfig.from_mapping("smoke", {"sweep": partial})
 
 
+def test_the_command_line_says_a_bad_sweep_in_one_line(tmp_path, capsys):
+    from setlearn.cli import main
+
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({**TINY_SWEEP, "sweep": {"values": [0.1, 2.0]}}))
+    out = tmp_path / "never"
+    assert main(["assess", "--preset", "side-s7", "--config", str(config), "--out", str(out), "-q"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("setlearn assess: error: sweep value witness_rate=2.0:") and error.count("\n") == 1
+    assert not out.exists()  # refused before anything is written
+
+
 def test_a_swept_data_parameter_must_not_also_be_fixed():
     with pytest.raises(ConfigError, match=r"both swept \(sweep\) and fixed \(data_params\)"):
         StudyConfig.from_mapping("side-s7", {"data_params": {"witness_rate": 0.1}})
@@ -108,6 +120,8 @@ def test_a_sweep_runs_one_complete_assessment_per_value(tiny_sweep):
         assert run.out == folder and folder.name == f"witness_rate={value}"
         assert run.complete and run.report.exists() and (folder / "audit.csv").exists()
         assert json.loads((folder / "config.json").read_text())["data_params"] == {"witness_rate": value}
+        # A sub-run folder is a run folder like any other.
+        assert StudyRecord.open(folder).models.equals(run.models)
     parent = json.loads((tiny_sweep.out / "config.json").read_text())
     assert parent["sweep"] == {"parameter": "witness_rate", "values": [0.1, 0.5]}
     assert not (tiny_sweep.out / "attention").exists()  # the models are in the sub-runs
