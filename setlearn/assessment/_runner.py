@@ -465,7 +465,8 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
         stack.enter_context(_folder_lock(out))
         out = _prepare_folder(out, resolved, attention=resolved.sweep is None)
         # A sweep runs one folder of its own per value (see _sweep.py), each as _run_in_folder does.
-        run = _run_in_folder if resolved.sweep is None else _run_sweep
+        run = (_run_in_folder if resolved.sweep is None else
+               functools.partial(_run_sweep, run_point=_run_in_folder))
         try:
             # Every core by default: assess is a batch command on the user's own machine,
             # and its rows are the same numbers whatever the number of jobs.

@@ -199,15 +199,14 @@ def _with_value(models, parameter, value):
     return models.assign(**{parameter: pd.Series([value] * len(models), index=models.index, dtype=object)})
 
 
-def _run_sweep(config, out, *, n_jobs, cluster=False, max_models, drop_bad_rows, verbose, started):
+def _run_sweep(config, out, *, run_point, n_jobs, cluster=False, max_models, drop_bad_rows, verbose, started):
     """Run every sub-run of ``config.sweep`` in turn, then the sweep's outputs (see :func:`assess`).
 
-    Each sub-run is a run of :func:`_run_in_folder` in its own locked and prepared folder,
-    so it resumes, checks its rows and reports as any run does; ``max_models`` is shared
-    by them, and the sweep stops at the first sub-run left incomplete.
+    Each sub-run is a call of ``run_point`` (``_runner._run_in_folder``, passed in so that
+    this module does not import the runner that imports it) in its own locked and prepared
+    folder, so it resumes, checks its rows and reports as any run does; ``max_models`` is
+    shared by them, and the sweep stops at the first sub-run left incomplete.
     """
-    from ._runner import _run_in_folder
-
     sweep = config.sweep
     points = config.sweep_points()
     runs, trained = {}, 0
@@ -218,9 +217,9 @@ def _run_sweep(config, out, *, n_jobs, cluster=False, max_models, drop_bad_rows,
                   file=sys.stdout, flush=True)
         with _folder_lock(folder):
             _prepare_folder(folder, point)
-            runs[value] = _run_in_folder(point, folder, n_jobs=n_jobs, cluster=cluster,
-                                         max_models=None if max_models is None else max_models - trained,
-                                         drop_bad_rows=drop_bad_rows, verbose=verbose, started=time.perf_counter())
+            runs[value] = run_point(point, folder, n_jobs=n_jobs, cluster=cluster,
+                                    max_models=None if max_models is None else max_models - trained,
+                                    drop_bad_rows=drop_bad_rows, verbose=verbose, started=time.perf_counter())
         trained += runs[value].n_new_models
         if not runs[value].complete:
             break
