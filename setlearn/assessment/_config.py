@@ -522,16 +522,44 @@ class Sweep:
 
     @classmethod
     def from_mapping(cls, mapping):
-        """The sweep of a checked ``{"parameter": ..., "values": [...]}`` mapping."""
+        """The sweep of a checked ``{"parameter": ..., "values": [...]}`` mapping.
+
+        Parameters
+        ----------
+        mapping : dict
+            The config key ``sweep``, checked.
+
+        Returns
+        -------
+        sweep : Sweep
+        """
         parameter = mapping["parameter"]
         return cls(parameter, tuple(mapping["values"]), parameter in _data_param_names())
 
     def to_dict(self):
-        """The config-file form, ``{"parameter": ..., "values": [...]}``."""
+        """The config-file form.
+
+        Returns
+        -------
+        mapping : dict
+            ``{"parameter": ..., "values": [...]}``.
+        """
         return {"parameter": self.parameter, "values": list(self.values)}
 
     def folder_name(self, value):
-        """The name of ``value``'s sub-run folder, ``<parameter>=<value>`` (see :func:`_value_text`)."""
+        """The name of a value's sub-run folder.
+
+        Parameters
+        ----------
+        value : object
+            One of :attr:`values`.
+
+        Returns
+        -------
+        name : str
+            ``<parameter>=<value>``, anything in the value but letters, digits, ``.``, ``-``
+            and ``_`` replaced by ``_``.
+        """
         return f"{self.parameter}={_value_text(value)}"
 
 
@@ -776,9 +804,12 @@ class StudyConfig:
         Returns
         -------
         config : dict
-            Every config key, in the order of the fields; ``preset`` and ``overrides`` left out.
+            Every config key, in the order of the fields; ``preset`` and ``overrides`` left out,
+            and ``sweep`` where there is none (so the ``config.json`` of a run without a sweep
+            is what it was before the key existed, and resumes as such).
         """
-        return {name: _plain(getattr(self, name)) for name in self._config_fields()}
+        return {name: _plain(getattr(self, name)) for name in self._config_fields()
+                if not (name == "sweep" and self.sweep is None)}
 
     # ----------------------------------------------------------------- derived
 

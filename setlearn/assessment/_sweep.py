@@ -170,6 +170,7 @@ class SweepResult:
         Returns
         -------
         summary : str
+            One line per task and value with its models' mean iAUC-ROC, iAUC-PR and accuracy.
         """
         sweep = self.config.sweep
         lines = [f"setlearn assess: sweep over {sweep.parameter}, {len(self.runs)} of {len(sweep.values)} "
