@@ -39,6 +39,8 @@ from ._tables import bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, tabl
 from ._tables import classify_bad_models, table_accuracy_vs_iauc_by_task, table_bad_models
 from ._paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
 from ._explainers import table_explainers
+from ._config import Sweep
+from ._sweep import SweepResult, table_sweep
 
 __all__ = [
     "assess",
@@ -63,4 +65,7 @@ __all__ = [
     "PAPER_TABLE1",
     "PAPER_TABLE2",
     "PAPER_TABLE3",
+    "Sweep",
+    "SweepResult",
+    "table_sweep",
 ]

@@ -100,7 +100,7 @@ def preset_names():
     --------
     >>> from setlearn.assessment import preset_names
     >>> preset_names()
-    ['paper', 'quick', 'smoke', 'study', 'study-cytof', 'study-mnist']
+    ['paper', 'quick', 'side-s7', 'side-s8', 'smoke', 'study', 'study-cytof', 'study-mnist']
     """
     return sorted(p.stem for p in _PRESET_DIR.glob("*.json"))
 
@@ -223,6 +223,79 @@ def _read_config_file(path):
     return content
 
 
+def _check_values(where, values, *, integer=False):
+    """A grid entry's or a sweep's values: a non-empty list of distinct plain values."""
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where} must be a non-empty list of values, got {values!r}.")
+    if any(isinstance(v, (list, dict)) or v is None for v in values):
+        raise ConfigError(f"{where} must hold plain values (numbers, strings, booleans), got {values!r}.")
+    if integer and any(isinstance(v, bool) for v in values):
+        # JSON true is Python's True, which is also the integer 1: it would train as 1.
+        raise ConfigError(f"{where} must hold integers, got a boolean in {values!r}; write the "
+                          f"number (1, not true).")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{where} lists a value twice: {values!r}.")
+
+
+def _check_sweep(where, value):
+    """The shape of ``sweep`` (what it may name is checked with the rest, in :func:`_validate_sweep`)."""
+    if value is None:
+        return
+    _check_mapping(where, value)
+    unknown = set(value) - {"parameter", "values"}
+    if unknown:
+        raise _unknown(f"key (in {where})", sorted(unknown)[0], ["parameter", "values"])
+    if "parameter" not in value or "values" not in value:
+        raise ConfigError(f"{where} needs both 'parameter' (a data_params or estimator parameter name) and "
+                          f"'values' (a list), e.g. {{\"parameter\": \"witness_rate\", \"values\": [0.01, 0.1]}}.")
+    _check_string(f"{where}.parameter", value["parameter"])
+    _check_values(f"{where}.values", value["values"])
+    folders = [_value_text(v) for v in value["values"]]
+    if len(set(folders)) != len(folders):
+        raise ConfigError(f"{where}.values {value['values']!r} give two sub-runs the same folder name "
+                          f"({', '.join(folders)}); make the values differ in letters, digits, '.', '-' or '_'.")
+
+
+def _sweep_point(config, sweep, value):
+    """The mapping of one sub-run of a sweep: ``config`` without the sweep, the parameter set to ``value``."""
+    point = {**config, "sweep": None}
+    target = "data_params" if sweep.varies_data else "estimator_params"
+    point[target] = {**config[target], sweep.parameter: value}
+    return point
+
+
+def _validate_sweep(config):
+    """What ``sweep`` names: a ``make_bags`` or estimator parameter the config leaves free, and values
+    that every sub-run's data makers and estimators accept (each sub-run is checked as a config)."""
+    sweep = Sweep.from_mapping(config["sweep"])
+    data_params = _data_param_names() - set(_RESERVED_DATA_PARAMS)
+    estimator_params = _estimator_param_names() - set(_RESERVED_ESTIMATOR_PARAMS)
+    name = sweep.parameter
+    if name in _RESERVED_DATA_PARAMS or name in _RESERVED_ESTIMATOR_PARAMS:
+        raise ConfigError(f"sweep.parameter {name!r} is set by the study itself; sweep a data_params "
+                          f"(make_bags) or estimator parameter instead.")
+    if name not in data_params | estimator_params:
+        raise _unknown("sweep parameter (a make_bags or AttentionMILClassifier parameter)", name,
+                       data_params | estimator_params)
+    if sweep.varies_data and name in config["data_params"]:
+        raise ConfigError(f"{name} is both swept (sweep) and fixed (data_params); keep one.")
+    if not sweep.varies_data:
+        if name in config["estimator_params"]:
+            raise ConfigError(f"{name} is both swept (sweep) and fixed (estimator_params); keep one.")
+        searched = [m for m in config["grid"] if name in config["grid"][m]]
+        if searched:
+            raise ConfigError(f"{name} is both swept (sweep) and searched (grid.{searched[0]}); keep one: the "
+                              f"sweep sets it in every sub-run.")
+        if name in _integer_estimator_params() and any(isinstance(v, bool) for v in sweep.values):
+            raise ConfigError(f"sweep.values must hold integers for {name}, got a boolean in "
+                              f"{list(sweep.values)!r}; write the number (1, not true).")
+    for value in sweep.values:
+        try:
+            _validate(_sweep_point(config, sweep, value))
+        except ConfigError as exc:
+            raise ConfigError(f"sweep value {name}={value!r}: {exc}") from None
+
+
 def _validate(config):
     """Check a complete configuration mapping; raise ConfigError with a fix-it message."""
     fields = StudyConfig._config_fields()
@@ -256,16 +329,7 @@ def _validate(config):
                 raise _unknown(f"estimator parameter (in grid.{modality})", name, tunable)
             if name in config["estimator_params"]:
                 raise ConfigError(f"{name} is both searched ({where}) and fixed (estimator_params); keep one.")
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"{where} must be a non-empty list of values, got {values!r}.")
-            if any(isinstance(v, (list, dict)) or v is None for v in values):
-                raise ConfigError(f"{where} must hold plain values (numbers, strings, booleans), got {values!r}.")
-            if name in integers and any(isinstance(v, bool) for v in values):
-                # JSON true is Python's True, which is also the integer 1: it would train as 1.
-                raise ConfigError(f"{where} must hold integers, got a boolean in {values!r}; write the "
-                                  f"number (1, not true).")
-            if len(set(values)) != len(values):
-                raise ConfigError(f"{where} lists a value twice: {values!r}.")
+            _check_values(where, values, integer=name in integers)
     for modality in config["modalities"]:
         if modality not in config["grid"]:
             raise ConfigError(f"modalities includes {modality!r} but grid has no {modality!r} entry.")
@@ -296,7 +360,11 @@ def _validate(config):
             raise ConfigError(f"data_params.{name} is set by the study from the config; remove it.")
         if name not in data_params:
             raise _unknown("make_bags parameter (in data_params)", name, data_params - set(_RESERVED_DATA_PARAMS))
-    _check_with_makers_and_estimators(config)
+    if config.get("sweep") is not None:
+        # The sub-runs are what trains; each is checked whole (the config itself never runs).
+        _validate_sweep(config)
+    else:
+        _check_with_makers_and_estimators(config)
     return config
 
 
@@ -396,6 +464,8 @@ def _fraction_field(meaning):
 
 def _plain(value):
     """A JSON-ready copy: tuples become lists, mappings dicts (nothing shared with the config)."""
+    if isinstance(value, Sweep):
+        return value.to_dict()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -414,6 +484,94 @@ def _preset_mapping(preset):
     # A preset leaves stack_size at its default; a config compared with it must not differ there.
     mapping.setdefault("stack_size", StudyConfig.__dataclass_fields__["stack_size"].default)
     return mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A side experiment: one parameter of the data or of the models set to each of several values.
+
+    Every value is a sub-run of its own, a complete assessment in
+    ``OUT/sweep/<parameter>=<value>/`` (see docs/assessment.md); the sweep's folder
+    holds the table, figure and report over all of them. Made by
+    :meth:`StudyConfig.from_mapping` from the config key ``sweep``.
+
+    Parameters
+    ----------
+    parameter : str
+        A ``make_bags`` argument (set in ``data_params``, e.g. ``witness_rate``) or an
+        ``AttentionMILClassifier`` parameter (set in ``estimator_params``, e.g.
+        ``attention_size``).
+    values : tuple
+        The values, in the order the sub-runs are trained and reported.
+    varies_data : bool
+        Whether ``parameter`` is a ``make_bags`` argument.
+
+    Examples
+    --------
+    >>> from setlearn.assessment import StudyConfig
+    >>> config = StudyConfig.from_mapping("side-s7", {"sweep": {"values": [0.01, 0.5]}})
+    >>> config.sweep
+    Sweep(parameter='witness_rate', values=(0.01, 0.5), varies_data=True)
+    >>> [config.sweep.folder_name(v) for v in config.sweep.values]
+    ['witness_rate=0.01', 'witness_rate=0.5']
+    """
+
+    parameter: str
+    values: tuple
+    varies_data: bool
+
+    @classmethod
+    def from_mapping(cls, mapping):
+        """The sweep of a checked ``{"parameter": ..., "values": [...]}`` mapping.
+
+        Parameters
+        ----------
+        mapping : dict
+            The config key ``sweep``, checked.
+
+        Returns
+        -------
+        sweep : Sweep
+        """
+        parameter = mapping["parameter"]
+        return cls(parameter, tuple(mapping["values"]), parameter in _data_param_names())
+
+    def to_dict(self):
+        """The config-file form.
+
+        Returns
+        -------
+        mapping : dict
+            ``{"parameter": ..., "values": [...]}``.
+        """
+        return {"parameter": self.parameter, "values": list(self.values)}
+
+    def folder_name(self, value):
+        """The name of a value's sub-run folder.
+
+        Parameters
+        ----------
+        value : object
+            One of :attr:`values`.
+
+        Returns
+        -------
+        name : str
+            ``<parameter>=<value>``, anything in the value but letters, digits, ``.``, ``-``
+            and ``_`` replaced by ``_``.
+        """
+        return f"{self.parameter}={_value_text(value)}"
+
+
+def _value_text(value):
+    """A sweep value as part of a folder name: its text, anything but letters, digits, ``.``, ``-`` and
+    ``_`` replaced by ``_`` (``true`` for True, as in the config file)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", json.dumps(value) if isinstance(value, bool) else str(value))
+
+
+Sweep.__module__ = "setlearn.assessment"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -463,6 +621,8 @@ class StudyConfig:
         The root of every data, model and ensemble seed.
     explainers : tuple of str, default=("attention",)
         The explainers scored for every model and ensemble.
+    sweep : Sweep or None, default=None
+        A side experiment: one sub-run per value of one parameter (:meth:`sweep_points`).
     preset : str or None, default=None
         The preset the configuration started from (None: a complete mapping).
     overrides : dict, default={}
@@ -516,6 +676,13 @@ class StudyConfig:
         "the explainers scored for every model and ensemble (docs/explainers.md); `quick` scores `attention`, "
         "`gradient_input`, `drop_one`; with attention alone no column is added; `contribution` needs "
         "`estimator_params.pooling = \"additive\"`", default=DEFAULT_EXPLAINERS)
+    sweep: Sweep = _field(
+        _check_sweep, "mapping `{\"parameter\": name, \"values\": [...]}`",
+        "a side experiment (the study's Fig. S.7, S.8): one sub-run, a complete assessment in "
+        "`sweep/<parameter>=<value>/`, per value of a `make_bags` argument (set in `data_params`, e.g. "
+        "`witness_rate`) or an `AttentionMILClassifier` parameter (set in `estimator_params`, e.g. "
+        "`attention_size`) that the config leaves free; the folder's report compares the values "
+        "(see *Side experiments*)", default=None)
     preset: str = dataclasses.field(default=None, compare=False, metadata={"provenance": True})
     overrides: dict = dataclasses.field(default_factory=dict, compare=False, metadata={"provenance": True})
 
@@ -580,6 +747,8 @@ class StudyConfig:
         for key in ("problems", "modalities", "explainers"):
             if key in values:
                 values[key] = tuple(values[key])
+        if values.get("sweep") is not None:
+            values["sweep"] = Sweep.from_mapping(values["sweep"])
         return cls(**values, preset=preset, overrides=_plain(given))
 
     # ----------------------------------------------------------------- the keys
@@ -635,11 +804,43 @@ class StudyConfig:
         Returns
         -------
         config : dict
-            Every config key, in the order of the fields; ``preset`` and ``overrides`` left out.
+            Every config key, in the order of the fields; ``preset`` and ``overrides`` left out,
+            and ``sweep`` where there is none (so the ``config.json`` of a run without a sweep
+            is what it was before the key existed, and resumes as such).
         """
-        return {name: _plain(getattr(self, name)) for name in self._config_fields()}
+        return {name: _plain(getattr(self, name)) for name in self._config_fields()
+                if not (name == "sweep" and self.sweep is None)}
 
     # ----------------------------------------------------------------- derived
+
+    def sweep_points(self):
+        """The sub-runs of a sweep: one configuration per value, in the order of the values.
+
+        Returns
+        -------
+        points : list of (object, StudyConfig)
+            ``(value, configuration)``: this configuration without ``sweep``, the swept
+            parameter set to the value in ``data_params`` or ``estimator_params``, and a
+            description that names the value. Each keeps this configuration's ``preset``
+            and ``overrides``. Empty without a sweep.
+
+        Examples
+        --------
+        >>> from setlearn.assessment import StudyConfig
+        >>> config = StudyConfig.from_mapping("side-s8", {"sweep": {"values": [1, 50]}})
+        >>> [(value, point.estimator_params["attention_size"]) for value, point in config.sweep_points()]
+        [(1, 1), (50, 50)]
+        """
+        if self.sweep is None:
+            return []
+        points = []
+        for value in self.sweep.values:
+            mapping = _sweep_point(self.to_dict(), self.sweep, value)
+            mapping["description"] = (f"{self.sweep.parameter} = {value}: one sub-run of a sweep over "
+                                      f"{self.sweep.parameter}. " + self.description).strip()
+            point = StudyConfig.from_mapping(None, mapping)
+            points.append((value, dataclasses.replace(point, preset=self.preset, overrides=self.overrides)))
+        return points
 
     @property
     def grid_parameters(self):

@@ -25,6 +25,7 @@ from ._tables import _retrained, top_configurations, write_tables
 from ._explainers import _ensemble_fields, _scores_path
 from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score_stack, _model_tasks, _stacks
 from ._audit import _run_audits
+from ._sweep import _run_sweep
 
 
 # --------------------------------------------------------------------------- running
@@ -401,7 +402,7 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
 
     Parameters
     ----------
-    preset : {"quick", "smoke", "study", "paper"}, default="quick"
+    preset : str, default="quick"
         The bundled configuration to start from (see :func:`load_config`).
     config : dict or path-like, default=None
         Overrides of the preset, as a mapping or a ``.json`` / ``.toml`` file.
@@ -427,8 +428,10 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
 
     Returns
     -------
-    result : AssessmentResult
-        The rows, tables, figures and report of the run.
+    result : AssessmentResult or SweepResult
+        The rows, tables, figures and report of the run; a :class:`SweepResult` (one
+        ``AssessmentResult`` per value, and the sweep's table, figure and report) for a
+        configuration with ``sweep``.
 
     Raises
     ------
@@ -460,11 +463,14 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             client = stack.enter_context(_connect(scheduler))
             n_jobs = -1 if n_jobs is None else n_jobs
         stack.enter_context(_folder_lock(out))
-        out = _prepare_folder(out, resolved)
+        out = _prepare_folder(out, resolved, attention=resolved.sweep is None)
+        # A sweep runs one folder of its own per value (see _sweep.py), each as _run_in_folder does.
+        run = (_run_in_folder if resolved.sweep is None else
+               functools.partial(_run_sweep, run_point=_run_in_folder))
         try:
             # Every core by default: assess is a batch command on the user's own machine,
             # and its rows are the same numbers whatever the number of jobs.
-            return _run_in_folder(resolved, Path(out), n_jobs=_local_cores() if n_jobs is None else n_jobs,
+            return run(resolved, Path(out), n_jobs=_local_cores() if n_jobs is None else n_jobs,
                                   cluster=scheduler is not None, max_models=max_models, drop_bad_rows=drop_bad_rows, verbose=verbose,
                                   started=started)
         except DivergenceError as exc:

@@ -369,8 +369,11 @@ def _format_versions(record):
     return ", ".join(f"{k} {v}" for k, v in record.items())
 
 
-def _prepare_folder(out, study_config):
-    """Set up the (locked) output folder, or check that it holds a run of the same config."""
+def _prepare_folder(out, study_config, *, attention=True):
+    """Set up the (locked) output folder, or check that it holds a run of the same config.
+
+    ``attention=False``: no ``attention/`` folder (a sweep's folder, whose models are in its sub-runs).
+    """
     out = Path(out)
     config = study_config.to_dict()
     stored = out / "config.json"
@@ -399,7 +402,8 @@ def _prepare_folder(out, study_config):
             # A new folder, or new report-only values (the report follows the latest).
             _atomic_write(stored, lambda fh: fh.write((json.dumps(config, indent=2) + "\n").encode()))
         _record_versions(out, resuming)
-        (out / "attention").mkdir(exist_ok=True)
+        if attention:
+            (out / "attention").mkdir(exist_ok=True)
     except OSError as exc:
         raise _unwritable(out, exc) from None
     return out

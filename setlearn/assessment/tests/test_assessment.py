@@ -34,7 +34,7 @@ def _without_timing(frame):
 
 
 def test_presets_load_and_validate():
-    assert assessment.preset_names() == ["paper", "quick", "smoke", "study", "study-cytof", "study-mnist"]
+    assert assessment.preset_names() == ["paper", "quick", "side-s7", "side-s8", "smoke", "study", "study-cytof", "study-mnist"]
     paper = load_config("paper")
     assert (paper["n_train_bags"], paper["bag_size"], paper["search_seeds"], paper["top_k"]) == (1000, 250, 5, 5)
     assert (paper["n_retrain"], paper["max_ensemble_size"], paper["n_ensembles"]) == (100, 20, 30)

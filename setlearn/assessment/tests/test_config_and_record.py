@@ -35,7 +35,7 @@ def test_training_and_report_keys_split_the_config_keys():
     training, report = StudyConfig.training_keys(), StudyConfig.report_keys()
     assert set(report) == {"description", "bad_iauc", "bad_run_fraction"}
     assert not set(training) & set(report)
-    assert set(training) | set(report) == set(load_config("smoke"))
+    assert set(training) | set(report) == set(load_config("side-s7"))  # a preset with every key, sweep too
 
 
 def test_the_docs_key_table_is_the_config_fields():
