@@ -9,8 +9,8 @@ per-bag calls. Two measurements:
    ``roc_auc_score`` / ``average_precision_score`` called once per positive bag, and, with
    ``--baseline-rev``, against the same call of ``setlearn/metrics/_importance.py`` at that
    revision (before issue #23: one ``scipy.stats.rankdata`` per bag), at the quick preset's scale
-   (100 test bags of 50) and the study's (250 test bags of 250), ``--calls`` calls each, best of
-   ``--repeats``, alternating. Every call's score is checked against the loop's (to 1e-12).
+   (100 test bags of 50) and the study's (250 test bags of 250), ``--calls`` calls each (``--sklearn-calls``
+   of the slow loop), best of ``--repeats``, alternating. Every call's score is checked against the loop's (to 1e-12).
 2. **The ensembles stage** (with ``--run``): a finished run folder is copied twice without its
    ``ensembles.csv`` and resumed, in a fresh process each, once with this tree and once with
    ``--baseline-rev`` (exported from git), alternating; prints ``stage_s["ensembles"]`` of both
@@ -87,10 +87,10 @@ def _seconds(fn, calls):
     return time.perf_counter() - start, value
 
 
-def time_scores(calls, repeats, baseline_rev):
+def time_scores(calls, sklearn_calls, repeats, baseline_rev):
     before = _module_at(baseline_rev) if baseline_rev else None
-    print(f"Per-bag scores: {calls} calls per timing, best of {repeats}, alternating; ms per call "
-          f"(setlearn's calls validate their input, the sklearn loop does not)")
+    print(f"Per-bag scores: {calls} calls per timing ({sklearn_calls} of the sklearn loop), best of {repeats}, "
+          f"alternating; ms per call (setlearn's calls validate their input, the sklearn loop does not)")
     print(f"| scale | score | sklearn per bag | setlearn {baseline_rev or '(before: not measured)'} | setlearn now "
           f"| sklearn loop / now | before / now |")
     print("|---|---|---|---|---|---|---|")
@@ -106,13 +106,14 @@ def time_scores(calls, repeats, baseline_rev):
             best = dict.fromkeys(sides, np.inf)
             for _ in range(repeats):
                 for side, fn in sides.items():
-                    seconds, value = _seconds(fn, calls)
-                    best[side] = min(best[side], seconds)
+                    n = sklearn_calls if side == "loop" else calls
+                    seconds, value = _seconds(fn, n)
+                    best[side] = min(best[side], seconds / n)
                     if side == "loop":
                         expected = value
                     elif abs(value - expected) > 1e-12:
                         raise AssertionError(f"{name} {score}: setlearn {side} {value!r} != per-bag loop {expected!r}")
-            ms = {side: 1e3 * t / calls for side, t in best.items()}
+            ms = {side: 1e3 * t for side, t in best.items()}
             old = f"{ms['before']:.3f}" if "before" in ms else "-"
             ratio = f"{ms['before'] / ms['now']:.1f}" if "before" in ms else "-"
             print(f"| {name}, {n_bags} bags x {bag_size} | {score} | {ms['loop']:.3f} | {old} | {ms['now']:.3f} "
@@ -170,6 +171,8 @@ def _check_same_ensembles(baseline_out, new_out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="calls per timing of the scores (0: skip them)")
+    parser.add_argument("--sklearn-calls", type=int, default=100,
+                        help="calls per timing of the sklearn loop (0.1-0.3 s a call at the study's scale)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--run", help="a finished run folder whose ensembles stage to time")
     parser.add_argument("--preset", default="quick", help="with --run: the preset the run was made with")
@@ -177,7 +180,7 @@ def main(argv=None):
                         "(timed beside today's) and, with --run, its whole tree")
     args = parser.parse_args(argv)
     if args.calls:
-        time_scores(args.calls, args.repeats, args.baseline_rev)
+        time_scores(args.calls, args.sklearn_calls, args.repeats, args.baseline_rev)
     if args.run:
         if not args.baseline_rev:
             parser.error("--run needs --baseline-rev (e.g. the commit before the change measured)")

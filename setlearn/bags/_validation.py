@@ -226,7 +226,10 @@ def check_bag_labels(y, n_bags, *, name="y"):
         raise ValueError(
             f"{name} has {len(y)} labels but X has {n_bags} bags; pass exactly one label per bag."
         )
-    check_classification_targets(y)
+    if y.dtype.kind not in "biu":
+        # Integer and bool labels are always classes (scikit-learn's check is ~1 ms, and the
+        # importance scores call this for every score of every ensemble).
+        check_classification_targets(y)
     return y
 
 
@@ -304,7 +307,9 @@ def check_instance_values(values, sizes, *, name="values"):
                 f"Entry {i} of {name} has {len(arr)} values but bag {i} has {sizes[i]} instances; "
                 f"pass one value per instance."
             )
-        if not np.isfinite(arr).all():
-            raise ValueError(f"Entry {i} of {name} contains NaN or infinity.")
         out.append(arr)
+    # One check of all entries together; the first bad entry is looked for only when there is one.
+    if out and not np.isfinite(np.concatenate(out)).all():
+        i = next(i for i, arr in enumerate(out) if not np.isfinite(arr).all())
+        raise ValueError(f"Entry {i} of {name} contains NaN or infinity.")
     return out
