@@ -221,14 +221,17 @@ def check_bag_labels(y, n_bags, *, name="y"):
             f"{name} is None: this estimator requires y to be passed, but the target y is None. "
             f"A classifier needs one label per bag."
         )
-    y = column_or_1d(np.asarray(y), warn=True)
+    y = np.asarray(y)
+    # 1-D integer and bool labels are always classes: scikit-learn's checks (~1 ms together)
+    # are skipped for them, as the importance scores call this for every score of every ensemble.
+    integer = y.ndim == 1 and y.dtype.kind in "biu"
+    if not integer:
+        y = column_or_1d(y, warn=True)
     if len(y) != n_bags:
         raise ValueError(
             f"{name} has {len(y)} labels but X has {n_bags} bags; pass exactly one label per bag."
         )
     if y.dtype.kind not in "biu":
-        # Integer and bool labels are always classes (scikit-learn's check is ~1 ms, and the
-        # importance scores call this for every score of every ensemble).
         check_classification_targets(y)
     return y
 
