@@ -62,7 +62,8 @@ def _tie_runs(scores, sizes, *, descending=False):
         distinct = distinct.max(initial=0) - distinct
     bag = np.repeat(np.arange(len(sizes)), sizes)
     key = bag * (len(scores) + 1) + distinct
-    order = np.argsort(key)
+    # One bag (the audit's bootstraps): the scores' order is already the keys' order.
+    order = (by_score[::-1] if descending else by_score) if len(sizes) == 1 else np.argsort(key)
     key = key[order]
     run_start = np.r_[True, key[1:] != key[:-1]] if len(order) else np.zeros(0, bool)
     return order, bag[order], run_start, np.cumsum(sizes) - sizes

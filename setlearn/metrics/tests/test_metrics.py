@@ -553,7 +553,8 @@ def test_all_bags_at_once_equal_sklearn_per_bag(ties):
             continue
         assert auroc == pytest.approx(roc_auc_score(t, v), abs=1e-12)
         assert precision == pytest.approx(average_precision_score(t, v), abs=1e-12)
-        assert _bag_auroc(t, v) == auroc
+        assert _bag_auroc(t, v) == auroc  # one bag alone takes a shorter path
+        assert _average_precision_by_bag(t, v, [len(t)])[0] == pytest.approx(precision, abs=1e-12)
         checked += 1
     assert checked > 400 and np.isnan(aurocs[:60][[t.min() == t.max() for t in truth[:60]]]).all()
     assert np.isnan(aurocs[60])
