@@ -563,6 +563,13 @@ def test_all_bags_at_once_equal_sklearn_per_bag(ties):
     again = _auroc_by_bag(np.concatenate(truth[reverse]), np.concatenate(scores[reverse]), sizes[reverse])
     np.testing.assert_array_equal(again[reverse], aurocs)
     assert _auroc_by_bag(np.zeros(0), np.zeros(0), []).shape == (0,)
+    assert _average_precision_by_bag(np.zeros(0), np.zeros(0), []).shape == (0,)
+    # Empty bags (anywhere, also last) are undefined and leave their neighbours' scores alone.
+    for function in (_auroc_by_bag, _average_precision_by_bag):
+        with_empty = function(np.r_[truth[0], truth[1]], np.r_[scores[0], scores[1]], [0, sizes[0], 0, sizes[1], 0])
+        alone = function(np.r_[truth[0], truth[1]], np.r_[scores[0], scores[1]], sizes[:2])
+        np.testing.assert_array_equal(with_empty[[1, 3]], alone)
+        assert np.isnan(with_empty[[0, 2, 4]]).all()
 
 
 def test_importance_scores_equal_sklearn_bag_by_bag():
