@@ -98,8 +98,11 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
     table : pandas.DataFrame
         One row per (modality, problem, explainer): ``iauc_roc`` (mean over
         retrained models), ``pct_silent_failures`` (of the models that look good,
-        % with a bad explanation), ``ensemble_size``, ``ensemble_iauc_roc`` and
-        ``pct_bad_ensembles`` (the largest ensembles, both kinds), ``explain_s``
+        % with a bad explanation), ``ensemble_size``, ``n_ensembles`` (distinct
+        member sets among the largest ensembles, both kinds), ``n_ensemble_draws``
+        (their rows in ``ensembles.csv``), ``ensemble_iauc_roc`` and
+        ``pct_bad_ensembles`` (over the distinct member sets: draws that repeat a
+        member set are one ensemble, as in :func:`table_ensembles`), ``explain_s``
         (mean seconds to explain one model's test bags) and ``cost_vs_attention``.
 
     Examples
@@ -110,15 +113,20 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
     ...     "valid_accuracy": [1.0, 1.0], "iauc_roc": [0.5, 0.9], "iauc_roc_drop_one": [0.95, 0.99],
     ...     "explain_s_attention": [0.01, 0.01], "explain_s_drop_one": [0.2, 0.4]})
     >>> ens = pd.DataFrame({"problem": "and", "modality": "gaussian", "kind": "one", "size": 2,
-    ...     "iauc_roc": [0.6], "iauc_roc_drop_one": [0.97]})
+    ...     "members": ["a/r0;a/r1", "a/r1;a/r0"], "iauc_roc": [0.6, 0.6], "iauc_roc_drop_one": [0.97, 0.97]})
     >>> table = table_explainers(models, ens, ["attention", "drop_one"])
     >>> table[["explainer", "iauc_roc", "pct_silent_failures", "pct_bad_ensembles"]]
        explainer  iauc_roc  pct_silent_failures  pct_bad_ensembles
     0  attention      0.70                 50.0              100.0
     1   drop_one      0.97                  0.0                0.0
+    >>> table[["n_ensembles", "n_ensemble_draws"]].values.tolist()  # two draws of one member set
+    [[1, 2], [1, 2]]
     >>> table["cost_vs_attention"].round(1).tolist()
     [1.0, 30.0]
     """
+    # Imported here: _tables imports this module (for write_tables).
+    from ._tables import _member_sets
+
     keys = ["modality", "problem"]
     # Rows written without an explainer's column (before it was configured, or by
     # hand) leave that explainer out rather than failing the whole report.
@@ -128,6 +136,9 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
         largest = ensembles[ensembles["size"] == ensembles.groupby(keys)["size"].transform("max")]
     else:
         largest = pd.DataFrame(columns=keys + ["size"])
+    draws = largest.groupby(keys).size()
+    # The same members give the same averaged scores: one ensemble, counted once.
+    largest = largest.assign(member_set=_member_sets(largest)).drop_duplicates(keys + ["member_set"])
     rows = []
     for (modality, problem), group in runs.groupby(keys, sort=False):
         accurate = group[group["valid_accuracy"] >= accuracy]
@@ -142,13 +153,16 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
                 "iauc_roc": group[column].mean(),
                 "pct_silent_failures": 100 * np.mean(accurate[column] <= bad_iauc) if len(accurate) else np.nan,
                 "ensemble_size": task_ensembles["size"].max() if len(task_ensembles) else np.nan,
+                "n_ensembles": len(task_ensembles),
+                "n_ensemble_draws": int(draws.get((modality, problem), 0)),
                 "ensemble_iauc_roc": ensemble_scores.mean() if len(ensemble_scores) else np.nan,
                 "pct_bad_ensembles": 100 * np.mean(ensemble_scores <= bad_iauc) if len(ensemble_scores) else np.nan,
                 "explain_s": seconds,
                 "cost_vs_attention": seconds / attention_s if attention_s else np.nan,
             })
     return pd.DataFrame(rows, columns=keys + [
-        "explainer", "iauc_roc", "pct_silent_failures", "ensemble_size", "ensemble_iauc_roc",
+        "explainer", "iauc_roc", "pct_silent_failures", "ensemble_size", "n_ensembles", "n_ensemble_draws",
+        "ensemble_iauc_roc",
         "pct_bad_ensembles", "explain_s", "cost_vs_attention"])
 
 
@@ -165,6 +179,12 @@ def _report_section(table, markdown, *, bad_iauc):
             + ("no other explainer did better." if best["explainer"] == "attention" else
                f"best {best['explainer']} ({best['iauc_roc']:.2f}, {best['cost_vs_attention']:.1f}x the cost).")
         )
+    tasks = table.drop_duplicates(["modality", "problem"])
+    repeated = tasks[tasks["n_ensembles"] < tasks["n_ensemble_draws"]]
+    repeats = "" if not len(repeated) else (
+        " Draws that repeat a member set are one ensemble, counted once: "
+        + "; ".join(f"{r.modality} {r.problem.upper()} {r.n_ensembles} distinct of {r.n_ensemble_draws} draws"
+                    for r in repeated.itertuples()) + ".")
     return f"""## Is attention interpretation, compared to what?
 
 Every configured explainer scored on the same test bags and ground truth (`explainers` in
@@ -175,7 +195,8 @@ models, per task:
 
 Per task and explainer: mean iAUC-ROC; **silent failures**, the % of models with validation
 accuracy >= 0.9 whose explanation is bad (iAUC-ROC <= {bad_iauc}); the largest ensembles (members'
-scores averaged) with their % of bad explanations; and the cost, the mean seconds to explain one
-model's test bags and its ratio to attention. Also in `tables/explainers.csv`.
+scores averaged; `n_ensembles` distinct member sets of `n_ensemble_draws` draws) with their mean
+iAUC-ROC and % of bad explanations over the distinct ones.{repeats} The cost: the mean seconds
+to explain one model's test bags and its ratio to attention. Also in `tables/explainers.csv`.
 
 {markdown(table)}"""

@@ -221,12 +221,18 @@ def check_bag_labels(y, n_bags, *, name="y"):
             f"{name} is None: this estimator requires y to be passed, but the target y is None. "
             f"A classifier needs one label per bag."
         )
-    y = column_or_1d(np.asarray(y), warn=True)
+    y = np.asarray(y)
+    # 1-D integer and bool labels are always classes: scikit-learn's checks (~1 ms together)
+    # are skipped for them, as the importance scores call this for every score of every ensemble.
+    integer = y.ndim == 1 and y.dtype.kind in "biu"
+    if not integer:
+        y = column_or_1d(y, warn=True)
     if len(y) != n_bags:
         raise ValueError(
             f"{name} has {len(y)} labels but X has {n_bags} bags; pass exactly one label per bag."
         )
-    check_classification_targets(y)
+    if y.dtype.kind not in "biu":
+        check_classification_targets(y)
     return y
 
 
@@ -304,7 +310,9 @@ def check_instance_values(values, sizes, *, name="values"):
                 f"Entry {i} of {name} has {len(arr)} values but bag {i} has {sizes[i]} instances; "
                 f"pass one value per instance."
             )
-        if not np.isfinite(arr).all():
-            raise ValueError(f"Entry {i} of {name} contains NaN or infinity.")
         out.append(arr)
+    # One check of all entries together; the first bad entry is looked for only when there is one.
+    if out and not np.isfinite(np.concatenate(out)).all():
+        i = next(i for i, arr in enumerate(out) if not np.isfinite(arr).all())
+        raise ValueError(f"Entry {i} of {name} contains NaN or infinity.")
     return out

@@ -98,6 +98,13 @@ def combine_scores(member_scores, rule="mean", *, normalized=False):
     """
     if rule not in COMBINATION_RULES:
         raise ValueError(f"rule must be one of {COMBINATION_RULES}, got {rule!r}.")
+    if rule == "mean" and _same_bags(member_scores):
+        # All bags in one stacked mean (the assessment combines thousands of ensembles' scores):
+        # the same numbers as bag by bag, since each instance's mean is the same reduction.
+        sizes = [len(a) for a in member_scores[0]]
+        mean = np.stack([np.concatenate(m) for m in member_scores]).mean(axis=0)
+        bags = np.split(mean, np.cumsum(sizes)[:-1])
+        return [bag / bag.sum() for bag in bags] if normalized else bags
     combined = []
     for scores in _per_bag_stacks(member_scores):
         if rule == "mean":
@@ -111,6 +118,14 @@ def combine_scores(member_scores, rule="mean", *, normalized=False):
             bag = _above_equal_share(scores).mean(axis=0)
         combined.append(bag / bag.sum() if normalized else bag)
     return combined
+
+
+def _same_bags(member_scores):
+    """Every member scores the same number of bags, of the same lengths."""
+    if len(member_scores) == 0 or len(member_scores[0]) == 0:
+        return False
+    sizes = [len(a) for a in member_scores[0]]
+    return all([len(a) for a in m] == sizes for m in member_scores[1:])
 
 
 def _per_bag_stacks(member_attentions):

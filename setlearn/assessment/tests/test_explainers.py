@@ -6,7 +6,8 @@ import pytest
 
 import setlearn
 from setlearn.assessment import ConfigError, StudyConfig, load_config, table_explainers
-from setlearn.assessment._explainers import _ensemble_columns, _model_columns as _explainer_columns, _scores_path
+from setlearn.assessment._explainers import _ensemble_columns, _model_columns as _explainer_columns, _report_section, _scores_path
+from setlearn.assessment._tables import _markdown
 from setlearn.assessment._store import _attention_path, _load_attention
 from setlearn.utils._testing import TINY_ASSESS_CONFIG as TINY
 from setlearn.ensemble import combine_scores
@@ -96,3 +97,25 @@ def test_table_explainers_exact():
     assert np.isnan(empty.loc[0, "ensemble_iauc_roc"])
     # Rows without an explainer's column (hand-made, or written before it was configured).
     assert list(table_explainers(models, ensembles, ["attention", "drop_one"])["explainer"]) == ["attention"]
+
+
+def test_table_explainers_counts_distinct_ensembles():
+    # Five draws of one member set are one ensemble (as in table_ensembles), not five.
+    models = pd.DataFrame({"problem": "and", "modality": "gaussian", "stage": "retrain", "valid_accuracy": 1.0,
+                           "iauc_roc": [0.9, 0.9], "iauc_roc_keep_one": [0.9, 0.9],
+                           "explain_s_attention": 0.1, "explain_s_keep_one": 0.2})
+    ensembles = pd.DataFrame({"problem": "and", "modality": "gaussian", "kind": "one", "size": 2,
+                              "members": ["a/r0;a/r1"] * 5 + ["a/r1;a/r2"],
+                              "iauc_roc": [0.5] * 5 + [0.9], "iauc_roc_keep_one": [0.6] * 5 + [1.0]})
+    table = table_explainers(models, ensembles, ["attention", "keep_one"]).set_index("explainer")
+    assert table["n_ensembles"].tolist() == [2, 2] and table["n_ensemble_draws"].tolist() == [6, 6]
+    assert table.loc["attention", "ensemble_iauc_roc"] == pytest.approx(0.7)  # not (5 * 0.5 + 0.9) / 6
+    assert table.loc["attention", "pct_bad_ensembles"] == 50
+    assert table.loc["keep_one", "ensemble_iauc_roc"] == pytest.approx(0.8)
+    only_repeats = table_explainers(models, ensembles.iloc[:5], ["attention"])
+    assert only_repeats.loc[0, "n_ensembles"] == 1 and only_repeats.loc[0, "n_ensemble_draws"] == 5
+    text = _report_section(table.reset_index(), _markdown, bad_iauc=0.65)
+    assert "gaussian AND 2 distinct of 6 draws" in text
+    distinct = ensembles.assign(members=[f"a/r{i};a/r{i + 1}" for i in range(6)])
+    text = _report_section(table_explainers(models, distinct, ["attention", "keep_one"]), _markdown, bad_iauc=0.65)
+    assert "distinct of" not in text

@@ -79,6 +79,9 @@ def test_check_instance_values():
         check_instance_values([[0, 1]], [2, 1], name="importance")
     with pytest.raises(ValueError, match="Entry 1 of importance has 2 values but bag 1 has 1"):
         check_instance_values([[0, 1], [1, 0]], [2, 1], name="importance")
+    # The first entry that is not finite is named (all entries are tested at once).
+    with pytest.raises(ValueError, match="Entry 2 of attention contains NaN or infinity"):
+        check_instance_values([[0.5], [0.5, 0.5], [0.1, np.inf], [np.nan]], None, name="attention")
 
 
 def test_size_bucketed_batches_cover_all_bags_once_and_group_sizes():

@@ -210,6 +210,30 @@ def test_median_falls_back_to_mean_when_every_median_is_zero():
     np.testing.assert_allclose(combined, [1 / 3] * 3)
 
 
+def test_mean_of_all_bags_at_once_is_the_mean_bag_by_bag():
+    """combine_scores' mean stacks every bag together: exactly the numbers of one stack per bag."""
+    from setlearn.ensemble import combine_scores
+    from setlearn.ensemble._agreement import _per_bag_stacks
+
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 40, 50)
+    for dtype in (np.float32, np.float64):
+        members = [[rng.random(n).astype(dtype) - 0.3 for n in sizes] for _ in range(7)]
+        for normalized in (False, True):
+            expected = [stack.mean(axis=0) for stack in _per_bag_stacks(members)]
+            expected = [bag / bag.sum() for bag in expected] if normalized else expected
+            combined = combine_scores(members, normalized=normalized)
+            assert len(combined) == len(sizes)
+            for bag, want in zip(combined, expected):
+                assert bag.dtype == want.dtype
+                np.testing.assert_array_equal(bag, want)
+    a = np.array([0.5, 0.3, 0.2])
+    with pytest.raises(ValueError, match="different lengths"):
+        combine_scores([[a, a], [a, a[:2]]])
+    with pytest.raises(ValueError, match="same bags"):
+        combine_scores([[a, a], [a]])
+
+
 def test_agreement_counts_a_constant_member_as_disagreeing():
     from setlearn.ensemble import pairwise_agreement
 

@@ -528,25 +528,65 @@ def test_with_attention_mil_classifier():
         cross_val_score(est, X, y, cv=2, scoring=importance_auroc, params={"importance": importance})
 
 
-@pytest.mark.parametrize("ties", [False, True])
-def test_per_bag_scores_equal_sklearn_including_ties(ties):
-    """The per-bag fast paths give exactly scikit-learn's numbers."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    from setlearn.metrics._importance import _bag_auroc, _bag_average_precision
+@pytest.mark.parametrize("ties", ["none", "some", "heavy"])
+def test_all_bags_at_once_equal_sklearn_per_bag(ties):
+    """One computation over many bags gives, bag by bag, exactly scikit-learn's numbers: ties,
+    bags of 1-2 instances, bags of one class (NaN, as the per-bag scores leave them), NaN scores."""
+    from setlearn.metrics._importance import _auroc_by_bag, _average_precision_by_bag, _bag_auroc
 
     rng = np.random.default_rng(7)
+    sizes = rng.integers(1, 30, 600)
+    sizes[:40] = rng.integers(1, 3, 40)  # many bags of 1 or 2 instances
+    truth = [rng.integers(0, 2, n).astype(float) for n in sizes]
+    truth[40:50] = [np.ones(n) for n in sizes[40:50]]  # all positive
+    truth[50:60] = [np.zeros(n) for n in sizes[50:60]]  # all negative
+    levels = {"none": None, "some": 8, "heavy": 2}[ties]
+    scores = [rng.random(n) if levels is None else rng.integers(0, levels, n) / levels for n in sizes]
+    scores[60] = np.r_[np.nan, scores[60][1:]]  # a NaN score: undefined, not a number from the other instances
+    flat_truth, flat_scores = np.concatenate(truth), np.concatenate(scores)
+    aurocs = _auroc_by_bag(flat_truth, flat_scores, sizes)
+    precisions = _average_precision_by_bag(flat_truth, flat_scores, sizes)
     checked = 0
-    for _ in range(500):
-        n = int(rng.integers(2, 30))
-        truth = rng.integers(0, 2, n).astype(float)
-        if truth.min() == truth.max():
+    for t, v, auroc, precision in zip(truth, scores, aurocs, precisions):
+        if t.min() == t.max() or np.isnan(v).any():
+            assert np.isnan(auroc) and np.isnan(precision)
             continue
-        scores = rng.integers(0, 4, n) / 4 if ties else rng.random(n)
-        assert _bag_auroc(truth, scores) == pytest.approx(roc_auc_score(truth, scores), abs=1e-12)
-        assert _bag_average_precision(truth, scores) == pytest.approx(average_precision_score(truth, scores), abs=1e-12)
+        assert auroc == pytest.approx(roc_auc_score(t, v), abs=1e-12)
+        assert precision == pytest.approx(average_precision_score(t, v), abs=1e-12)
+        assert _bag_auroc(t, v) == auroc  # one bag alone takes a shorter path
+        assert _average_precision_by_bag(t, v, [len(t)])[0] == pytest.approx(precision, abs=1e-12)
         checked += 1
-    assert checked > 400
+    assert checked > 400 and np.isnan(aurocs[:60][[t.min() == t.max() for t in truth[:60]]]).all()
+    assert np.isnan(aurocs[60])
+    # Bags in another order give the same per-bag numbers; no bags give none.
+    reverse = slice(None, None, -1)
+    again = _auroc_by_bag(np.concatenate(truth[reverse]), np.concatenate(scores[reverse]), sizes[reverse])
+    np.testing.assert_array_equal(again[reverse], aurocs)
+    assert _auroc_by_bag(np.zeros(0), np.zeros(0), []).shape == (0,)
+    assert _average_precision_by_bag(np.zeros(0), np.zeros(0), []).shape == (0,)
+    # Empty bags (anywhere, also last) are undefined and leave their neighbours' scores alone.
+    for function in (_auroc_by_bag, _average_precision_by_bag):
+        with_empty = function(np.r_[truth[0], truth[1]], np.r_[scores[0], scores[1]], [0, sizes[0], 0, sizes[1], 0])
+        alone = function(np.r_[truth[0], truth[1]], np.r_[scores[0], scores[1]], sizes[:2])
+        np.testing.assert_array_equal(with_empty[[1, 3]], alone)
+        assert np.isnan(with_empty[[0, 2, 4]]).all()
+
+
+def test_importance_scores_equal_sklearn_bag_by_bag():
+    """The public scores (which score all bags at once) against a loop of scikit-learn calls."""
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 12, 200)
+    importance = [rng.integers(0, 2, n) for n in sizes]
+    attention = [rng.integers(0, 3, n) / 3 for n in sizes]
+    y = rng.integers(0, 2, len(sizes))
+    for score, sklearn_score in [(importance_auroc_score, roc_auc_score),
+                                 (importance_average_precision_score, average_precision_score)]:
+        details = score(importance, attention, y=y, return_details=True)
+        expected = [sklearn_score(t, a) if y[i] == 1 and 0 < t.sum() < len(t) else np.nan
+                    for i, (t, a) in enumerate(zip(importance, attention))]
+        np.testing.assert_allclose(details.per_bag, expected, rtol=0, atol=1e-12)
+        assert details.score == pytest.approx(np.nanmean(expected), abs=1e-12)
+        assert set(details.undefined) == {i for i in range(len(y)) if y[i] == 1 and np.isnan(expected[i])}
 
 
 def test_scorer_explains_through_a_pipeline(routing):
