@@ -14,6 +14,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from ._store import _member_sets
+
 
 def _extra_methods(methods):
     return [m for m in methods if m != "attention"]
@@ -124,9 +126,6 @@ def table_explainers(models, ensembles, methods, *, bad_iauc=0.65, accuracy=0.9)
     >>> table["cost_vs_attention"].round(1).tolist()
     [1.0, 30.0]
     """
-    # Imported here: _tables imports this module (for write_tables).
-    from ._tables import _member_sets
-
     keys = ["modality", "problem"]
     # Rows written without an explainer's column (before it was configured, or by
     # hand) leave that explainer out rather than failing the whole report.

@@ -407,3 +407,11 @@ def _prepare_folder(out, study_config, *, attention=True):
     except OSError as exc:
         raise _unwritable(out, exc) from None
     return out
+
+
+def _member_sets(frame):
+    """One hashable member set per row of ``ensembles.csv`` (a row without members counts as its own set)."""
+    if "members" not in frame.columns:
+        return pd.Series([("row", i) for i in range(len(frame))], index=frame.index)
+    return pd.Series([frozenset(str(m).split(";")) if isinstance(m, str) and m else ("row", i)
+                      for i, m in enumerate(frame["members"])], index=frame.index)

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 from ._audit import table_audit
 from ._explainers import table_explainers
-from ._store import _ENSEMBLE_KINDS, MODEL_KEY
+from ._store import _ENSEMBLE_KINDS, MODEL_KEY, _member_sets
 
 # The tables read user CSVs too: their arguments are checked with
 # scikit-learn's validate_params, which names the argument and what it accepts.
@@ -345,14 +345,6 @@ def _single_configuration_tasks(singles):
         return set()
     counts = singles.groupby(["modality", "problem"])["config_id"].nunique()
     return set(counts[counts == 1].index)
-
-
-def _member_sets(frame):
-    """One hashable member set per ensemble row (a row without members counts as its own set)."""
-    if "members" not in frame.columns:
-        return pd.Series([("row", i) for i in range(len(frame))], index=frame.index)
-    return pd.Series([frozenset(str(m).split(";")) if isinstance(m, str) and m else ("row", i)
-                      for i, m in enumerate(frame["members"])], index=frame.index)
 
 
 @validate_params({"models": _ROWS, "ensembles": _ROWS, "bad_iauc": _SHARE}, prefer_skip_nested_validation=True)
