@@ -1,7 +1,8 @@
 """What makes Gaussian MIL fail silently? One factor changed at a time from the study's scale.
 
 At the study's scale (1000 training bags of 250 instances, witness rate 0.5, 500
-epochs) every accurate Gaussian MIL model of ``docs/results/study-gaussian``
+epochs) every accurate Gaussian MIL model of ``docs/results/study-gaussian-balanced``
+(and of ``docs/results/study-gaussian``, on the current default)
 points at population 1 (iAUC-ROC >= 0.93). This script changes one
 thing at a time -- the witness rate, the bag size, the number of training bags,
 the epochs -- and trains the same small configurations with the study's
