@@ -884,3 +884,70 @@ def _write_report(page):
     path.write_text(text)
     (page.out / "report.html").write_text(_html(text, page.out, "setlearn assess report"))
     return path
+
+
+def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
+    """The report of a run stopped before its end: how far it got, and its search so far.
+
+    Only the search rows can be read before the search ends, and none of them is a result
+    of the study (no configuration is retrained until every configuration has all its seeds),
+    so this page shows progress and the configurations ranked so far, never the study's tables.
+    """
+    from sklearn.model_selection import ParameterGrid
+
+    from setlearn.plotting import wilson_interval
+
+    from ._tables import top_configurations
+
+    cfg, models = page.config, page.models
+    search = models[models["stage"] == "search"]
+    n_retrained = len(_retrained(models))
+    retrain = (f"{n_retrained} of {retrain_total} retrained models" if retrain_total is not None
+               else "retraining not started (it starts when every configuration has all its seeds)")
+    lines = [
+        "# setlearn assess report (run in progress)",
+        f"**This run stopped before its end: {len(search)} of {search_total} search models, {retrain}; "
+        "no ensembles.** Run the same command again to continue: nothing is trained twice. Until the "
+        "run is complete this page shows its progress and the search so far, not the study's tables "
+        "(they need the retrained top configurations).",
+        f"Preset `{_preset_and_overrides(cfg)[0]}`: {cfg.description}" if cfg.description else "",
+        "## The search so far",
+        f"Per task: configurations with all {cfg.search_seeds} seeds trained, and the {top_k} best of them "
+        "ranked as the run will rank them (mean validation accuracy, then validation log-loss; test data "
+        "unused), with their mean test iAUC-ROC. A silent failure is a search model with validation "
+        f"accuracy >= {_ACCURATE} and iAUC-ROC <= {cfg.bad_iauc} (95% Wilson interval).",
+    ]
+    for (modality, problem), rows in search.groupby(["modality", "problem"], sort=False):
+        seeds = rows.groupby("config_id")["repeat"].nunique()
+        done = rows[rows["config_id"].isin(seeds.index[seeds >= cfg.search_seeds])]
+        n_configs = len(ParameterGrid(cfg.grid[modality]))
+        accurate = rows[rows["valid_accuracy"] >= _ACCURATE]
+        silent = int((accurate["iauc_roc"] <= cfg.bad_iauc).sum())
+        if len(accurate):
+            low, high = wilson_interval(silent, len(accurate))
+            failures = (f"Silent failures: {silent} of {len(accurate)} accurate models "
+                        f"({_pct(silent / len(accurate) * 100)}, CI {_pct(low * 100)}–{_pct(high * 100)}).")
+        else:
+            failures = "No accurate model yet."
+        lines.append(f"**{_task(modality, problem)}**: {len(rows)} search models, "
+                     f"{done['config_id'].nunique()} of {n_configs} configurations complete. {failures}")
+        if done.empty:
+            continue
+        ranked = top_configurations(done, top_k)
+        iauc = done.groupby("config_id")["iauc_roc"].agg(["mean", "min"])
+        table = ranked.assign(
+            test_iauc_roc=ranked["config_id"].map(iauc["mean"]),
+            lowest_iauc_roc=ranked["config_id"].map(iauc["min"]),
+        )[["rank", "config_id", "valid_accuracy", "valid_log_loss", "test_iauc_roc", "lowest_iauc_roc"]]
+        lines.append(_markdown(table.round(3)))
+    lines.append(_section_provenance(page))
+    return "\n\n".join(line for line in lines if line) + "\n"
+
+
+def _write_progress_report(page, *, search_total, retrain_total):
+    """Write ``report.md`` (and ``report.html``) of a run stopped before its end; returns its path."""
+    text = _progress_markdown(page, search_total=search_total, retrain_total=retrain_total)
+    path = page.out / "report.md"
+    path.write_text(text)
+    (page.out / "report.html").write_text(_html(text, page.out, "setlearn assess report (run in progress)"))
+    return path

@@ -19,7 +19,7 @@ from ._config import ConfigError, StudyConfig
 from ._cluster import _connect, _lost_scheduler
 from ._paper import PAPER_TABLE1
 from ._record import StudyRecord, _row_checks, _row_files
-from ._report import _Page, _write_figures, _write_report
+from ._report import _Page, _write_figures, _write_progress_report, _write_report
 from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations, write_tables
 from ._explainers import _ensemble_fields, _scores_path
@@ -276,9 +276,10 @@ class AssessmentResult:
         ``audit`` (the ground-truth audit beside iAUC-ROC).
     figures : dict of str to pathlib.Path
         Every figure written, by name.
-    report : pathlib.Path or None
-        ``report.md`` (``None`` until the run is complete); ``report.html`` beside
-        it is the same report with the figures embedded, readable from any folder.
+    report : pathlib.Path
+        ``report.md``; ``report.html`` beside it is the same report with the figures
+        embedded, readable from any folder. For a run stopped before its end (``complete``
+        False) it is a progress report: how far the run got and its search so far.
     audit : pandas.DataFrame or None
         The ground-truth audit of every task (``audit.csv``, see
         :func:`setlearn.inspection.audit_ground_truth`; ``None`` until the run is complete).
@@ -335,7 +336,8 @@ class AssessmentResult:
             Whether every stage finished; the ensembles, top configurations and audit are
             part of the result only then.
         n_new_models, elapsed_s, stage_s, tables, figures, captions, report
-            As the fields of the same names (empty or None for an incomplete run).
+            As the fields of the same names (empty for an incomplete run, whose report is
+            its progress report).
 
         Returns
         -------
@@ -361,6 +363,8 @@ class AssessmentResult:
                  f"in {self.elapsed_s:.0f} s -> {self.out}"]
         if not self.complete:
             lines.append("Stopped before the end; run the same command again to continue.")
+            if self.report is not None:
+                lines.append(f"Progress so far: {self.report}")
             return "\n".join(lines)
         both = self.tables["top_configurations"].merge(self.tables["ensembles"], on=["modality", "problem"])
         for r in both.itertuples(index=False):
@@ -525,6 +529,7 @@ def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_r
                                 methods=config.explainers)
 
         search = _model_tasks(config, "search")
+        retrain = None
         with timed("search"):
             trained += run(_stacks(config, search, data), budget=budget, desc="search")
         complete = {t.key for t in search} <= model_store.keys
@@ -560,6 +565,11 @@ def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_r
             page = _Page(record, tables, figures, captions, n_new_models=trained,
                          elapsed_s=time.perf_counter() - started)  # for the report's provenance
             outputs = {"tables": tables, "figures": figures, "captions": captions, "report": _write_report(page)}
+    else:
+        # A long run is committed in sittings: its folder says how far it got.
+        page = _Page(record, {}, {}, {}, n_new_models=trained, elapsed_s=time.perf_counter() - started)
+        outputs = {"report": _write_progress_report(page, search_total=len(search),
+                                                    retrain_total=None if retrain is None else len(retrain))}
     result = AssessmentResult.from_record(record, complete=complete, n_new_models=trained,
                                           elapsed_s=time.perf_counter() - started, stage_s=stage_s, **outputs)
     if verbose:

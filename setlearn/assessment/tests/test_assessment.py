@@ -472,9 +472,15 @@ def test_ctrl_c_inside_fit_stores_only_finished_models(tmp_path, monkeypatch, un
 def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     out = tmp_path / "run"
     first = setlearn.assess("smoke", config=TINY, out=out, max_models=3, verbose=False)
-    assert not first.complete and len(first.models) == 3 and first.report is None
+    assert not first.complete and len(first.models) == 3
     # Stopped by max_models in the retraining: the later stages did not run.
     assert list(first.stage_s) == ["search", "retrain"]
+    # The folder says how far it got (a long run is committed in sittings).
+    n_search = int((first.models["stage"] == "search").sum())
+    progress = first.report.read_text()
+    assert progress.startswith("# setlearn assess report (run in progress)")
+    assert f"{n_search} of {n_search} search models, {3 - n_search} of " in progress
+    assert "Stopped before the end" in first.summary() and str(first.report) in first.summary()
     # A kill during a write leaves half a line behind.
     with (out / "models.csv").open("a") as fh:
         fh.write("mil,gaussian,retrain,h4-a2")
@@ -482,6 +488,7 @@ def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     assert len(second.models) == 4
     result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
     assert result.complete and result.n_new_models == N_TINY_MODELS - 4
+    assert "run in progress" not in result.report.read_text()
     pd.testing.assert_frame_equal(_without_timing(result.models), _without_timing(uninterrupted.models))
     # The same for the ensembles.
     lines = (out / "ensembles.csv").read_text().splitlines()
@@ -997,3 +1004,12 @@ def test_a_model_whose_training_diverges_ends_the_run_with_one_clear_error(tmp_p
                                           r"model is saved in .*another --out"):
         # n_jobs=1: the patch lives in this process only.
         setlearn.assess("smoke", config=TINY, out=tmp_path / "run", n_jobs=1, verbose=False)
+
+
+def test_a_run_stopped_in_its_search_reports_its_progress(tmp_path):
+    result = setlearn.assess("smoke", config=TINY, out=tmp_path / "run", max_models=1, verbose=False)
+    text = result.report.read_text()
+    assert not result.complete and (tmp_path / "run" / "report.html").exists()
+    assert "1 of 2 search models, retraining not started" in text
+    # One seed per configuration: the model trained completes its configuration, which is ranked.
+    assert "1 of 2 configurations complete" in text and "| 1 | h" in text
