@@ -79,6 +79,8 @@ class StackedLinear(nn.Module):
         every member reads (the first layer of a network); otherwise the input
         has shape ``(E, M, in_features)``.
 
+    Notes
+    -----
     The output has shape ``(E, M, out_features)``; with several members it is
     a view of a features-major ``(E, out_features, M)`` tensor (not contiguous).
 
