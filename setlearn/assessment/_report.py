@@ -877,12 +877,13 @@ code {{ background: #f4f4f4; padding: 0 0.2em; }}
 """
 
 
-def _write_report(page):
-    """Write ``report.md`` and its self-contained twin ``report.html``; returns the Markdown path."""
-    text = _report_markdown(page)
+def _write_report(page, text=None, title="setlearn assess report"):
+    """Write ``report.md`` (``text``, by default the whole report) and its self-contained twin
+    ``report.html``; returns the Markdown path."""
+    text = _report_markdown(page) if text is None else text
     path = page.out / "report.md"
     path.write_text(text)
-    (page.out / "report.html").write_text(_html(text, page.out, "setlearn assess report"))
+    (page.out / "report.html").write_text(_html(text, page.out, title))
     return path
 
 
@@ -946,8 +947,5 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
 
 def _write_progress_report(page, *, search_total, retrain_total):
     """Write ``report.md`` (and ``report.html``) of a run stopped before its end; returns its path."""
-    text = _progress_markdown(page, search_total=search_total, retrain_total=retrain_total)
-    path = page.out / "report.md"
-    path.write_text(text)
-    (page.out / "report.html").write_text(_html(text, page.out, "setlearn assess report (run in progress)"))
-    return path
+    return _write_report(page, _progress_markdown(page, search_total=search_total, retrain_total=retrain_total),
+                         "setlearn assess report (run in progress)")
