@@ -877,14 +877,18 @@ code {{ background: #f4f4f4; padding: 0 0.2em; }}
 """
 
 
-def _write_report(page, text=None, title="setlearn assess report"):
-    """Write ``report.md`` (``text``, by default the whole report) and its self-contained twin
-    ``report.html``; returns the Markdown path."""
-    text = _report_markdown(page) if text is None else text
-    path = page.out / "report.md"
+def _write_report_files(folder, text, title):
+    """Write ``text`` as ``folder/report.md`` and its self-contained twin ``report.html``;
+    returns the Markdown path."""
+    path = folder / "report.md"
     path.write_text(text)
-    (page.out / "report.html").write_text(_html(text, page.out, title))
+    (folder / "report.html").write_text(_html(text, folder, title))
     return path
+
+
+def _write_report(page, text=None, title="setlearn assess report"):
+    """Write the run's report (``text``, by default the whole report); returns the Markdown path."""
+    return _write_report_files(page.out, _report_markdown(page) if text is None else text, title)
 
 
 def _progress_markdown(page, *, search_total, retrain_total, top_k=10):

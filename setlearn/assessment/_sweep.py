@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from ._paper import PAPER_SIDE_EXPERIMENTS
-from ._report import CITATION, _facet, _html, _join, _task
+from ._report import CITATION, _facet, _join, _task, _write_report_files
 from ._store import _folder_lock, _prepare_folder
-from ._tables import _markdown, _retrained
+from ._tables import _markdown, _retrained, _write_table
 
 #: The metrics of the sweep table, in its column order: ``<metric>_mean``, ``_sd``, ``_low``, ``_high``.
 SWEEP_METRICS = ("iauc_roc", "iauc_pr", "test_accuracy")
@@ -233,8 +233,7 @@ def _run_sweep(config, out, *, run_point, n_jobs, cluster=False, max_models, dro
         folder = out / "tables"
         folder.mkdir(exist_ok=True)
         name = f"sweep_{sweep.parameter}"
-        table.to_csv(folder / f"{name}.csv", index=False)
-        (folder / f"{name}.md").write_text(_markdown(table, "{:.3f}") + "\n")
+        _write_table(folder, name, table)
         figure, caption = _sweep_figure(config, models, table)
         (out / "figures").mkdir(exist_ok=True)
         path = out / "figures" / f"{name}.png"
@@ -427,7 +426,4 @@ and model seeds from the same `seed`, so the values are compared on the same dra
 - **Machine:** {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs.
 - **Written:** {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.
 """
-    path = out / "report.md"
-    path.write_text(text)
-    (out / "report.html").write_text(_html(text, out, f"setlearn assess report: sweep over {sweep.parameter}"))
-    return path
+    return _write_report_files(out, text, f"setlearn assess report: sweep over {sweep.parameter}")

@@ -69,6 +69,12 @@ def top_configurations(models, top_k):
     return top[["problem", "modality", "rank", "config_id", "valid_accuracy", "valid_log_loss"]].reset_index(drop=True)
 
 
+def _write_table(folder, name, table):
+    """Write ``table`` as ``folder/<name>.csv`` and, rounded for reading, ``<name>.md``."""
+    table.to_csv(folder / f"{name}.csv", index=False)
+    (folder / f"{name}.md").write_text(_markdown(table, "{:.3f}") + "\n")
+
+
 def _retrained(models):
     return models[models["stage"] == "retrain"]
 
@@ -573,8 +579,7 @@ def write_tables(record):
     folder = record.out / "tables"
     folder.mkdir(exist_ok=True)
     for name, table in tables.items():
-        table.to_csv(folder / f"{name}.csv", index=False)
-        (folder / f"{name}.md").write_text(_markdown(table, "{:.3f}") + "\n")
+        _write_table(folder, name, table)
     if record.audit is not None:
         order = list(tables["top_configurations"][["modality", "problem"]].itertuples(index=False))
         tables["audit"] = table_audit(models, record.audit, order)
