@@ -192,8 +192,8 @@ class MLPFeaturizer(nn.Module):
 class CNNFeaturizer(nn.Module):
     """Per-instance small CNN for images of shape ``(H, W)`` or ``(C, H, W)``.
 
-    ``depth`` blocks of 3x3 convolution (8, 16, 32, ... channels), ReLU and
-    2x2 max pooling (while the image is larger than 1x1), then a linear layer
+    ``depth`` blocks of 3x3 convolution (8, 16, 32, ... channels), 2x2 max
+    pooling (while the image is larger than 1x1) and ReLU, then a linear layer
     to ``hidden_size`` and ReLU. Members are stacked as convolution groups.
 
     Parameters
@@ -239,10 +239,14 @@ class CNNFeaturizer(nn.Module):
             bound = 1.0 / math.sqrt(fan_in)
             for param in (conv.weight, conv.bias):
                 _uniform_(param.view(n_members, -1), bound, generators)
-            blocks += [conv, nn.ReLU()]
+            blocks.append(conv)
             if min(height, width) >= 2:
+                # Pooling before the ReLU gives the same values and gradients (ReLU is
+                # monotone, so both orders pick the same element) on a quarter of the
+                # elements: 20 % less CPU time per MNIST step (benchmarks/README.md).
                 blocks.append(nn.MaxPool2d(2))
                 height, width = height // 2, width // 2
+            blocks.append(nn.ReLU())
             n_in = n_out
         self.convs = nn.Sequential(*blocks)
         self.flat_features = n_in * height * width

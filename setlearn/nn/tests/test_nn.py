@@ -294,3 +294,32 @@ def test_stacked_members_train_step_by_step_as_each_member_alone(attention, pool
         for name, p in stacked.select(e).named_parameters():
             if name != "pooling.w.bias":
                 np.testing.assert_allclose(p.detach().numpy(), own[name].detach().numpy(), atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_cnn_pooling_before_relu_equals_relu_then_pooling(depth):
+    """The featurizer pools before its ReLU for speed; values and gradients are those of conv, ReLU, pool."""
+    from setlearn.nn import CNNFeaturizer
+
+    torch.manual_seed(0)
+    fast = CNNFeaturizer(2, (6, 6), 5, depth, seeds=[0, 1]).double()
+    x = torch.randn(7, 6, 6, dtype=torch.float64)
+    x[:3] = 0.0  # blank images: tied maxima, as on MNIST's background
+
+    def reference(x):
+        h = x.reshape(-1, 1, 6, 6)
+        for conv in (m for m in fast.convs if isinstance(m, nn.Conv2d)):
+            h = nn.functional.max_pool2d(torch.relu(conv(h)), 2)
+        h = h.reshape(h.shape[0], 2, fast.flat_features).transpose(0, 1)
+        return torch.relu(fast.head(h))
+
+    weights = torch.randn(2, 7, 5, dtype=torch.float64)
+    grads = []
+    for forward in (fast, reference):
+        fast.zero_grad()
+        out = forward(x)
+        (out * weights).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in fast.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=0, atol=1e-12)
+    for g_fast, g_ref in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(g_fast, g_ref, rtol=0, atol=1e-12)
