@@ -78,8 +78,8 @@ def _assess(args):
     try:
         return _run_assess(args)
     except KeyboardInterrupt:
-        print("\nsetlearn assess: interrupted. Every finished model is saved; run the same command "
-              "again to continue.", file=sys.stderr)
+        print("\nsetlearn assess: interrupted. Every finished model is saved, and the output folder's "
+              "report.md says how far the run got; run the same command again to continue.", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of our output went away (``--print-config | head``): nothing

@@ -508,8 +508,6 @@ def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_r
     model_store = store("models")
     stored_models.update(model_store.keys)  # what the ensembles' rows may name
     ensemble_store, audit_store = store("ensembles"), store("audit")
-    budget = max_models
-    trained = 0
     stage_s = {}
 
     @contextmanager
@@ -520,40 +518,54 @@ def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_r
         finally:
             stage_s[stage] = stage_s.get(stage, 0.0) + time.perf_counter() - start
 
-    with ExitStack() as stack:
-        stack.callback(model_store.close)
-        stack.callback(ensemble_store.close)
-        stack.callback(audit_store.close)
-        run = functools.partial(_run_models, store=model_store, out=out, data=data,
-                                estimator_params=config.estimator_params, n_jobs=n_jobs, quiet=quiet,
-                                methods=config.explainers)
+    n_stored_before = len(model_store.keys)
+    search, retrain = _model_tasks(config, "search"), None
 
-        search = _model_tasks(config, "search")
-        retrain = None
-        with timed("search"):
-            trained += run(_stacks(config, search, data), budget=budget, desc="search")
-        complete = {t.key for t in search} <= model_store.keys
-        if complete:
-            top = top_configurations(model_store.frame(), config.top_k)
-            top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
-            retrain = _model_tasks(config, "retrain", top_ids)
-            with timed("retrain"):
-                trained += run(_stacks(config, retrain, data), budget=None if budget is None else budget - trained,
-                               desc="retrain")
-            complete = {t.key for t in retrain} <= model_store.keys
-        if complete:
-            models = model_store.frame()
-            retrained = {}
-            for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
-                retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
-            with timed("ensembles"):
-                # Locally the ensembles are scored in this process: sending a task its members'
-                # stored scores costs this process about as much as scoring them (quick preset:
-                # 15 s in this process, 43 s with 2 loky workers). A cluster's workers add cores.
-                _run_ensembles(_ensemble_draws(config, top_ids, retrained), ensemble_store, out, data,
-                               n_jobs=n_jobs if cluster else 1, quiet=quiet, methods=config.explainers)
-            with timed("audit"):
-                _run_audits(config, top_ids, audit_store, data, search, n_jobs=n_jobs)
+    def progress_report(record):
+        # A long run is committed in sittings: its folder says how far it got.
+        page = _Page(record, {}, {}, {}, n_new_models=len(model_store.keys) - n_stored_before,
+                     elapsed_s=time.perf_counter() - started)
+        return _write_progress_report(page, search_total=len(search),
+                                      retrain_total=None if retrain is None else len(retrain))
+
+    trained = 0
+    try:
+        with ExitStack() as stack:
+            stack.callback(model_store.close)
+            stack.callback(ensemble_store.close)
+            stack.callback(audit_store.close)
+            run = functools.partial(_run_models, store=model_store, out=out, data=data,
+                                    estimator_params=config.estimator_params, n_jobs=n_jobs, quiet=quiet,
+                                    methods=config.explainers)
+
+            with timed("search"):
+                trained += run(_stacks(config, search, data), budget=max_models, desc="search")
+            complete = {t.key for t in search} <= model_store.keys
+            if complete:
+                top = top_configurations(model_store.frame(), config.top_k)
+                top_ids = {k: list(g["config_id"]) for k, g in top.groupby(["problem", "modality"])}
+                retrain = _model_tasks(config, "retrain", top_ids)
+                with timed("retrain"):
+                    trained += run(_stacks(config, retrain, data),
+                                   budget=None if max_models is None else max_models - trained, desc="retrain")
+                complete = {t.key for t in retrain} <= model_store.keys
+            if complete:
+                models = model_store.frame()
+                retrained = {}
+                for (problem, modality, cid), g in _retrained(models).groupby(["problem", "modality", "config_id"]):
+                    retrained.setdefault((problem, modality), {})[cid] = list(g["repeat"])
+                with timed("ensembles"):
+                    # Locally the ensembles are scored in this process: sending a task its members'
+                    # stored scores costs this process about as much as scoring them (quick preset:
+                    # 15 s in this process, 43 s with 2 loky workers). A cluster's workers add cores.
+                    _run_ensembles(_ensemble_draws(config, top_ids, retrained), ensemble_store, out, data,
+                                   n_jobs=n_jobs if cluster else 1, quiet=quiet, methods=config.explainers)
+                with timed("audit"):
+                    _run_audits(config, top_ids, audit_store, data, search, n_jobs=n_jobs)
+    except KeyboardInterrupt:
+        # Ctrl-C: the stores have closed with every finished row; say how far the run got.
+        progress_report(StudyRecord(out, config))
+        raise
 
     # Every result from here on is read back from the folder.
     record = StudyRecord(out, config)
@@ -566,10 +578,7 @@ def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_r
                          elapsed_s=time.perf_counter() - started)  # for the report's provenance
             outputs = {"tables": tables, "figures": figures, "captions": captions, "report": _write_report(page)}
     else:
-        # A long run is committed in sittings: its folder says how far it got.
-        page = _Page(record, {}, {}, {}, n_new_models=trained, elapsed_s=time.perf_counter() - started)
-        outputs = {"report": _write_progress_report(page, search_total=len(search),
-                                                    retrain_total=None if retrain is None else len(retrain))}
+        outputs = {"report": progress_report(record)}
     result = AssessmentResult.from_record(record, complete=complete, n_new_models=trained,
                                           elapsed_s=time.perf_counter() - started, stage_s=stage_s, **outputs)
     if verbose:

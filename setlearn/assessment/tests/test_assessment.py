@@ -366,6 +366,11 @@ def test_resume_after_interruption(tmp_path, monkeypatch, uninterrupted, stop_af
     with pytest.raises(KeyboardInterrupt):  # in this process: worker processes would not see the patch
         setlearn.assess("smoke", config=TINY, out=out, n_jobs=1, verbose=False)
     assert len(pd.read_csv(out / "models.csv")) == n_rows
+    # The folder says how far the interrupted run got, as a run stopped by max_models does.
+    progress = (out / "report.md").read_text()
+    assert progress.startswith("# setlearn assess report (run in progress)")
+    n_search = int((pd.read_csv(out / "models.csv")["stage"] == "search").sum())
+    assert f"{n_search} of 2 search models" in progress
     monkeypatch.undo()
     result = setlearn.assess("smoke", config=TINY, out=out, verbose=False)
     assert result.complete and result.n_new_models == N_TINY_MODELS - n_rows
