@@ -20,7 +20,7 @@ from ._cluster import _connect, _lost_scheduler
 from ._paper import PAPER_TABLE1
 from ._record import StudyRecord, _row_checks, _row_files
 from ._report import _Page, _write_figures, _write_progress_report, _write_report
-from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
+from ._store import ENSEMBLE_KEY, MODEL_KEY, _ENSEMBLE_KINDS, _RowStore, _attention_path, _check_data, _check_run_arguments, _folder_lock, _load_attention, _prepare_folder, _save_attention
 from ._tables import _retrained, top_configurations, write_tables
 from ._explainers import _ensemble_fields, _scores_path
 from ._tasks import _Data, _dataset, _derive_seed, _fit_and_score_stack, _model_tasks, _stacks
@@ -497,6 +497,7 @@ def _local_cores():
 def _run_in_folder(config, out, *, n_jobs, cluster=False, max_models, drop_bad_rows, verbose, started):
     """The run proper, in a locked and prepared folder (see :func:`assess`)."""
     data = _Data.of(config)
+    _check_data(out, config, lambda problem, modality, split: _dataset(problem, modality, split, data))
     quiet = not verbose
     files, stored_models = _row_files(config), set()
     checks = _row_checks(config, out, stored_models)

@@ -409,6 +409,82 @@ def _prepare_folder(out, study_config, *, attention=True):
     return out
 
 
+def _data_fingerprint(X, y, importance):
+    """A SHA-256 of one split: bag sizes, labels, instance labels and features to 3 decimals.
+
+    Features are rounded so that a last-bit difference between machines does not count as
+    other data, while any change of the bags a maker draws does.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(np.asarray([len(bag) for bag in X], dtype=np.int64).tobytes())
+    digest.update(np.asarray(y).astype(str).astype("U").tobytes())
+    for bag, imp in zip(X, importance):
+        digest.update(np.round(np.asarray(bag, dtype=np.float64), 3).tobytes())
+        digest.update(np.asarray(imp, dtype=bool).tobytes())
+    return digest.hexdigest()
+
+
+def _changed_parameters(before, now):
+    """``make_bags`` parameters that differ, for a message, or what else can make other bags."""
+    changed = [f"{k} {before.get(k)!r} there, {now.get(k)!r} now" for k in sorted(before.keys() | now.keys())
+               if before.get(k) != now.get(k)]
+    return ", ".join(changed) or "same make_bags parameters, so the makers' code or numpy's random streams changed"
+
+
+def _check_data(out, config, dataset):
+    """Record in ``data.json`` what bags the folder's rows come from; refuse a resume on other bags.
+
+    Per task, the resolved ``make_bags`` parameters (its defaults overlaid by ``data_params``)
+    and a fingerprint of the test split, built by ``dataset(problem, modality, split)``. A resume
+    whose code draws other bags (a changed default such as the composition, another numpy
+    random stream) would mix two data sets in one folder; it stops with a ConfigError instead.
+    A folder written before ``data.json`` existed gets one, with a warning that its earlier
+    rows cannot be checked.
+    """
+    import inspect
+
+    from setlearn.datasets import make_bags
+
+    defaults = {name: p.default for name, p in inspect.signature(make_bags).parameters.items()
+                if p.default is not inspect.Parameter.empty
+                and name not in ("problem", "modality", "n_bags", "bag_size", "random_state", "pool",
+                                 "return_populations")}
+    current = {}
+    for modality in config.modalities:
+        for problem in config.problems:
+            X, y, importance = dataset(problem, modality, "test")
+            current[f"{problem}/{modality}"] = {
+                "make_bags": {**defaults, **config.data_params},
+                "test_sha256": _data_fingerprint(X, y, importance)}
+    path = Path(out) / "data.json"
+    try:
+        recorded = json.loads(path.read_text()) if path.exists() else None
+        if recorded is not None and not isinstance(recorded, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); delete it (the folder's data are then unchecked).") from None
+    if recorded is None:
+        if (Path(out) / "models.csv").exists():
+            warnings.warn(f"{out} has no data.json (written before setlearn recorded its data): whether its "
+                          f"stored rows were trained on the bags this version makes cannot be checked.",
+                          AssessmentWarning, stacklevel=3)
+    else:
+        changed = sorted(task for task in recorded.keys() & current.keys()
+                         if recorded[task].get("test_sha256") != current[task]["test_sha256"])
+        if changed:
+            details = "; ".join(f"{task}: {_changed_parameters(recorded[task].get('make_bags') or {}, current[task]['make_bags'])}"
+                                for task in changed)
+            raise ConfigError(
+                f"{out} holds rows trained on other bags than this version of setlearn makes for "
+                f"{', '.join(changed)} ({details}). Resuming would mix two data sets. Set the earlier "
+                f"values in the config's data_params if a default changed, or choose another --out.")
+    if recorded != {**(recorded or {}), **current}:
+        merged = {**(recorded or {}), **current}
+        _atomic_write(path, lambda fh: fh.write((json.dumps(merged, indent=2, default=str) + "\n").encode()))
+
+
 def _member_sets(frame):
     """One hashable member set per row of ``ensembles.csv`` (a row without members counts as its own set)."""
     if "members" not in frame.columns:

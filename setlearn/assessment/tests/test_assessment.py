@@ -1018,3 +1018,36 @@ def test_a_run_stopped_in_its_search_reports_its_progress(tmp_path):
     assert "1 of 2 search models, retraining not started" in text
     # One seed per configuration: the model trained completes its configuration, which is ranked.
     assert "1 of 2 configurations complete" in text and "| 1 | h" in text
+
+
+def test_a_resume_on_other_bags_is_refused(tmp_path, monkeypatch):
+    """A changed data default (here make_bags' composition) would mix two data sets in one folder."""
+    import inspect
+
+    from setlearn.assessment import _tasks
+    from setlearn.datasets import make_bags
+
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
+    recorded = json.loads((out / "data.json").read_text())
+    assert {task["make_bags"]["composition"] for task in recorded.values()} == {"independent"}
+    maker = inspect.unwrap(make_bags)
+    monkeypatch.setitem(maker.__kwdefaults__, "composition", "balanced")
+    _tasks._dataset_with_populations.cache_clear()
+    with pytest.raises(ConfigError, match=r"other bags than this version of setlearn makes for mil/gaussian \(mil/gaussian: "
+                                          r"composition 'independent' there, 'balanced' now\)"):
+        setlearn.assess("smoke", config=TINY, out=out, verbose=False)
+    assert len(pd.read_csv(out / "models.csv")) == 1  # nothing trained on the other bags
+    # With the bags back as they were, the run goes on.
+    monkeypatch.undo()
+    _tasks._dataset_with_populations.cache_clear()
+    assert setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False).n_new_models == 1
+
+
+def test_a_folder_from_before_data_json_resumes_with_a_warning(tmp_path):
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
+    (out / "data.json").unlink()
+    with pytest.warns(assessment.AssessmentWarning, match="no data.json"):
+        setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
+    assert (out / "data.json").exists()
