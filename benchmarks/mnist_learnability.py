@@ -144,6 +144,22 @@ def _bags(problem, bag_size, n_bags, args):
             for i, (pool, n) in enumerate(zip(("train", "valid", "test"), n_bags))]
 
 
+def train_epochs(model, X, y, n_epochs):
+    """Train ``model`` one epoch per ``next()``: ``fit`` for the first, skorch's ``partial_fit`` after.
+
+    ``partial_fit`` continues the same optimiser and batch-order generator, so the epochs are
+    those of one ``fit`` of ``n_epochs`` (``model`` has ``max_epochs=1``). Yields the epoch number.
+    """
+    model.fit(X, y)
+    yield 1
+    # The training set as fit built it: each distinct image of a step featurized once.
+    dataset = BagDataset(PaddedBags([np.asarray(b) for b in X], distinct="auto"),
+                         np.searchsorted(model.classes_, y).astype(np.int64))
+    for epoch in range(2, n_epochs + 1):
+        model.net_.partial_fit(dataset, y=None)
+        yield epoch
+
+
 def train_run(key, data, device="cpu"):
     """Train one model epoch by epoch; its rows (one per epoch)."""
     (X, y, _), (Xv, yv, _), (Xt, yt, imp_t) = data
@@ -153,19 +169,13 @@ def train_run(key, data, device="cpu"):
         weight_decay=key["weight_decay"], batch_size=key["batch_size"], max_epochs=1, random_state=key["seed"],
         n_threads=1, device=device, verbose=0,
     )
-    dataset = None
+    steps = train_epochs(model, X, y, key["epochs"])
     fit_cpu = fit_wall = valid_cpu = 0.0
     rows, status = [], "ok"
     for epoch in range(1, key["epochs"] + 1):
         start, wall = time.process_time(), time.perf_counter()
         try:
-            if epoch == 1:
-                model.fit(X, y)
-                # The training set as fit built it: each distinct image of a step featurized once.
-                dataset = BagDataset(PaddedBags([np.asarray(b) for b in X], distinct="auto"),
-                                     np.searchsorted(model.classes_, y).astype(np.int64))
-            else:
-                model.net_.partial_fit(dataset, y=None)
+            next(steps)
         except ValueError as exc:
             if "diverged" not in str(exc):
                 raise

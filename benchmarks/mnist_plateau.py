@@ -27,11 +27,9 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mnist_learnability import _bags  # noqa: E402  (the same bags as the learnability runs)
+from mnist_learnability import _bags, train_epochs  # noqa: E402  (the learnability runs' bags and epochs)
 
 from setlearn import AttentionMILClassifier  # noqa: E402
-from setlearn.bags import PaddedBags  # noqa: E402
-from setlearn.nn import BagDataset  # noqa: E402
 
 
 def _dead_features(model, images):
@@ -69,13 +67,7 @@ def main():
                     model = AttentionMILClassifier(hidden_size=args.hidden_size, attention_size=4, featurizer_depth=1,
                                                    classifier_depth=2, lr=lr, weight_decay=1e-4, batch_size=100,
                                                    max_epochs=1, random_state=seed, n_threads=1, verbose=0)
-                    for epoch in range(1, args.epochs + 1):
-                        if epoch == 1:
-                            model.fit(X, y)
-                            data = BagDataset(PaddedBags([np.asarray(b) for b in X], distinct="auto"),
-                                              np.searchsorted(model.classes_, y).astype(np.int64))
-                        else:
-                            model.net_.partial_fit(data, y=None)
+                    for epoch in train_epochs(model, X, y, args.epochs):
                         row = {"problem": problem, "bag_size": bag_size, "lr": lr, "seed": seed, "epoch": epoch,
                                "hidden_size": args.hidden_size,
                                "train_loss": float(model.net_.history[-1, "train_loss"]),
