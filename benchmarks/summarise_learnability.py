@@ -106,8 +106,8 @@ def dead_units(rows, plateau, loss_threshold=0.6):
         k, n = int(g["left_plateau"].sum()), len(g)
         groups.append({"featurizer units": "all dead" if all_dead else "some alive", "runs": n,
                        "left_plateau": k, "left_plateau_95ci": _interval(k, n)})
-    return per_run.sort_values(keys)[keys + ["plateau_epochs", "dead_features", "left_plateau", "last_valid_accuracy"]], \
-        pd.DataFrame(groups)
+    columns = keys + ["plateau_epochs", "dead_features", "left_plateau", "last_valid_accuracy"]
+    return per_run.sort_values(keys)[columns], pd.DataFrame(groups)
 
 
 def plot(rows, path, loss_threshold=0.6, accuracy_threshold=0.6):

@@ -474,8 +474,9 @@ def _check_data(out, config, dataset):
         changed = sorted(task for task in recorded.keys() & current.keys()
                          if recorded[task].get("test_sha256") != current[task]["test_sha256"])
         if changed:
-            details = "; ".join(f"{task}: {_changed_parameters(recorded[task].get('make_bags') or {}, current[task]['make_bags'])}"
-                                for task in changed)
+            details = "; ".join(
+                f"{task}: {_changed_parameters(recorded[task].get('make_bags') or {}, current[task]['make_bags'])}"
+                for task in changed)
             raise ConfigError(
                 f"{out} holds rows trained on other bags than this version of setlearn makes for "
                 f"{', '.join(changed)} ({details}). Resuming would mix two data sets. Set the earlier "
