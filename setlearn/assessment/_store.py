@@ -461,8 +461,9 @@ def _check_data(out, config, dataset):
     path = Path(out) / "data.json"
     try:
         recorded = json.loads(path.read_text()) if path.exists() else None
-        if recorded is not None and not isinstance(recorded, dict):
-            raise ValueError("not a JSON object")
+        if recorded is not None and not (isinstance(recorded, dict)
+                                         and all(isinstance(task, dict) for task in recorded.values())):
+            raise ValueError("not a JSON object of one object per task")
     except ValueError as exc:
         raise ConfigError(f"{path} is damaged ({exc}); delete it (the folder's data are then unchecked).") from None
     if recorded is None:
@@ -479,10 +480,10 @@ def _check_data(out, config, dataset):
                 for task in changed)
             raise ConfigError(
                 f"{out} holds rows trained on other bags than this version of setlearn makes for "
-                f"{', '.join(changed)} ({details}). Resuming would mix two data sets. Set the earlier "
-                f"values in the config's data_params if a default changed, or choose another --out.")
-    if recorded != {**(recorded or {}), **current}:
-        merged = {**(recorded or {}), **current}
+                f"{', '.join(changed)} ({details}). Resuming would mix two data sets: resume with the "
+                f"setlearn version that wrote these rows (versions.json), or choose another --out.")
+    merged = {**(recorded or {}), **current}
+    if recorded != merged:
         _atomic_write(path, lambda fh: fh.write((json.dumps(merged, indent=2, default=str) + "\n").encode()))
 
 

@@ -1051,3 +1051,12 @@ def test_a_folder_from_before_data_json_resumes_with_a_warning(tmp_path):
     with pytest.warns(assessment.AssessmentWarning, match="no data.json"):
         setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
     assert (out / "data.json").exists()
+
+
+@pytest.mark.parametrize("damage", ["[1]", '{"mil/gaussian": 3}', "{not json"])
+def test_a_damaged_data_json_is_refused_by_name(tmp_path, damage):
+    out = tmp_path / "run"
+    setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
+    (out / "data.json").write_text(damage)
+    with pytest.raises(ConfigError, match=r"data.json is damaged .*; delete it"):
+        setlearn.assess("smoke", config=TINY, out=out, max_models=0, verbose=False)
