@@ -120,7 +120,7 @@ def plot(rows, path, loss_threshold=0.6, accuracy_threshold=0.6):
     panels = sorted(rows.groupby(["problem", "bag_size"]).groups, key=lambda k: (k[0], -k[1]))
     lrs = sorted(rows["lr"].unique())
     colours = dict(zip(lrs, plt.get_cmap("tab10").colors))
-    fig, axes = plt.subplots(3, len(panels), figsize=(3.6 * len(panels), 8), sharex=True, sharey="row",
+    fig, axes = plt.subplots(3, len(panels), figsize=(3.6 * len(panels), 8), sharex="col", sharey="row",
                              squeeze=False)
     for col, (problem, bag_size) in enumerate(panels):
         sub = rows[(rows["problem"] == problem) & (rows["bag_size"] == bag_size)]
@@ -136,6 +136,8 @@ def plot(rows, path, loss_threshold=0.6, accuracy_threshold=0.6):
         axes[0, col].set_title(f"{problem.upper()}, bags of {bag_size}")
         axes[2, col].set_xlabel("epoch")
         axes[2, col].set_ylim(0.4, 1.0)
+    for row in (0, 1):  # the first epochs' spikes would squash the curves
+        axes[row, 0].set_ylim(top=0.8)
     axes[0, 0].set_ylabel(f"training loss (ln 2: chance; {loss_threshold:g}: left)")
     axes[1, 0].set_ylabel("validation log-loss")
     axes[2, 0].set_ylabel(f"validation accuracy ({accuracy_threshold:g}: generalises)")
