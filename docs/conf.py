@@ -45,9 +45,11 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 # The run folders (results/<run>/) hold reports and tables written by setlearn assess; the
-# results page links to them as files, they are not pages of the site.
-exclude_patterns = ["_build", "results/*/**", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
-                    "auto_examples/*.md5", "auto_examples/*.json", "_intersphinx"]
+# results page links to them as files, they are not pages of the site; nor are the Markdown
+# twins of the summary tables beside the results page (benchmarks/summarise_learnability.py).
+exclude_patterns = ["_build", "results/*/**", "results/*_summary.md", "results/*_dead_units.md",
+                    "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.md5",
+                    "auto_examples/*.json", "_intersphinx"]
 templates_path = ["_templates"]
 
 # -- MyST: the Markdown guides ------------------------------------------------
