@@ -160,15 +160,20 @@ def train_epochs(model, X, y, n_epochs):
         yield epoch
 
 
-def train_run(key, data, device="cpu"):
-    """Train one model epoch by epoch; its rows (one per epoch)."""
-    (X, y, _), (Xv, yv, _), (Xt, yt, imp_t) = data
-    model = AttentionMILClassifier(
+def make_model(key, device="cpu"):
+    """The run's model, unfitted, for :func:`train_epochs` (one epoch per ``fit``)."""
+    return AttentionMILClassifier(
         hidden_size=key["hidden_size"], attention_size=key["attention_size"],
         featurizer_depth=key["featurizer_depth"], classifier_depth=key["classifier_depth"], lr=key["lr"],
         weight_decay=key["weight_decay"], batch_size=key["batch_size"], max_epochs=1, random_state=key["seed"],
         n_threads=1, device=device, verbose=0,
     )
+
+
+def train_run(key, data, device="cpu"):
+    """Train one model epoch by epoch; its rows (one per epoch)."""
+    (X, y, _), (Xv, yv, _), (Xt, yt, imp_t) = data
+    model = make_model(key, device)
     steps = train_epochs(model, X, y, key["epochs"])
     fit_cpu = fit_wall = valid_cpu = 0.0
     rows, status = [], "ok"

@@ -27,9 +27,8 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mnist_learnability import _bags, train_epochs  # noqa: E402  (the learnability runs' bags and epochs)
+from mnist_learnability import _bags, make_model, train_epochs  # noqa: E402  (the learnability runs')
 
-from setlearn import AttentionMILClassifier  # noqa: E402
 
 
 def _dead_features(model, images):
@@ -64,9 +63,10 @@ def main():
             images = np.unique(np.concatenate([np.asarray(b) for b in Xv]), axis=0)
             for lr in args.lrs:
                 for seed in args.seeds:
-                    model = AttentionMILClassifier(hidden_size=args.hidden_size, attention_size=4, featurizer_depth=1,
-                                                   classifier_depth=2, lr=lr, weight_decay=1e-4, batch_size=100,
-                                                   max_epochs=1, random_state=seed, n_threads=1, verbose=0)
+                    # mnist_learnability.py's model and optimiser at its default sizes.
+                    model = make_model({"hidden_size": args.hidden_size, "attention_size": 4, "featurizer_depth": 1,
+                                        "classifier_depth": 2, "lr": lr, "weight_decay": 1e-4, "batch_size": 100,
+                                        "seed": seed})
                     for epoch in train_epochs(model, X, y, args.epochs):
                         row = {"problem": problem, "bag_size": bag_size, "lr": lr, "seed": seed, "epoch": epoch,
                                "hidden_size": args.hidden_size,

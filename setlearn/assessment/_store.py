@@ -419,7 +419,7 @@ def _data_fingerprint(X, y, importance):
 
     digest = hashlib.sha256()
     digest.update(np.asarray([len(bag) for bag in X], dtype=np.int64).tobytes())
-    digest.update(np.asarray(y).astype(str).astype("U").tobytes())
+    digest.update(np.asarray(y).astype(str).tobytes())
     for bag, imp in zip(X, importance):
         digest.update(np.round(np.asarray(bag, dtype=np.float64), 3).tobytes())
         digest.update(np.asarray(imp, dtype=bool).tobytes())
