@@ -243,7 +243,7 @@ class CNNFeaturizer(nn.Module):
             if min(height, width) >= 2:
                 # Pooling before the ReLU gives the same values and gradients (ReLU is
                 # monotone, so both orders pick the same element) on a quarter of the
-                # elements: 18 % less CPU time per MNIST step (benchmarks/README.md).
+                # elements: up to a sixth less CPU per MNIST step (benchmarks/README.md).
                 blocks.append(nn.MaxPool2d(2))
                 height, width = height // 2, width // 2
             blocks.append(nn.ReLU())
