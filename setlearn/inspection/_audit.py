@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from setlearn.bags import bag_sizes, check_bag_labels, check_bags, check_instance_values
-from setlearn.metrics._importance import _bag_auroc
+from setlearn.metrics._importance import _auroc_by_bag, _bag_auroc
 
 AUDIT_COLUMNS = ["check", "auroc", "auroc_low", "auroc_high", "n_bags", "features", "bound", "excess_low",
                  "excess_high", "leak"]
@@ -90,18 +90,38 @@ def auroc_interval(y, scores, *, n_bootstraps=1000, confidence=0.95, random_stat
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
     truth = (y == classes[1]).astype(np.int64)
     auroc = float(_bag_auroc(truth, scores))
-    rng = np.random.default_rng(random_state)
-    resampled = []
-    for _ in range(n_bootstraps):
-        idx = rng.integers(len(y), size=len(y))
-        if truth[idx].all() or not truth[idx].any():
-            continue
-        # The rank statistic (equal to roc_auc_score) without its per-call validation,
-        # which made 1000 resamples take 20 s.
-        resampled.append(_bag_auroc(truth[idx], scores[idx]))
+    (resampled,) = _bootstrap_auroc(truth, [scores], n_bootstraps, np.random.default_rng(random_state))
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(resampled, [tail, 100 - tail]) if resampled else (np.nan, np.nan)
+    low, high = np.percentile(resampled, [tail, 100 - tail]) if len(resampled) else (np.nan, np.nan)
     return auroc, float(low), float(high)
+
+
+def _bootstrap_auroc(truth, score_sets, n_bootstraps, rng):
+    """The AUROC of each of ``score_sets`` on every bootstrap resample of the bags.
+
+    Resamples holding one class only are skipped. The resamples are drawn in chunks of
+    rows (the same numbers, in the same order, as one draw per resample), and each chunk
+    is scored as "bags" of :func:`~setlearn.metrics._importance._auroc_by_bag`, one sort
+    for the chunk instead of one ranking per resample (250 bags x 1000 resamples: 24 ms of
+    CPU against 63 ms for the loop, measured on the 2-core machine, 2026-12-02).
+
+    Returns one array of the kept resamples' AUROCs per score set.
+    """
+    n_bags = len(truth)
+    per_chunk = max(1, _BOOTSTRAP_CHUNK // n_bags)
+    out = [[] for _ in score_sets]
+    for first in range(0, n_bootstraps, per_chunk):
+        idx = rng.integers(n_bags, size=(min(per_chunk, n_bootstraps - first), n_bags))
+        n_positive = truth[idx].sum(axis=1)
+        idx = idx[(n_positive > 0) & (n_positive < n_bags)]
+        sizes = np.full(len(idx), n_bags)
+        for values, scores in zip(out, score_sets):
+            values.append(_auroc_by_bag(truth[idx].ravel(), scores[idx].ravel(), sizes))
+    return [np.concatenate(values) for values in out]
+
+
+#: Resampled bags scored at once by :func:`_bootstrap_auroc` (bounds its memory).
+_BOOTSTRAP_CHUNK = 1 << 20
 
 
 def population_shares(importance, populations=None):
@@ -425,16 +445,10 @@ def _presence_scores(y, present):
 def _paired_bootstrap(truth, scores, reference, n_bootstraps, confidence, excess_confidence, rng):
     """Percentile intervals of the AUROC of ``scores`` (at ``confidence``) and of its excess
     over ``reference``'s (at ``excess_confidence``)."""
-    aurocs, excess = [], []
-    for _ in range(n_bootstraps):
-        idx = rng.integers(len(truth), size=len(truth))
-        if truth[idx].all() or not truth[idx].any():
-            continue
-        a = _bag_auroc(truth[idx], scores[idx])
-        aurocs.append(a)
-        excess.append(a - _bag_auroc(truth[idx], reference[idx]))
-    if not aurocs:
+    aurocs, of_reference = _bootstrap_auroc(truth, [scores, reference], n_bootstraps, rng)
+    if not len(aurocs):
         return (np.nan,) * 4
+    excess = aurocs - of_reference
     tail, excess_tail = (1 - confidence) / 2 * 100, (1 - excess_confidence) / 2 * 100
     low, high = np.percentile(aurocs, [tail, 100 - tail])
     excess_low, excess_high = np.percentile(excess, [excess_tail, 100 - excess_tail])

@@ -148,6 +148,29 @@ def test_auroc_interval_matches_sklearn_and_covers_it():
     assert low < auroc < high and high - low < 0.2
 
 
+@pytest.mark.parametrize("chunk", [1 << 20, 7 * 300])  # one chunk; 7 resamples a chunk, the last one short
+def test_the_bootstrap_is_the_per_resample_loop(monkeypatch, chunk):
+    # The resamples are drawn and scored in chunks; the interval must be the one a plain loop
+    # of sklearn scores over one draw per resample gives, skipped one-class resamples included.
+    from sklearn.metrics import roc_auc_score
+
+    from setlearn.inspection import _audit
+
+    monkeypatch.setattr(_audit, "_BOOTSTRAP_CHUNK", chunk)
+    rng = np.random.default_rng(1)
+    y = (np.arange(300) < 4).astype(int)  # 4 positives: some resamples hold none
+    scores = np.round(y + rng.normal(size=300), 1)
+    draws = np.random.default_rng(5)
+    expected = []
+    for _ in range(200):
+        idx = draws.integers(300, size=300)
+        if 0 < y[idx].sum() < 300:
+            expected.append(roc_auc_score(y[idx], scores[idx]))
+    assert len(expected) < 200
+    _, low, high = auroc_interval(y, scores, n_bootstraps=200, random_state=5)
+    np.testing.assert_allclose([low, high], np.percentile(expected, [2.5, 97.5]), rtol=0, atol=1e-12)
+
+
 @pytest.fixture(scope="module")
 def tiny_estimator():
     from setlearn import AttentionMILClassifier
