@@ -1,5 +1,6 @@
 """The setlearn command: parsing, exit codes, and the smoke preset through it."""
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -151,19 +152,32 @@ def test_damaged_rows_exit_2_and_drop_bad_rows_recovers(tmp_path, capsys):
     assert len(pd.read_csv(out / "models.csv")) == N_TINY_MODELS
 
 
-def _start_parallel_run(tmp_path, **popen_args):
-    """A `setlearn assess --n-jobs 2` process, returned once a first model is in and both workers train."""
+@contextlib.contextmanager
+def _parallel_run(tmp_path, **popen_args):
+    """A `setlearn assess --n-jobs 2` process, its output folder and its worker processes,
+    handed over once a first model is in while both workers train; killed afterwards if left."""
     import os
 
+    psutil = pytest.importorskip("psutil")
     out = tmp_path / "run"
     config = _tiny_config(tmp_path, estimator_params={"max_epochs": 60}, search_seeds=4)
     run = subprocess.Popen([sys.executable, "-m", "setlearn", "assess", "--preset", "smoke", "--config", config,
                             "--out", str(out), "--n-jobs", "2", "--quiet"],
                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"},
                            **popen_args)
-    wait_for(lambda: (out / "models.csv").exists() and len((out / "models.csv").read_text().splitlines()) >= 2,
-             120, "a first finished model")
-    return run, out
+    children = []
+    try:
+        wait_for(lambda: (out / "models.csv").exists() and len((out / "models.csv").read_text().splitlines()) >= 2,
+                 120, "a first finished model")
+        children = psutil.Process(run.pid).children(recursive=True)
+        assert len(children) >= 2
+        yield run, out, children
+    finally:
+        for child in children:
+            if child.is_running():
+                child.kill()
+        if run.poll() is None:
+            run.kill()
 
 
 def _wait_until_gone(processes, seconds, what):
@@ -177,23 +191,12 @@ def _wait_until_gone(processes, seconds, what):
 def test_kill_9_leaves_no_worker_behind(tmp_path):
     import signal
 
-    psutil = pytest.importorskip("psutil")
-    run, _ = _start_parallel_run(tmp_path)
-    children = []
-    try:
+    with _parallel_run(tmp_path) as (run, _, children):
         # Killed while both workers train: the first rows are in, others are still running.
-        children = psutil.Process(run.pid).children(recursive=True)
-        assert len(children) >= 2
         run.send_signal(signal.SIGKILL)
         run.wait()
         # loky's workers used to train on for minutes; they now exit within a second or two.
         _wait_until_gone(children, 20, "the workers of the killed run to exit")
-    finally:
-        for child in children:
-            if child.is_running():
-                child.kill()
-        if run.poll() is None:
-            run.kill()
 
 
 @pytest.mark.slow
@@ -204,11 +207,7 @@ def test_ctrl_c_of_a_parallel_run_stops_it_and_its_workers(tmp_path):
     import os
     import signal
 
-    psutil = pytest.importorskip("psutil")
-    run, out = _start_parallel_run(tmp_path, start_new_session=True, stderr=subprocess.PIPE, text=True)
-    children = []
-    try:
-        children = psutil.Process(run.pid).children(recursive=True)
+    with _parallel_run(tmp_path, start_new_session=True, stderr=subprocess.PIPE, text=True) as (run, out, children):
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=30)
         assert run.returncode == 130
@@ -217,12 +216,6 @@ def test_ctrl_c_of_a_parallel_run_stops_it_and_its_workers(tmp_path):
         rows = pd.read_csv(out / "models.csv")
         assert len(rows) >= 1 and not rows.duplicated(["stage", "config_id", "repeat"]).any()
         assert (out / "report.md").read_text().startswith("# setlearn assess report (run in progress)")
-    finally:
-        for child in children:
-            if child.is_running():
-                child.kill()
-        if run.poll() is None:
-            run.kill()
 
 
 @pytest.mark.slow
