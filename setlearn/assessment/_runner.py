@@ -176,6 +176,32 @@ def _run_models(stacks, store, out, data, estimator_params, *, n_jobs, budget, q
     return trained
 
 
+@contextmanager
+def _workers_leave_interrupts_to_the_run():
+    """Local worker processes that ignore SIGINT, where joblib's default (loky) starts them.
+
+    A terminal's Ctrl-C reaches the whole process group. The run stops its workers itself
+    (joblib terminates them when the interrupt reaches the results loop) and says how far it
+    got; a worker interrupted on its own printed a traceback of multiprocessing's internals
+    first, one per worker, above that message. A backend the caller chose is left alone.
+    """
+    from joblib import parallel_config
+    from joblib.parallel import LokyBackend, get_active_backend
+
+    backend, _ = get_active_backend()
+    if type(backend) is not LokyBackend or backend.backend_kwargs:
+        yield
+        return
+    with parallel_config(backend="loky", initializer=_ignore_interrupts):
+        yield
+
+
+def _ignore_interrupts():
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 _WATCHING_PARENT = False
 
 
@@ -466,6 +492,8 @@ def assess(preset="quick", *, config=None, out=None, n_jobs=None, scheduler=None
             # Connected before the folder exists: an unreachable cluster leaves nothing behind.
             client = stack.enter_context(_connect(scheduler))
             n_jobs = -1 if n_jobs is None else n_jobs
+        else:
+            stack.enter_context(_workers_leave_interrupts_to_the_run())
         stack.enter_context(_folder_lock(out))
         out = _prepare_folder(out, resolved, attention=resolved.sweep is None)
         # A sweep runs one folder of its own per value (see _sweep.py), each as _run_in_folder does.
