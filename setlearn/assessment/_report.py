@@ -945,8 +945,37 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
             lowest_iauc_roc=ranked["config_id"].map(iauc["min"]),
         )[["rank", "config_id", "valid_accuracy", "valid_log_loss", "test_iauc_roc", "lowest_iauc_roc"]]
         lines.append(_markdown(table.round(3)))
+    lines += _retraining_so_far(models, cfg)
     lines.append(_section_provenance(page))
     return "\n\n".join(line for line in lines if line) + "\n"
+
+
+def _retraining_so_far(models, cfg):
+    """The progress report's retrained models per task and configuration (none: no lines).
+
+    Counts, not the study's tables: a configuration's bad rate so far, with its interval, is
+    what a long run's sitting can show while the rest of the retrains and the ensembles wait.
+    """
+    from setlearn.plotting import wilson_interval
+
+    retrained = _retrained(models)
+    if retrained.empty:
+        return []
+    lines = ["## The retraining so far",
+             f"Per task and top configuration: retrained models so far (of {cfg.n_retrain}), how many are "
+             f"accurate (validation accuracy >= {_ACCURATE}), their mean test iAUC-ROC, and how many explain "
+             f"badly (iAUC-ROC <= {cfg.bad_iauc}; 95% Wilson interval)."]
+    for (modality, problem), rows in retrained.groupby(["modality", "problem"], sort=False):
+        table = []
+        for config_id, g in rows.groupby("config_id", sort=False):
+            bad = int((g["iauc_roc"] <= cfg.bad_iauc).sum())
+            low, high = wilson_interval(bad, len(g))
+            table.append({"config_id": config_id, "retrained": len(g),
+                          "accurate": int((g["valid_accuracy"] >= _ACCURATE).sum()),
+                          "mean_iauc_roc": round(float(g["iauc_roc"].mean()), 3),
+                          "bad": f"{bad} ({_pct(bad / len(g) * 100)}, CI {_pct(low * 100)}–{_pct(high * 100)})"})
+        lines += [f"**{_task(modality, problem)}**", _markdown(pd.DataFrame(table))]
+    return lines
 
 
 def _write_progress_report(page, *, search_total, retrain_total):

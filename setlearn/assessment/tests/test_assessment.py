@@ -485,6 +485,13 @@ def test_resume_after_a_kill_mid_write_and_in_steps(tmp_path, uninterrupted):
     progress = first.report.read_text()
     assert progress.startswith("# setlearn assess report (run in progress)")
     assert f"{n_search} of {n_search} search models, {3 - n_search} of " in progress
+    # ... and what its retrained models show so far, per task and configuration.
+    retrained = first.models[first.models["stage"] == "retrain"]
+    assert "## The retraining so far" in progress
+    for config_id, g in retrained.groupby("config_id"):
+        bad = int((g["iauc_roc"] <= first.config.bad_iauc).sum())
+        assert f"| {config_id} | {len(g)} | {int((g['valid_accuracy'] >= 0.9).sum())} |" in progress
+        assert f"| {bad} (" in progress
     assert "Stopped before the end" in first.summary() and str(first.report) in first.summary()
     # A kill during a write leaves half a line behind.
     with (out / "models.csv").open("a") as fh:
