@@ -386,6 +386,14 @@ def _pct(value):
     return f"{float(value):.1f}".removesuffix(".0") + "%"
 
 
+def _share_with_interval(k, n):
+    """``k`` of ``n`` as a percentage with its 95% Wilson interval, for a sentence or a cell."""
+    from setlearn.plotting import wilson_interval
+
+    low, high = wilson_interval(k, n)
+    return f"{_pct(k / n * 100)}, CI {_pct(low * 100)}–{_pct(high * 100)}"
+
+
 def _task(modality, problem):
     return f"{modality} {problem.upper()}"
 
@@ -900,8 +908,6 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
     """
     from sklearn.model_selection import ParameterGrid
 
-    from setlearn.plotting import wilson_interval
-
     from ._tables import top_configurations
 
     cfg, models = page.config, page.models
@@ -929,9 +935,8 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
         accurate = rows[rows["valid_accuracy"] >= _ACCURATE]
         silent = int((accurate["iauc_roc"] <= cfg.bad_iauc).sum())
         if len(accurate):
-            low, high = wilson_interval(silent, len(accurate))
             failures = (f"Silent failures: {silent} of {len(accurate)} accurate models "
-                        f"({_pct(silent / len(accurate) * 100)}, CI {_pct(low * 100)}–{_pct(high * 100)}).")
+                        f"({_share_with_interval(silent, len(accurate))}).")
         else:
             failures = "No accurate model yet."
         lines.append(f"**{_task(modality, problem)}**: {len(rows)} search models, "
@@ -956,8 +961,6 @@ def _retraining_so_far(models, cfg):
     Counts, not the study's tables: a configuration's bad rate so far, with its interval, is
     what a long run's sitting can show while the rest of the retrains and the ensembles wait.
     """
-    from setlearn.plotting import wilson_interval
-
     retrained = _retrained(models)
     if retrained.empty:
         return []
@@ -969,11 +972,10 @@ def _retraining_so_far(models, cfg):
         table = []
         for config_id, g in rows.groupby("config_id", sort=False):
             bad = int((g["iauc_roc"] <= cfg.bad_iauc).sum())
-            low, high = wilson_interval(bad, len(g))
             table.append({"config_id": config_id, "retrained": len(g),
                           "accurate": int((g["valid_accuracy"] >= _ACCURATE).sum()),
                           "mean_iauc_roc": round(float(g["iauc_roc"].mean()), 3),
-                          "bad": f"{bad} ({_pct(bad / len(g) * 100)}, CI {_pct(low * 100)}–{_pct(high * 100)})"})
+                          "bad": f"{bad} ({_share_with_interval(bad, len(g))})"})
         lines += [f"**{_task(modality, problem)}**", _markdown(pd.DataFrame(table))]
     return lines
 
