@@ -16,7 +16,7 @@ from ..bags import bag_sizes, max_padded_elements
 from ..base import BaseBagClassifier, validate_training_bags
 from ..estimators import AttentionMILClassifier
 from ..nn._architecture import ArchitectureSpec, TrainingSpec
-from ..nn._explain import EXPLAINERS, check_method
+from ..nn._explain import EXPLAINERS, check_method, check_options
 from ..nn._net import fit_net, make_net, member_seed
 from ._agreement import AGREEMENT_MEASURES, AttentionDisagreementWarning, COMBINATION_RULES, _bag_agreement, combine_scores, pairwise_agreement
 
@@ -353,7 +353,8 @@ class AttentionEnsemble(BaseBagClassifier):
         bags = self._checked_bags(X)
         return np.mean([m.predict_proba(bags) for m in self.estimators_], axis=0)
 
-    def explain_members(self, X, method="attention", target=None, *, n_samples=None, random_state=0):
+    def explain_members(self, X, method="attention", target=None, *, n_samples=None, alpha=None, beta=None,
+                        random_state=0):
         """Every member's scores: a list over members of lists of per-bag arrays.
 
         Parameters
@@ -367,6 +368,8 @@ class AttentionEnsemble(BaseBagClassifier):
             ensemble's predicted class, so every member explains the same class.
         n_samples : int, default=None
             ``method="milli"``'s sub-bags per bag, as in :meth:`AttentionMILClassifier.explain`.
+        alpha, beta : float, default=None
+            ``method="milli"``'s inclusion curve, as in :meth:`AttentionMILClassifier.explain`.
         random_state : int or None, default=0
             ``method="milli"``'s seed, as in :meth:`AttentionMILClassifier.explain`
             (every member samples with the same seed).
@@ -377,15 +380,17 @@ class AttentionEnsemble(BaseBagClassifier):
             ``scores[m][b]``: member ``m``'s scores over bag ``b``.
         """
         check_method(method)
+        check_options(method, n_samples, alpha, beta)  # before the members' predictions
         bags = self._checked_bags(X)
         if target is None and EXPLAINERS[method] != "weights":
             target = self.predict_proba(bags).argmax(axis=1)
         return [
-            m.explain(bags, method=method, target=target, n_samples=n_samples, random_state=random_state)
+            m.explain(bags, method=method, target=target, n_samples=n_samples, alpha=alpha, beta=beta,
+                      random_state=random_state)
             for m in self.estimators_
         ]
 
-    def explain(self, X, method="attention", target=None, *, n_samples=None, random_state=0):
+    def explain(self, X, method="attention", target=None, *, n_samples=None, alpha=None, beta=None, random_state=0):
         """Combined scores of the members: one 1-D array per bag, of that bag's length.
 
         The members' scores (see :meth:`AttentionMILClassifier.explain` for
@@ -406,6 +411,8 @@ class AttentionEnsemble(BaseBagClassifier):
             Class index to explain; ``None`` explains the ensemble's prediction.
         n_samples : int, default=None
             ``method="milli"``'s sub-bags per bag, as in :meth:`AttentionMILClassifier.explain`.
+        alpha, beta : float, default=None
+            ``method="milli"``'s inclusion curve, as in :meth:`AttentionMILClassifier.explain`.
         random_state : int or None, default=0
             ``method="milli"``'s seed, as in :meth:`AttentionMILClassifier.explain`.
 
@@ -415,7 +422,8 @@ class AttentionEnsemble(BaseBagClassifier):
             One 1-D array per bag, of that bag's length, combined from the
             members' scores by the ``combine`` rule.
         """
-        member_attentions = self.explain_members(X, method, target, n_samples=n_samples, random_state=random_state)
+        member_attentions = self.explain_members(X, method, target, n_samples=n_samples, alpha=alpha, beta=beta,
+                                                 random_state=random_state)
         if self.agreement_threshold is not None and len(self.estimators_) > 1:
             per_bag = _bag_agreement(pairwise_agreement(member_attentions, self.agreement))
             overall = np.nanmean(per_bag) if np.isfinite(per_bag).any() else np.nan

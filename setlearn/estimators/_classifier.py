@@ -11,7 +11,7 @@ from torch import nn
 from ..bags import PaddedBags
 from ..base import BaseBagClassifier, _softmax, validate_training_bags
 from ..nn._device import check_device
-from ..nn._explain import check_method, check_target, explain_bags
+from ..nn._explain import check_method, check_options, check_target, explain_bags
 from ..nn._architecture import ArchitectureSpec, TrainingSpec
 from ..nn._modules import POOLINGS
 from ..nn._net import BagDataset, fit_net, member_seed, torch_threads
@@ -247,7 +247,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         logits, _ = self._forward(X)
         return _softmax(logits[0])
 
-    def explain(self, X, method="attention", target=None, *, n_samples=None, random_state=0):
+    def explain(self, X, method="attention", target=None, *, n_samples=None, alpha=None, beta=None, random_state=0):
         """Importance of every instance of every bag, by ``method``.
 
         Parameters
@@ -279,6 +279,12 @@ class AttentionMILClassifier(BaseBagClassifier):
         n_samples : int, default=None
             ``method="milli"`` only: sub-bags sampled per bag (200 when None);
             the cost grows linearly with it.
+        alpha, beta : float, default=None
+            ``method="milli"`` only: its inclusion curve over the instances'
+            ranks (0.05 and 0.01 when None; see
+            :class:`setlearn.nn._explain.MilliSampling`). ``alpha`` in
+            ``[0, 0.5)`` is the keep probability of the instance that looks
+            most important alone; ``beta >= 0`` the curve's decay.
         random_state : int or None, default=0
             ``method="milli"``: seeds the sampling (bag ``i`` of ``X`` draws from
             ``(random_state, i)``, so repeated calls agree); None draws fresh
@@ -302,9 +308,10 @@ class AttentionMILClassifier(BaseBagClassifier):
         >>> [s.shape for s in clf.explain(X[:2], method="drop_one")]
         [(6,), (6,)]
         """
-        return [s[0] for s in self._explain_members(X, method, target, n_samples, random_state)]
+        milli = check_options(method, n_samples, alpha, beta)
+        return [s[0] for s in self._explain_members(X, method, target, milli, random_state)]
 
-    def _explain_members(self, X, method, target, n_samples=None, random_state=0):
+    def _explain_members(self, X, method, target, milli, random_state=0):
         """Per-bag scores ``(n_members, n_i)`` of the net (one member for a classifier)."""
         check_is_fitted(self, "net_")
         check_method(method, self.pooling)
@@ -312,7 +319,7 @@ class AttentionMILClassifier(BaseBagClassifier):
         target = check_target(target, len(bags), len(self.classes_))
         with torch_threads(self.n_threads):
             return explain_bags(
-                self.net_, BagDataset(PaddedBags(bags)), method, target, n_samples=n_samples, random_state=random_state
+                self.net_, BagDataset(PaddedBags(bags)), method, target, milli=milli, random_state=random_state
             )
 
     def __sklearn_tags__(self):

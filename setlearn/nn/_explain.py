@@ -41,6 +41,8 @@ rank the scores as returned: negative evidence ranks lowest, not by its size.
 """
 
 import contextlib
+import dataclasses
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -69,6 +71,45 @@ MILLI_SAMPLES = 200
 MILLI_ALPHA = 0.05
 MILLI_BETA = 0.01
 
+
+@dataclasses.dataclass(frozen=True)
+class MilliSampling:
+    """How MILLI samples its sub-bags: how many per bag, and the inclusion curve.
+
+    Parameters
+    ----------
+    n_samples : int, default=MILLI_SAMPLES
+        Sub-bags sampled per bag; the cost grows linearly with it.
+    alpha : float, default=MILLI_ALPHA
+        Keep probability of the instance that looks most important alone
+        (:func:`milli_inclusion`), in ``[0, 0.5)``: the regime setlearn implements,
+        where that instance is kept least often and the least important most often.
+    beta : float, default=MILLI_BETA
+        The curve's decay over ranks, ``>= 0`` (0: linear in the rank).
+
+    Examples
+    --------
+    >>> from setlearn.nn._explain import MilliSampling
+    >>> MilliSampling(n_samples=50, alpha=0.1)
+    MilliSampling(n_samples=50, alpha=0.1, beta=0.01)
+    """
+
+    n_samples: int = MILLI_SAMPLES
+    alpha: float = MILLI_ALPHA
+    beta: float = MILLI_BETA
+
+    def __post_init__(self):
+        if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, Integral) or self.n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int (sub-bags sampled per bag), got {self.n_samples!r}.")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, Real) or not 0 <= self.alpha < 0.5:
+            raise ValueError(
+                f"alpha must be a float in [0, 0.5) (the keep probability of the instance that looks most "
+                f"important alone; setlearn implements MILLI's alpha < 0.5 regime), got {self.alpha!r}."
+            )
+        if isinstance(self.beta, bool) or not isinstance(self.beta, Real) or not 0 <= self.beta < np.inf:
+            raise ValueError(f"beta must be a finite float >= 0 (the inclusion curve's decay), got {self.beta!r}.")
+        object.__setattr__(self, "n_samples", int(self.n_samples))
+
 #: Integrated Gradients: captum's midpoint Riemann sum with this many steps
 #: along the straight path from the all-zero baseline to the input. On ReLU
 #: networks (kinks along the path) it met completeness 2x more closely than
@@ -94,15 +135,17 @@ def check_method(method, pooling="attention"):
         )
 
 
-def check_options(method, n_samples):
-    """``n_samples`` (MILLI's sub-bags per bag), validated; only MILLI takes it."""
-    if n_samples is None:
-        return MILLI_SAMPLES
-    if method != "milli":
-        raise ValueError(f"n_samples is an option of method='milli' only; method={method!r} takes none.")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int (sub-bags sampled per bag), got {n_samples!r}.")
-    return int(n_samples)
+def check_options(method, n_samples=None, alpha=None, beta=None):
+    """MILLI's :class:`MilliSampling` from the options given (None: the default).
+
+    Only ``method="milli"`` takes options; another method given one is refused.
+    """
+    given = {name: value for name, value in (("n_samples", n_samples), ("alpha", alpha), ("beta", beta))
+             if value is not None}
+    if given and method != "milli":
+        raise ValueError(f"{', '.join(given)} {'is an option' if len(given) == 1 else 'are options'} of "
+                         f"method='milli' only; method={method!r} takes none.")
+    return MilliSampling(**given)
 
 
 def check_target(target, n_bags, n_classes):
@@ -125,7 +168,7 @@ def check_target(target, n_bags, n_classes):
     return values.astype(np.int64)
 
 
-def explain_batch(module, x, mask, method, target=None, *, n_samples=MILLI_SAMPLES, generators=None):
+def explain_batch(module, x, mask, method, target=None, *, milli=MilliSampling(), generators=None):
     """Scores ``(E, B, N)`` of every instance of a padded batch (0 at padding).
 
     Parameters
@@ -137,8 +180,8 @@ def explain_batch(module, x, mask, method, target=None, *, n_samples=MILLI_SAMPL
         One of :data:`EXPLAINERS`.
     target : torch.LongTensor of shape (B,) or None
         Class index per bag; None explains each member's predicted class.
-    n_samples : int, default=MILLI_SAMPLES
-        MILLI's sub-bags per bag.
+    milli : MilliSampling, default=MilliSampling()
+        MILLI's sampling.
     generators : list of numpy.random.Generator, default=None
         MILLI: one generator per bag (seeded by the bag, so a bag's scores do
         not depend on the batch it is in); fresh ones when None.
@@ -153,7 +196,7 @@ def explain_batch(module, x, mask, method, target=None, *, n_samples=MILLI_SAMPL
         # gradients, and MILLI samples its sub-bags from each member's own
         # ranking: explain each member on its own.
         return torch.cat([
-            explain_batch(module.select(e), x, mask, method, target, n_samples=n_samples, generators=generators)
+            explain_batch(module.select(e), x, mask, method, target, milli=milli, generators=generators)
             for e in range(module.n_members)
         ])
     if method in ("gradient_input", "integrated_gradients", "lrp"):
@@ -177,7 +220,7 @@ def explain_batch(module, x, mask, method, target=None, *, n_samples=MILLI_SAMPL
         elif method == "milli":
             if generators is None:
                 generators = [np.random.default_rng() for _ in range(len(mask))]
-            scores = _milli(module, h, mask, targets, n_samples, generators)
+            scores = _milli(module, h, mask, targets, milli, generators)
         else:
             scores = _drop_one(module, h, mask, targets)
     return scores.double().masked_fill(~mask, 0.0)
@@ -333,9 +376,10 @@ def milli_inclusion(n_instances, alpha=MILLI_ALPHA, beta=MILLI_BETA):
     return (2 * alpha - 1) * (1 - ranks / k) * np.exp(-beta * ranks) + 1 - alpha
 
 
-def _milli(module, h, mask, targets, n_samples, generators):
+def _milli(module, h, mask, targets, milli, generators):
     """MILLI of a one-member module: per bag, sample sub-bags, fit the weighted surrogate."""
     alone = _keep_one(module, h, mask, targets)[0]  # (B, N): the ranking evidence
+    n_samples = milli.n_samples
     scores = torch.zeros(mask.shape, dtype=torch.float64, device=mask.device)
     for b, generator in enumerate(generators):
         real = mask[b].nonzero(as_tuple=True)[0]
@@ -348,7 +392,7 @@ def _milli(module, h, mask, targets, n_samples, generators):
         order = np.lexsort((*features.T[::-1], -alone[b, real].cpu().numpy()))
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        keep_p = milli_inclusion(n)[rank]
+        keep_p = milli_inclusion(n, milli.alpha, milli.beta)[rank]
         keep = generator.random((n_samples, n))[:, rank] < keep_p
         coalitions = torch.zeros(n_samples, mask.shape[1], dtype=torch.bool, device=mask.device)
         coalitions[:, real] = torch.from_numpy(keep).to(mask.device)
@@ -400,7 +444,7 @@ def _gradient_scores(module, x, mask, method, target):
     return attributions.detach().reshape(*mask.shape, -1).sum(dim=-1)
 
 
-def explain_bags(net, dataset, method, target=None, batch_size=None, *, n_samples=None, random_state=0):
+def explain_bags(net, dataset, method, target=None, batch_size=None, *, milli=MilliSampling(), random_state=0):
     """Per-bag scores ``(E, n_i)`` of every bag of ``dataset``, in its order.
 
     Parameters
@@ -414,8 +458,8 @@ def explain_bags(net, dataset, method, target=None, batch_size=None, *, n_sample
         Class index per bag; None explains the predicted class.
     batch_size : int, default=None
         Bags per padded batch; the net's batch size when None.
-    n_samples : int, default=None
-        MILLI's sub-bags per bag (:data:`MILLI_SAMPLES` when None).
+    milli : MilliSampling, default=MilliSampling()
+        MILLI's sampling (see :func:`check_options`).
     random_state : int, numpy.random.SeedSequence or None, default=0
         MILLI's sampling: bag ``i`` draws from a generator seeded by
         ``(random_state, i)``; None draws fresh randomness.
@@ -426,7 +470,6 @@ def explain_bags(net, dataset, method, target=None, batch_size=None, *, n_sample
     """
     module = net.module_
     check_method(method, module.pooling_kind)
-    n_samples = check_options(method, n_samples)
     seeds = np.random.SeedSequence(random_state).spawn(len(dataset)) if method == "milli" else None
     was_training = module.training
     module.train(False)
@@ -442,7 +485,7 @@ def explain_bags(net, dataset, method, target=None, batch_size=None, *, n_sample
             batch_target = None if target is None else torch.from_numpy(target[positions])
             generators = None if seeds is None else [np.random.default_rng(seeds[p]) for p in positions]
             scores = explain_batch(
-                module, x, mask, method, batch_target, n_samples=n_samples, generators=generators
+                module, x, mask, method, batch_target, milli=milli, generators=generators
             ).cpu().numpy()
             for j, pos in enumerate(positions):
                 out[pos] = scores[:, j, : sizes[pos]]

@@ -346,3 +346,16 @@ def test_explain_combines_every_method_by_the_configured_rule(data, fitted, comb
         assert not np.allclose([b.sum() for b in combined], 1.0)
     with pytest.raises(ValueError, match="method must be one of"):
         ensemble.explain(X[:2], method="saliency")
+
+
+def test_milli_options_reach_every_member_and_are_checked_first(data, fitted, monkeypatch):
+    X, _, _ = data
+    curve = {"n_samples": 30, "alpha": 0.2, "beta": 0.0}
+    predicted = fitted.predict_proba(X[:4]).argmax(axis=1)
+    members = [m.explain(X[:4], method="milli", target=predicted, **curve) for m in fitted.estimators_]
+    got = fitted.explain_members(X[:4], method="milli", **curve)
+    assert all(np.array_equal(a, b) for want, have in zip(members, got) for a, b in zip(want, have))
+    # A bad option is refused before the members predict anything.
+    monkeypatch.setattr(type(fitted), "predict_proba", lambda *a, **k: pytest.fail("predicted first"))
+    with pytest.raises(ValueError, match="alpha is an option of method='milli' only"):
+        fitted.explain(X[:2], method="drop_one", alpha=0.1)

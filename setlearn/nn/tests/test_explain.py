@@ -6,7 +6,8 @@ import torch
 
 from setlearn import AttentionMILClassifier
 from setlearn.nn import AttentionMILNet
-from setlearn.nn._explain import EXPLAINERS, IG_STEPS, explain_batch, milli_inclusion
+from setlearn.nn._explain import (EXPLAINERS, IG_STEPS, MILLI_ALPHA, MILLI_BETA, MilliSampling, explain_batch,
+                                  milli_inclusion)
 from setlearn.nn._lrp import LRP_EPSILON, lrp_rules
 from setlearn.utils._testing import presence_bags
 
@@ -264,6 +265,13 @@ def test_bad_method_and_target_errors(data):
         clf.explain(X, method="drop_one", n_samples=10)
     with pytest.raises(ValueError, match="n_samples must be a positive int"):
         clf.explain(X, method="milli", n_samples=0)
+    with pytest.raises(ValueError, match="alpha, beta are options of method='milli' only"):
+        clf.explain(X, method="attention", alpha=0.1, beta=0.0)
+    for alpha in (0.5, -0.1, float("nan"), True):
+        with pytest.raises(ValueError, match=r"alpha must be a float in \[0, 0.5\)"):
+            clf.explain(X, method="milli", alpha=alpha)
+    with pytest.raises(ValueError, match="beta must be a finite float >= 0"):
+        clf.explain(X, method="milli", beta=-1.0)
     with pytest.raises(ValueError, match="pooling='additive'"):
         clf.explain(X, method="contribution")
     with pytest.raises(ValueError, match="outside 0..1"):
@@ -326,7 +334,7 @@ def test_lrp_refuses_a_featurizer_without_rules(data):
     assert all(np.isfinite(s).all() for s in ok.explain(X, method="lrp"))
 
 
-def _milli_reference(clf, bag, target, n_samples, seed):
+def _milli_reference(clf, bag, target, n_samples, seed, alpha=MILLI_ALPHA, beta=MILLI_BETA):
     """MILLI of one unpadded bag: keep-one ranking, the inclusion curve, one forward per sub-bag."""
     n = len(bag)
     alone = np.array([_proba(clf, bag[m : m + 1])[target].item() for m in range(n)])
@@ -334,7 +342,7 @@ def _milli_reference(clf, bag, target, n_samples, seed):
         features = _one_bag(clf, bag)[2].double().numpy()
     rank = np.empty(n, dtype=np.int64)
     rank[np.lexsort((*features.T[::-1], -alone))] = np.arange(n)
-    keep_p = milli_inclusion(n)[rank]
+    keep_p = milli_inclusion(n, alpha, beta)[rank]
     keep = np.random.default_rng(seed).random((n_samples, n))[:, rank] < keep_p
     outcome = np.array([_proba(clf, bag[row])[target].item() if row.any() else 0.5 for row in keep])
     size = keep.sum(axis=1)
@@ -356,6 +364,19 @@ def test_milli_matches_unbatched_reference_and_is_seeded(fitted, data):
     assert not all(np.allclose(a, b) for a, b in zip(scores, other) if len(a) > 1)
 
 
+def test_milli_samples_with_the_inclusion_curve_it_is_given(fitted, data):
+    X, _, _ = data
+    X = X[:4]
+    curve = {"alpha": 0.3, "beta": 0.5}
+    scores = fitted.explain(X, method="milli", target=1, n_samples=40, random_state=7, **curve)
+    seeds = np.random.SeedSequence(7).spawn(len(X))
+    for i, bag in enumerate(X):
+        np.testing.assert_allclose(scores[i], _milli_reference(fitted, bag, 1, 40, seeds[i], **curve),
+                                   rtol=1e-3, atol=1e-6)
+    default = fitted.explain(X, method="milli", target=1, n_samples=40, random_state=7)
+    assert not all(np.allclose(a, b) for a, b in zip(scores, default) if len(a) > 1)
+
+
 def test_milli_finds_the_witness_of_a_presence_model():
     # A hand-set additive model whose bag logit counts instances with x > 0:
     # MILLI's largest coefficient must sit on that instance in every bag.
@@ -371,7 +392,8 @@ def test_milli_finds_the_witness_of_a_presence_model():
     x[torch.arange(5), witness] = 1.0
     mask = torch.ones(5, 9, dtype=torch.bool)
     generators = [np.random.default_rng(i) for i in range(5)]
-    scores = explain_batch(net, x, mask, "milli", torch.ones(5, dtype=torch.long), n_samples=100, generators=generators)
+    scores = explain_batch(net, x, mask, "milli", torch.ones(5, dtype=torch.long), milli=MilliSampling(n_samples=100),
+                           generators=generators)
     assert (scores[0].argmax(dim=1) == witness).all()
 
 
