@@ -596,6 +596,46 @@ population over all retrained models of the task ("–": the task has no such po
 {_markdown(frame)}"""
 
 
+def _grid_value_lines(table, modality, problem, bad_iauc):
+    """One task's rows of ``search_by_grid_value`` as a sentence and a Markdown table ([] if none)."""
+    rows = table[(table["modality"] == modality) & (table["problem"] == problem)]
+    if rows.empty:
+        return []
+    silent = rows[rows["n_silent"] > 0]
+    # Every search model has one value of each parameter: the first parameter's rows count them all.
+    first = rows[rows["parameter"] == rows["parameter"].iloc[0]]
+    n_models, n_accurate, n_silent = (int(first[c].sum()) for c in ("n_models", "n_accurate", "n_silent"))
+    share = _share_with_interval(n_silent, n_accurate) if n_accurate else "none accurate"
+    sentence = (f"**{_task(modality, problem)}**: {n_silent} of {n_accurate} accurate search models are silent "
+                f"failures (iAUC-ROC <= {bad_iauc}; {share}), of {n_models} search models in all.")
+    if len(silent):
+        sentence += " The grid values they have: " + _join(
+            [f"{_LONG_NAMES.get(r.parameter, r.parameter)} {r.value} ({r.n_silent})" for r in silent.itertuples()]) + "."
+    frame = pd.DataFrame({
+        "parameter": rows["parameter"].map(lambda name: _LONG_NAMES.get(name, name)), "value": rows["value"],
+        "models": rows["n_models"], "accurate": rows["n_accurate"], "silent failures": rows["n_silent"],
+        "mean iAUC-ROC": rows["mean_iauc_roc"], "lowest iAUC-ROC, accurate": rows["lowest_accurate_iauc_roc"]})
+    return [sentence, _markdown(frame)]
+
+
+def _section_search_by_grid_value(page):
+    table = page.tables.get("search_by_grid_value")
+    if table is None or table.empty:
+        return ""
+    lines = []
+    for modality, problem in dict.fromkeys(table[["modality", "problem"]].itertuples(index=False)):
+        lines += _grid_value_lines(table, modality, problem, page.config.bad_iauc)
+    body = "\n\n".join(lines)
+    return f"""## The search by grid value
+
+Every search model (all configurations x seeds, test data used only for the iAUC) counted by the
+value it has of each grid parameter: how many are accurate (validation accuracy >= {_ACCURATE}) and how
+many of those explain badly. It says where in the grid silent failures occur, beyond the top
+configurations that are retrained (`tables/search_by_grid_value.csv`).
+
+{body}"""
+
+
 def _silent_sentence(table):
     rows = table.set_index("modality")
     if "all" not in rows.index:
@@ -839,6 +879,7 @@ _SECTIONS = [
     _section_audit,
     _section_accuracy,
     _section_bad_models,
+    _section_search_by_grid_value,
     _section_ensembles,
     _section_explainers,
     _section_figures,
@@ -908,7 +949,7 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
     """
     from sklearn.model_selection import ParameterGrid
 
-    from ._tables import top_configurations
+    from ._tables import _grid_parameters, table_search_by_grid_value, top_configurations
 
     cfg, models = page.config, page.models
     search = models[models["stage"] == "search"]
@@ -950,6 +991,13 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
             lowest_iauc_roc=ranked["config_id"].map(iauc["min"]),
         )[["rank", "config_id", "valid_accuracy", "valid_log_loss", "test_iauc_roc", "lowest_iauc_roc"]]
         lines.append(_markdown(table.round(3)))
+    if not search.empty:
+        by_value = table_search_by_grid_value(search, _grid_parameters(cfg, search), bad_iauc=cfg.bad_iauc)
+        lines.append("### The search so far by grid value")
+        lines.append(f"Every search model so far, counted by the value it has of each grid parameter: accurate "
+                     f"(validation accuracy >= {_ACCURATE}) and silent failures among them.")
+        for modality, problem in dict.fromkeys(by_value[["modality", "problem"]].itertuples(index=False)):
+            lines += _grid_value_lines(by_value, modality, problem, cfg.bad_iauc)
     lines += _retraining_so_far(models, cfg)
     lines.append(_section_provenance(page))
     return "\n\n".join(line for line in lines if line) + "\n"

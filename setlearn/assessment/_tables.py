@@ -523,6 +523,63 @@ def table_silent_failures(models, *, accuracy=0.9, iauc=0.9):
     return table.reset_index()[["modality", "problem", "n_accurate", "pct_good_iauc", "min_iauc_roc"]]
 
 
+@validate_params({"models": _ROWS, "parameters": [list, tuple], "accuracy": _SHARE, "bad_iauc": _SHARE},
+                 prefer_skip_nested_validation=True)
+def table_search_by_grid_value(models, parameters, *, accuracy=0.9, bad_iauc=0.65):
+    """Where in the grid the search's models learn, and where the accurate ones explain badly.
+
+    One row per task, grid parameter and value, over every search model that has that
+    value: it answers "do silent failures appear anywhere in the grid?" from the search
+    alone (every configuration x seed), before or without the retraining.
+
+    Parameters
+    ----------
+    models : pandas.DataFrame
+        Rows of ``models.csv``; only search rows are counted.
+    parameters : list of str
+        The grid's parameters (columns of ``models``), e.g. ``["hidden_size", "attention_size"]``.
+    accuracy : float, default=0.9
+        A model is accurate when its validation accuracy is at least this.
+    bad_iauc : float, default=0.65
+        An accurate model with iAUC-ROC at most this is a silent failure.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns modality, problem, parameter, value, n_models, n_accurate, n_silent (accurate
+        models with iAUC-ROC <= ``bad_iauc``), mean_iauc_roc (all models) and
+        lowest_accurate_iauc_roc (NaN without an accurate model).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from setlearn.assessment import table_search_by_grid_value
+    >>> rows = pd.DataFrame({"problem": "mil", "modality": "gaussian", "stage": "search",
+    ...     "hidden_size": [2, 2, 8], "valid_accuracy": [0.5, 0.95, 1.0], "iauc_roc": [0.5, 0.3, 0.99]})
+    >>> table_search_by_grid_value(rows, ["hidden_size"])[["value", "n_accurate", "n_silent"]].values.tolist()
+    [[2, 1, 1], [8, 1, 0]]
+    """
+    missing = [name for name in parameters if name not in models.columns]
+    if missing:
+        raise ValueError(f"models has no column for the grid parameters {missing}; pass the grid's parameter "
+                         f"names (columns of models.csv such as 'hidden_size').")
+    search = models[models["stage"] == "search"]
+    accurate = search["valid_accuracy"] >= accuracy
+    search = search.assign(accurate=accurate, silent=accurate & (search["iauc_roc"] <= bad_iauc),
+                           accurate_iauc=search["iauc_roc"].where(accurate))
+    parts = []
+    for name in parameters:
+        part = search.groupby(["modality", "problem", name], sort=True).agg(
+            n_models=("iauc_roc", "size"), n_accurate=("accurate", "sum"), n_silent=("silent", "sum"),
+            mean_iauc_roc=("iauc_roc", "mean"), lowest_accurate_iauc_roc=("accurate_iauc", "min"))
+        parts.append(part.reset_index().rename(columns={name: "value"}).assign(parameter=name))
+    columns = ["modality", "problem", "parameter", "value", "n_models", "n_accurate", "n_silent",
+               "mean_iauc_roc", "lowest_accurate_iauc_roc"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -540,6 +597,12 @@ def _markdown(frame, floatfmt="{:.2f}"):
     return "\n".join(lines)
 
 
+def _grid_parameters(config, models):
+    """The grid's parameters over all modalities, in the grid's order, that ``models`` has as columns."""
+    names = dict.fromkeys(name for modality in config.modalities for name in config.grid[modality])
+    return [name for name in names if name in models.columns]
+
+
 def write_tables(record):
     """Compute every table of a finished run and write them to ``tables/`` (CSV and Markdown).
 
@@ -554,7 +617,8 @@ def write_tables(record):
         ``top_configurations`` (Table 1), ``accuracy_vs_iauc`` (per configuration) and
         ``accuracy_vs_iauc_by_task`` (Table 2 as the study reports it), ``bad_models`` (bad models
         per task by kind) and ``bad_model_kinds`` (every bad model and its kind), ``ensembles``
-        (Table 3), ``silent_failures``, ``bad_by_ensemble_size``, ``explainers``, rows in the
+        (Table 3), ``silent_failures``, ``search_by_grid_value`` (the search's models per grid value),
+        ``bad_by_ensemble_size``, ``explainers``, rows in the
         config's order of tasks;
         and ``audit`` (written as CSV only) when the run has audit rows.
     """
@@ -568,6 +632,8 @@ def write_tables(record):
         "bad_model_kinds": classify_bad_models(models, bad_iauc=config.bad_iauc),
         "ensembles": table_ensembles(models, ensembles, bad_iauc=config.bad_iauc),
         "silent_failures": table_silent_failures(models),
+        "search_by_grid_value": table_search_by_grid_value(models, _grid_parameters(config, models),
+                                                           bad_iauc=config.bad_iauc),
         "bad_by_ensemble_size": bad_fraction_by_ensemble_size(models, ensembles, bad_iauc=config.bad_iauc),
         "explainers": table_explainers(models, ensembles, list(config.explainers), bad_iauc=config.bad_iauc),
     }

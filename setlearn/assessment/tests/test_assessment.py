@@ -17,6 +17,7 @@ from setlearn.assessment import (
     load_config,
     table_accuracy_vs_iauc,
     table_ensembles,
+    table_search_by_grid_value,
     table_silent_failures,
     table_top_configurations,
     top_configurations,
@@ -246,6 +247,26 @@ def test_table_silent_failures_exact():
     assert table.loc["mil", "pct_good_iauc"] == pytest.approx(100 * 14 / 16)
     assert table.loc["mil", "min_iauc_roc"] == pytest.approx(0.6)
     assert table.loc["all", "n_accurate"] == 16
+
+
+def test_table_search_by_grid_value_counts_every_search_model_once_per_parameter():
+    rows = pd.DataFrame({
+        "problem": "mil", "modality": "gaussian",
+        "stage": ["search"] * 5 + ["retrain"],
+        "hidden_size": [2, 2, 2, 8, 8, 2], "attention_size": [1, 4, 4, 1, 4, 4],
+        "valid_accuracy": [0.5, 0.95, 1.0, 0.92, 1.0, 1.0], "iauc_roc": [0.5, 0.3, 0.9, 0.6, 0.99, 0.1]})
+    table = table_search_by_grid_value(rows, ["hidden_size", "attention_size"]).set_index(["parameter", "value"])
+    # The retrain row (iAUC 0.1) is not a search model.
+    assert table.loc[("hidden_size", 2), ["n_models", "n_accurate", "n_silent"]].tolist() == [3, 2, 1]
+    assert table.loc[("hidden_size", 8), ["n_models", "n_accurate", "n_silent"]].tolist() == [2, 2, 1]
+    assert table.loc[("attention_size", 1), ["n_models", "n_accurate", "n_silent"]].tolist() == [2, 1, 1]
+    assert table.loc[("attention_size", 4), ["n_models", "n_accurate", "n_silent"]].tolist() == [3, 3, 1]
+    assert table.loc[("hidden_size", 2), "lowest_accurate_iauc_roc"] == pytest.approx(0.3)
+    assert table.loc[("hidden_size", 2), "mean_iauc_roc"] == pytest.approx((0.5 + 0.3 + 0.9) / 3)
+    stricter = table_search_by_grid_value(rows, ["hidden_size"], bad_iauc=0.55).set_index("value")
+    assert stricter["n_silent"].tolist() == [1, 0]
+    with pytest.raises(ValueError, match=r"no column for the grid parameters \['depth'\]"):
+        table_search_by_grid_value(rows, ["hidden_size", "depth"])
 
 
 def test_table_arguments_are_checked_with_what_to_fix():
@@ -1025,6 +1046,8 @@ def test_a_run_stopped_in_its_search_reports_its_progress(tmp_path):
     assert "1 of 2 search models, retraining not started" in text
     # One seed per configuration: the model trained completes its configuration, which is ranked.
     assert "1 of 2 configurations complete" in text and "| 1 | h" in text
+    # Every search model so far, by grid value: one model under each parameter.
+    assert "### The search so far by grid value" in text and "| hidden size | 4 | 1 |" in text
 
 
 def test_a_resume_on_other_bags_is_refused(tmp_path, monkeypatch):

@@ -380,6 +380,23 @@ def test_configuration_ids_are_decoded(worse):
     assert "hidden size | attention size | featurizer depth | classifier depth" in text
 
 
+def test_the_search_by_grid_value_counts_the_search_models_in_the_report(tmp_path):
+    models = _models(SINGLE)
+    search = models["stage"] == "search"
+    # One accurate search model of attention size 4 explains badly: a silent failure of the search.
+    bad = models.index[search & (models["config_id"] == "h4-a4-f1-c1")][0]
+    models.loc[bad, "iauc_roc"] = 0.2
+    result = _result(tmp_path, models, _ensembles(CLEAN))
+    table = result.tables["search_by_grid_value"].set_index(["parameter", "value"])
+    assert table.loc[("attention_size", 4), ["n_models", "n_accurate", "n_silent"]].tolist() == [2, 2, 1]
+    assert table.loc[("hidden_size", 4), ["n_models", "n_silent"]].tolist() == [4, 1]
+    text = result.report.read_text()
+    assert "## The search by grid value" in text
+    assert "1 of 4 accurate search models are silent failures" in text
+    assert "attention size 4 (1)" in text and "attention size 2 (" not in text
+    assert (tmp_path / "tables" / "search_by_grid_value.csv").exists()
+
+
 def test_report_sections_are_a_list(worse, monkeypatch):
     # Adding a section is one line: the report is the sections' Markdown, in order.
     monkeypatch.setattr(_report, "_SECTIONS", [*_report._SECTIONS, lambda result: "## Audit\n\nok"])
