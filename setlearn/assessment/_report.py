@@ -845,31 +845,42 @@ def _section_reading_guide(page):
   (bags, epochs, retrains) and with the data generator."""
 
 
+def _reproducibility(versions, command, items, *, device=None):
+    """The "Reproducibility" section of a report (a run's or a sweep's): one block, one format.
+
+    ``versions``: ``{package: version}``; ``items``: ``(label, text)`` pairs between the command
+    and the machine (the configuration, how to reproduce, the wall time); ``device``: where the
+    models were trained, when the report knows it.
+    """
+    machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs"
+    if device is not None:
+        machine += f"; models trained on\n  device `{device}`"
+    lines = [f"- **Study:** {CITATION}",
+             f"- **Versions:** {', '.join(f'{name} {version}' for name, version in versions.items())}; "
+             f"Python {platform.python_version()}.",
+             f"- **Command:** `{command}`",
+             *(f"- **{label}:** {text}" for label, text in items),
+             f"- **Machine:** {machine}.",
+             f"- **Written:** {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC."]
+    # Not "Provenance": a reader (and a test) looking for a stray "nan" would find one in it.
+    return "## Reproducibility\n\n" + "\n".join(lines)
+
+
 def _section_provenance(page):
     cfg = page.config
     preset, _, overrides = _preset_and_overrides(cfg)
-    versions = ", ".join(f"{name} {version}" for name, version in page.record.versions.items())
     fit_time = float(page.models["fit_time_s"].sum()) if "fit_time_s" in page.models else float("nan")
     trained = (f"{page.n_new_models} of {len(page.models)} models were trained by this call"
                + ("" if page.n_new_models == len(page.models) else
                   " (the others come from an earlier call on the same folder)"))
-    device = cfg.estimator_params.get("device", "cpu")
     override_lines = "\n".join(f"  - {line}" for line in overrides) if overrides else "  none"
-    # Not "Provenance": a reader (and a test) looking for a stray "nan" would find one in it.
-    return f"""## Reproducibility
-
-- **Study:** {CITATION}
-- **Versions:** {versions}; Python {platform.python_version()}.
-- **Command:** `{page.record.command}`
-- **Configuration:** preset `{preset}`; overrides:
-{override_lines}
-- **Reproduce:** `setlearn assess --preset {preset} --config {page.out / 'config.json'} --out NEW_FOLDER`
-  (`config.json` holds the whole resolved configuration).
-- **Wall time:** {page.elapsed_s:.0f} s for this call up to the report; {trained}. Training time summed
-  over all models: {fit_time:.0f} s.
-- **Machine:** {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs; models trained on
-  device `{device}`.
-- **Written:** {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC."""
+    return _reproducibility(page.record.versions, page.record.command, [
+        ("Configuration", f"preset `{preset}`; overrides:\n{override_lines}"),
+        ("Reproduce", f"`setlearn assess --preset {preset} --config {page.out / 'config.json'} --out NEW_FOLDER`\n"
+                      f"  (`config.json` holds the whole resolved configuration)."),
+        ("Wall time", f"{page.elapsed_s:.0f} s for this call up to the report; {trained}. Training time summed\n"
+                      f"  over all models: {fit_time:.0f} s."),
+    ], device=cfg.estimator_params.get("device", "cpu"))
 
 
 # The report, in order. A section returns Markdown, or "" to leave itself out.

@@ -11,9 +11,6 @@ what the study says of the same experiment (its Fig. S.7 and S.8).
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -22,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._paper import PAPER_SIDE_EXPERIMENTS
-from ._report import CITATION, _facet, _join, _task, _write_report_files
+from ._report import CITATION, _facet, _join, _reproducibility, _task, _write_report_files
 from ._store import _folder_lock, _prepare_folder
 from ._tables import _markdown, _retrained, _write_table
 
@@ -380,8 +377,7 @@ def _write_sweep_report(config, out, runs, table, figure_path, caption, *, n_new
                   f"for it, so its numbers here are read off the figure and approximate.")
     else:
         beside = f"The study has no side experiment over {sweep.parameter}: there is nothing to set beside ours."
-    versions = ", ".join(f"{name} {version or 'not installed'}"
-                         for name, version in package_versions(REPORT_PACKAGES).items())
+    versions = {name: version or "not installed" for name, version in package_versions(REPORT_PACKAGES).items()}
     text = f"""# setlearn assess report: {title}
 
 {CITATION}
@@ -416,14 +412,9 @@ and model seeds from the same `seed`, so the values are compared on the same dra
 
 {_markdown(links)}
 
-## Reproducibility
-
-- **Study:** {CITATION}
-- **Versions:** {versions}; Python {platform.python_version()}.
-- **Command:** `{_command()}`
-- **Configuration:** `config.json` (the sweep included); every sub-run's own in its folder.
-- **Wall time:** {elapsed_s:.0f} s for this call; {n_new_models} models trained by it.
-- **Machine:** {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs.
-- **Written:** {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.
+{_reproducibility(versions, _command(), [
+    ("Configuration", "`config.json` (the sweep included); every sub-run's own in its folder."),
+    ("Wall time", f"{elapsed_s:.0f} s for this call; {n_new_models} models trained by it."),
+])}
 """
     return _write_report_files(out, text, f"setlearn assess report: sweep over {sweep.parameter}")
