@@ -375,18 +375,25 @@ def _machine_memory():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+# Peak bytes per instance value of making a split's bags, at the largest any maker reached when
+# measured (tracemalloc, 200 bags of 250, MIL/AND/XOR, default composition; 2026-12-03): the
+# Gaussian maker draws every slot each of its populations could fill, in float64 then float32
+# (MIL 97, AND and XOR 145), CyTOF and image pools gather float32 copies (8.3 and 4.5). Tested
+# against the makers (test_the_memory_estimate_covers_what_the_makers_take), so a maker that
+# comes to need more fails a test instead of passing this check and swapping.
+_PEAK_BYTES_PER_VALUE = {"gaussian": 150}
+_PEAK_BYTES_PER_VALUE_POOLED = 9
+
+
 def _check_memory(config, modality, instance_shape):
     """Refuse data that could not fit in this machine's memory, before any of it is made.
 
-    Every worker holds a task's three splits as float32 instances (4 bytes a value, and
-    a copy while bags are made: 8). The Gaussian maker draws its instances first, in
-    float64 and then float32, for every slot each of its (up to 3) populations could
-    fill, twice the mean under the default composition: 3 x 2 x 12 = 72 bytes a value
-    at its peak. An oversized ``n_train_bags`` or ``bag_size`` would otherwise end in a
-    ``MemoryError`` deep in numpy, or in the machine swapping.
+    Counted as if all three splits were made at once, each at the maker's measured peak
+    (``_PEAK_BYTES_PER_VALUE``). An oversized ``n_train_bags`` or ``bag_size`` would
+    otherwise end in a ``MemoryError`` deep in numpy, or in the machine swapping.
     """
     n_bags = config["n_train_bags"] + config["n_valid_bags"] + config["n_test_bags"]
-    per_instance = (72 if modality == "gaussian" else 8) * math.prod(instance_shape)
+    per_instance = _PEAK_BYTES_PER_VALUE.get(modality, _PEAK_BYTES_PER_VALUE_POOLED) * math.prod(instance_shape)
     needed = n_bags * config["bag_size"] * per_instance
     available = _machine_memory()
     if needed > available:

@@ -759,6 +759,32 @@ def test_values_only_training_would_reject_are_refused_before_the_folder_exists(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("modality", ["gaussian", "digits", "cytof"])
+def test_the_memory_estimate_covers_what_the_makers_take(modality):
+    """The refusal's bytes per value are at least the makers' measured peak (tracemalloc)."""
+    import math
+    import tracemalloc
+
+    from setlearn.assessment import _config
+    from setlearn.datasets import make_bags
+
+    extra = {"pool": "train"} if modality == "digits" else {}
+    per_value = _config._PEAK_BYTES_PER_VALUE.get(modality, _config._PEAK_BYTES_PER_VALUE_POOLED)
+    measured = {}
+    for problem in ["mil", "and", "xor"]:
+        make_bags(problem, modality, n_bags=2, bag_size=4, random_state=0, **extra)  # a pool is loaded once
+        tracemalloc.start()
+        try:
+            X = make_bags(problem, modality, n_bags=200, bag_size=250, random_state=0, **extra)[0]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        measured[problem] = peak / (200 * 250 * math.prod(X[0].shape[1:]))
+    assert max(measured.values()) <= per_value, measured
+    # Not so loose that it refuses data that would fit.
+    assert max(measured.values()) > per_value / 2.5, measured
+
+
 def test_report_only_keys_may_change_on_resume(tmp_path):
     out = tmp_path / "run"
     setlearn.assess("smoke", config=TINY, out=out, max_models=1, verbose=False)
