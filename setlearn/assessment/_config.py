@@ -927,6 +927,13 @@ def load_config(preset="quick", config=None):
         For an unknown preset or key (with a did-you-mean), a wrong type, an
         empty grid, ``top_k`` larger than a grid, an unknown problem or modality.
 
+    Notes
+    -----
+    Validating loads torch: every grid point is checked by the estimator's own parameter
+    validation and by building its network on the data's instance shape (what only the data
+    decides, such as a CNN on vectors, is refused here, before an output folder exists).
+    ``import setlearn.assessment`` alone does not load torch.
+
     Examples
     --------
     >>> from setlearn.assessment import load_config
