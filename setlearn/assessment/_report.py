@@ -293,6 +293,28 @@ def _pca_figures(record, labels):
     return figures
 
 
+def _search_figure(models, cfg):
+    """Validation accuracy against test iAUC-ROC of every search model, one panel per task.
+
+    ``(figure, caption)``, or None without search models. The study's Fig. 4 is drawn over
+    the retrained models; this one covers the whole grid (every configuration x seed), which
+    is where a silent failure outside the top configurations shows.
+    """
+    from setlearn import plotting
+
+    search = models[models["stage"] == "search"]
+    if search.empty:
+        return None
+    figure = _facet(list(search.groupby(["modality", "problem"])),
+                    functools.partial(plotting.plot_accuracy_vs_iauc, good=_ACCURATE),
+                    "Validation accuracy vs test iAUC-ROC, search models", cfg)
+    caption = (f"Every search model ({len(search)}: each configuration of the grid x its seeds), validation "
+               f"accuracy against test iAUC-ROC, per task, drawn as Fig. 4 is. Each cell prints its number of "
+               f"models; dashed lines at accuracy {_ACCURATE} and iAUC-ROC {_GOOD_IAUC}. The counts per grid "
+               f"value are in *The search by grid value*.")
+    return figure, caption
+
+
 def _figures(record, tables):
     """Every figure of the report, drawn but not saved: ``{name: (figure, caption)}``."""
     from setlearn import plotting
@@ -343,6 +365,9 @@ def _figures(record, tables):
             f"{_ACCURATE} and iAUC-ROC {_GOOD_IAUC}: models right of the vertical line and below the horizontal "
             f"one are accurate but explain worse than {_GOOD_IAUC}."),
     }
+    search_figure = _search_figure(record.models, cfg)
+    if search_figure is not None:
+        figures["search_accuracy_vs_iauc"] = search_figure
     if len(record.ensembles):  # with max_ensemble_size 1 the curve would be a single point
         curve = tables["bad_by_ensemble_size"]
         figures["bad_vs_ensemble_size"] = (
@@ -795,6 +820,7 @@ def _section_figures(page):
 _FIGURE_TITLES = {"iauc_by_configuration": "iAUC-ROC per configuration (the study's Fig. 2)",
                   "accuracy_vs_iauc_all": "accuracy against iAUC-ROC, all models (the study's Fig. 4)",
                   "accuracy_vs_iauc": "accuracy against iAUC-ROC per task (the study's Fig. S.19)",
+                  "search_accuracy_vs_iauc": "accuracy against iAUC-ROC, every search model",
                   "bad_vs_ensemble_size": "bad explanations against ensemble size (the study's Fig. S.22)"}
 
 
@@ -951,7 +977,7 @@ def _write_report(page, text=None, title="setlearn assess report"):
     return _write_report_files(page.out, _report_markdown(page) if text is None else text, title)
 
 
-def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
+def _progress_markdown(page, *, search_total, retrain_total, top_k=10, figure_path=None, figure_caption=""):
     """The report of a run stopped before its end: how far it got, and its search so far.
 
     Only the search rows can be read before the search ends, and none of them is a result
@@ -1009,6 +1035,8 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10):
                      f"(validation accuracy >= {_ACCURATE}) and silent failures among them.")
         for modality, problem in dict.fromkeys(by_value[["modality", "problem"]].itertuples(index=False)):
             lines += _grid_value_lines(by_value, modality, problem, cfg.bad_iauc)
+        if figure_path is not None:
+            lines.append(f"![search_accuracy_vs_iauc](figures/{figure_path.name})\n\n*Figure.* {figure_caption}")
     lines += _retraining_so_far(models, cfg)
     lines.append(_section_provenance(page))
     return "\n\n".join(line for line in lines if line) + "\n"
@@ -1040,6 +1068,18 @@ def _retraining_so_far(models, cfg):
 
 
 def _write_progress_report(page, *, search_total, retrain_total):
-    """Write ``report.md`` (and ``report.html``) of a run stopped before its end; returns its path."""
-    return _write_report(page, _progress_markdown(page, search_total=search_total, retrain_total=retrain_total),
-                         "setlearn assess report (run in progress)")
+    """Write ``report.md`` (and ``report.html``) of a run stopped before its end; returns its path.
+
+    With its one figure, the search so far (:func:`_search_figure`), in ``figures/``.
+    """
+    path, caption = None, ""
+    search_figure = _search_figure(page.models, page.config)
+    if search_figure is not None:
+        figure, caption = search_figure
+        folder = page.out / "figures"
+        folder.mkdir(exist_ok=True)
+        path = folder / "search_accuracy_vs_iauc.png"
+        figure.savefig(path, dpi=110)
+    text = _progress_markdown(page, search_total=search_total, retrain_total=retrain_total,
+                              figure_path=path, figure_caption=caption)
+    return _write_report(page, text, "setlearn assess report (run in progress)")
