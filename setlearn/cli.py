@@ -8,6 +8,7 @@ Examples
     $ setlearn assess --preset smoke --out results/smoke
     $ setlearn assess --preset paper --scheduler tcp://scheduler:8786
     $ setlearn assess --config my-study.toml --n-jobs 2
+    $ setlearn status results/smoke        # how far a (running) run has got
 """
 
 import argparse
@@ -56,6 +57,13 @@ def _parser():
     assess.add_argument("--print-config", action="store_true",
                         help="print the resolved configuration as JSON and exit (a starting point for --config)")
     assess.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no summary")
+    status = commands.add_parser(
+        "status",
+        help="how far a run folder has got (safe while a run writes it)",
+        description=("Per task: search, retraining and ensembles stored of their totals, the silent failures "
+                     "so far, and whether a run is writing the folder now. Reads the folder only."),
+    )
+    status.add_argument("out", metavar="DIR", help="a folder written by setlearn assess")
     return parser
 
 
@@ -125,6 +133,23 @@ def _run_assess(args):
     return 0
 
 
+def _status(args):
+    try:
+        from setlearn.assessment import ConfigError, run_status
+
+        print(run_status(args.out).summary())
+        return 0
+    except ConfigError as exc:
+        print(f"setlearn status: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"setlearn status: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv=None):
     """Entry point of the ``setlearn`` command; returns the exit status.
 
@@ -142,5 +167,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "assess":
         return _assess(args)
+    if args.command == "status":
+        return _status(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 

@@ -35,6 +35,7 @@ Examples
 from ._runner import AssessmentResult, assess
 from ._config import AssessmentWarning, ClusterError, ConfigError, StudyConfig, load_config, preset_names
 from ._record import StudyRecord
+from ._status import RunStatus, TaskStatus, run_status
 from ._tables import bad_fraction_by_ensemble_size, table_accuracy_vs_iauc, table_ensembles, table_silent_failures, table_top_configurations, top_configurations
 from ._tables import classify_bad_models, table_accuracy_vs_iauc_by_task, table_bad_models, table_search_by_grid_value
 from ._paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
@@ -52,6 +53,9 @@ __all__ = [
     "AssessmentWarning",
     "load_config",
     "preset_names",
+    "run_status",
+    "RunStatus",
+    "TaskStatus",
     "top_configurations",
     "table_top_configurations",
     "table_accuracy_vs_iauc",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import re
@@ -206,7 +207,9 @@ class StudyRecord:
         path = self.out / file
         if not path.exists():
             return None
-        frame = _read_rows(path, columns, types)
+        text = path.read_bytes()
+        # A run appending to the file may be in the middle of a row: read whole lines only.
+        frame = _read_rows(io.BytesIO(text[: text.rfind(b"\n") + 1]), columns, types)
         return frame if name == "audit" else frame.sort_values(key, ignore_index=True)
 
     @functools.cached_property
