@@ -15,6 +15,7 @@ import socket
 import time
 from pathlib import Path
 
+from ._config import ConfigError
 from ._store import _HOLDER_NAME
 
 _ACCURATE = 0.9  # validation accuracy of an "accurate" model, as in the report
@@ -194,7 +195,8 @@ def run_status(out):
     Raises
     ------
     ConfigError
-        When ``out`` is not a folder of ``setlearn assess`` (no readable ``config.json``).
+        When ``out`` is not a folder of ``setlearn assess`` (no readable ``config.json``), or is
+        a sweep's folder (its values are runs of their own, in ``out/sweep/``).
 
     Examples
     --------
@@ -212,6 +214,12 @@ def run_status(out):
     out = Path(out)
     record = StudyRecord.open(out)
     cfg = record.config
+    if cfg.sweep is not None:
+        # A sweep's own folder holds no models: every value is a run of its own.
+        runs = sorted(p.name for p in (out / "sweep").glob("*") if p.is_dir()) if (out / "sweep").is_dir() else []
+        raise ConfigError(f"{out} is a sweep over {cfg.sweep.parameter}: each value is a run of its own, in "
+                          f"{out / 'sweep'} ({', '.join(runs) or 'none started yet'}); run setlearn status on one "
+                          f"of them.")
     models, ensembles = record.models, record.ensembles
     tasks = []
     for modality in cfg.modalities:

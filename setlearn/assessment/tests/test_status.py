@@ -88,3 +88,16 @@ def test_the_cli_prints_the_status_or_one_line_of_error(partial, tmp_path, capsy
     assert err.startswith("setlearn status: error: ") and "a folder of setlearn assess?" in err and "Traceback" not in err
     with pytest.raises(ConfigError, match="a folder of setlearn assess"):
         run_status(tmp_path / "missing")
+
+
+def test_a_sweep_folder_points_to_its_runs():
+    from pathlib import Path
+
+    side = Path(__file__).resolve().parents[3] / "docs" / "results" / "side-s7"
+    if not side.exists():
+        pytest.skip("the committed side-s7 run is not in this tree")
+    with pytest.raises(ConfigError, match=r"is a sweep over witness_rate: each value is a run of its own, in .*"
+                                          r"witness_rate=0.01.*run setlearn status on one of them"):
+        run_status(side)
+    (task,) = run_status(side / "sweep" / "witness_rate=0.01").tasks
+    assert task.retrain_done == task.retrain_total
