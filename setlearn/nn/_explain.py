@@ -110,6 +110,7 @@ class MilliSampling:
             raise ValueError(f"beta must be a finite float >= 0 (the inclusion curve's decay), got {self.beta!r}.")
         object.__setattr__(self, "n_samples", int(self.n_samples))
 
+
 #: Integrated Gradients: captum's midpoint Riemann sum with this many steps
 #: along the straight path from the all-zero baseline to the input. On ReLU
 #: networks (kinks along the path) it met completeness 2x more closely than
