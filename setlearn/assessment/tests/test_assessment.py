@@ -343,12 +343,13 @@ def test_smoke_preset_end_to_end(smoke_run):
         assert result.models[column].between(0, 1).all(), column
     assert set(result.tables) == {"top_configurations", "accuracy_vs_iauc", "accuracy_vs_iauc_by_task",
                                   "bad_models", "bad_model_kinds", "ensembles", "silent_failures",
-                                  "bad_by_ensemble_size", "audit", "explainers"}
+                                  "search_by_grid_value", "bad_by_ensemble_size", "audit", "explainers"}
     for name in ["models.csv", "ensembles.csv", "config.json", "report.md", "tables/top_configurations.md",
                  "tables/ensembles.csv", "tables/accuracy_vs_iauc_by_task.md", "tables/bad_models.md",
                  "figures/iauc_by_configuration.png", "figures/accuracy_vs_iauc.png",
                  "figures/accuracy_vs_iauc_all.png", "figures/gaussian_mil_attention_pca.png",
-                 "figures/bad_vs_ensemble_size.png"]:
+                 "figures/bad_vs_ensemble_size.png", "figures/search_accuracy_vs_iauc.png",
+                 "tables/search_by_grid_value.csv"]:
         assert (out / name).is_file(), name
     assert len(list((out / "attention").glob("*.npz"))) == n_retrain
     report = (out / "report.md").read_text()
