@@ -80,6 +80,17 @@ def _one_line_warnings(show_others):
     return show
 
 
+def _os_error(command, exc):
+    """Print an OSError as one line and return the exit status 1.
+
+    A path too long, a file that cannot be read, a full disk: the operating system's
+    reason and the path are what the user needs, not a traceback.
+    """
+    where = f": {exc.filename}" if exc.filename else ""
+    print(f"setlearn {command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+    return 1
+
+
 def _assess(args):
     # Everything, the first imports included, runs inside the handlers below: a
     # Ctrl-C in the first second or a bad path must end in one line, never a traceback.
@@ -97,11 +108,7 @@ def _assess(args):
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except OSError as exc:
-        # A path too long, a config file that cannot be read, a full disk: the
-        # operating system's reason and the path are what the user needs.
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"setlearn assess: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 1
+        return _os_error("assess", exc)
 
 
 def _run_assess(args):
@@ -143,9 +150,7 @@ def _status(args):
         print(f"setlearn status: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"setlearn status: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 1
+        return _os_error("status", exc)
     except KeyboardInterrupt:
         return 130
 

@@ -9,16 +9,14 @@ block nor disturb the run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import socket
 import time
 from pathlib import Path
 
 from ._config import ConfigError
-from ._store import _HOLDER_NAME
-
-_ACCURATE = 0.9  # validation accuracy of an "accurate" model, as in the report
+from ._report import _ACCURATE
+from ._store import _folder_holder, _holder_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,21 +156,19 @@ def _duration(seconds):
 
 def _writer(out):
     """(who holds the folder, whether that process is alive) from the lock's holder file."""
-    try:
-        holder = json.loads((out / _HOLDER_NAME).read_text())
-        pid, host, started = int(holder["pid"]), str(holder["host"]), str(holder["started"])
-    except (OSError, ValueError, KeyError, TypeError):
+    holder = _folder_holder(out)
+    if holder is None:
         return None, None
     alive = None
-    if host == socket.gethostname():
+    if holder["host"] == socket.gethostname():
         try:
-            os.kill(pid, 0)
+            os.kill(holder["pid"], 0)
             alive = True
         except ProcessLookupError:
             alive = False
         except PermissionError:  # another user's process: it exists
             alive = True
-    return f"process {pid} on {host}, started {started}", alive
+    return _holder_text(holder), alive
 
 
 def run_status(out):

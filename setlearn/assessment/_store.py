@@ -272,6 +272,20 @@ def _unwritable(out, exc):
                        f"choose a folder you can write to.")
 
 
+def _folder_holder(out):
+    """``{"pid", "host", "started"}`` of the run holding ``out`` (its lock's holder file), or None."""
+    try:
+        holder = json.loads((Path(out) / _HOLDER_NAME).read_text())
+        return {"pid": int(holder["pid"]), "host": str(holder["host"]), "started": str(holder["started"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _holder_text(holder):
+    """A holder of :func:`_folder_holder` as the messages name it."""
+    return f"process {holder['pid']} on {holder['host']}, started {holder['started']}"
+
+
 @contextlib.contextmanager
 def _folder_lock(out):
     """Hold the output folder exclusively while a run uses it.
@@ -289,11 +303,8 @@ def _folder_lock(out):
         lock = FileLock(out / _LOCK_NAME)
         lock.acquire(timeout=0)  # never wait: a second run must fail at once
     except Timeout:
-        try:
-            holder = json.loads((out / _HOLDER_NAME).read_text())
-            who = f"process {holder['pid']} on {holder['host']}, started {holder['started']}"
-        except (OSError, ValueError, KeyError, TypeError):
-            who = "another process"
+        holder = _folder_holder(out)
+        who = "another process" if holder is None else _holder_text(holder)
         raise ConfigError(
             f"{out} is in use by another setlearn assess ({who}). Wait for it to finish or stop it, "
             f"or choose another --out."
