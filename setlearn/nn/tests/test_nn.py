@@ -255,8 +255,9 @@ def test_the_mlp_featurizes_padding_and_it_changes_nothing(monkeypatch, n_member
 @pytest.mark.parametrize("attention, pooling", [("tanh", "attention"), ("gated", "attention"), ("tanh", "additive"),
                                                 ("tanh", "max")])
 def test_stacked_members_train_step_by_step_as_each_member_alone(attention, pooling):
-    # Stacked members run features-major, a single member row-major (issue 23): the
-    # same batches and Adam steps must give every member the weights it gets alone.
+    # Stacked members share batched products (one for the first layer, baddbmm after
+    # it), a single member plain 2-D ones (issue 23): the same batches and Adam steps
+    # must give every member the weights it gets alone.
     # In float64, so that the test sees the math: in float32 the two layouts' sums
     # round differently, and Adam's normalised steps grow that to ~1e-5 in a dozen steps.
     rng = np.random.default_rng(0)
@@ -323,3 +324,75 @@ def test_cnn_pooling_before_relu_equals_relu_then_pooling(depth):
     torch.testing.assert_close(grads[0][0], grads[1][0], rtol=0, atol=1e-12)
     for g_fast, g_ref in zip(grads[0][1], grads[1][1]):
         torch.testing.assert_close(g_fast, g_ref, rtol=0, atol=1e-12)
+
+
+def test_sigmoid_tanh_is_tanh_in_value_and_gradient():
+    """The attention's tanh is computed as 2 sigmoid(2x) - 1 for speed (issue 23): the same function."""
+    from setlearn.nn._modules import _SigmoidTanh
+
+    x = torch.linspace(-30, 30, 20001, dtype=torch.float64).requires_grad_()
+    torch.autograd.gradcheck(_SigmoidTanh.apply, (x[::500].detach().clone().requires_grad_(),))
+    grad = torch.randn(len(x), dtype=torch.float64)
+    values = []
+    for tanh in (_SigmoidTanh.apply, torch.tanh):
+        x.grad = None
+        out = tanh(x)
+        out.backward(grad)
+        values.append((out.detach(), x.grad.clone()))
+    torch.testing.assert_close(values[0][0], values[1][0], rtol=0, atol=1e-15)
+    torch.testing.assert_close(values[0][1], values[1][1], rtol=0, atol=1e-14)
+    x32 = x.detach().float()
+    torch.testing.assert_close(_SigmoidTanh.apply(x32), torch.tanh(x32), rtol=0, atol=3e-7)
+    # Saturates exactly, and keeps the layout of a features-major view.
+    assert _SigmoidTanh.apply(torch.tensor([-100.0, 100.0])).tolist() == [-1.0, 1.0]
+    view = torch.randn(4, 9).t()
+    assert _SigmoidTanh.apply(view).stride() == view.stride()
+
+
+@pytest.mark.parametrize("attention, pooling", [("tanh", "attention"), ("gated", "attention"), ("tanh", "additive"),
+                                                ("mean", "attention")])
+def test_one_member_network_is_the_plain_formula(attention, pooling):
+    """A one-member network computes features-major (issue 23); values and gradients are the textbook layers'."""
+    torch.manual_seed(0)
+    net = AttentionMILNet((4,), 2, hidden_size=6, attention_size=3, featurizer_depth=2, classifier_depth=2,
+                          attention=attention, pooling=pooling, seeds=[3]).double()
+    x = torch.randn(5, 7, 4, dtype=torch.float64)
+    mask = torch.ones(5, 7, dtype=torch.bool)
+    mask[1, 4:] = mask[3, 2:] = False
+    x[~mask] = 0.0
+
+    def linear(layer, h):
+        return h @ layer.weight[0] + layer.bias[0, 0]
+
+    def reference(x):
+        h = x
+        for layer in net.featurizer.layers:
+            h = linear(layer, h) if hasattr(layer, "weight") else torch.relu(h)
+        pooling_ = net.pooling
+        if attention == "mean":
+            scores = torch.zeros(h.shape[:2], dtype=h.dtype)
+        else:
+            gate = torch.tanh(linear(pooling_.V, h))
+            if pooling_.U is not None:
+                gate = gate * torch.sigmoid(linear(pooling_.U, h))
+            scores = linear(pooling_.w, gate)[..., 0]
+        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+
+        def classify(z):
+            for layer in net.classifier:
+                z = linear(layer, z) if hasattr(layer, "weight") else torch.relu(z)
+            return z
+
+        if pooling == "additive":
+            return (weights[..., None] * classify(h)).sum(dim=1), weights
+        return classify((weights[..., None] * h).sum(dim=1)), weights
+
+    probe = torch.randn(5, 2, dtype=torch.float64)
+    results = []
+    for forward in (lambda x: tuple(t[0] for t in net(x, mask)), reference):
+        net.zero_grad()
+        logits, weights = forward(x)
+        (logits * probe).sum().backward()
+        results.append([logits.detach(), weights.detach()] + [p.grad.clone() for p in net.parameters()])
+    for ours, textbook in zip(*results):
+        torch.testing.assert_close(ours, textbook, rtol=0, atol=1e-12)
