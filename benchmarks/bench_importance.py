@@ -39,6 +39,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import setlearn.metrics
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _git import export_package  # noqa: E402
+
 # (name, test bags, instances per bag): the quick preset's and the study's test sets.
 SCALES = [("quick preset", 100, 50), ("study", 250, 250)]
 
@@ -136,10 +139,7 @@ def time_ensembles_stage(run, preset, baseline_rev, repeats):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "baseline-tree").mkdir()
-        archive = subprocess.run(["git", "-C", str(repo), "archive", baseline_rev, "setlearn"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(tmp / "baseline-tree")], input=archive, check=True)
-        trees = {"baseline": tmp / "baseline-tree", "new": repo}
+        trees = {"baseline": export_package(baseline_rev, tmp / "baseline-tree"), "new": repo}
         seconds = {side: [] for side in trees}
         for repeat in range(repeats):
             for side, tree in trees.items():
