@@ -9,17 +9,19 @@ and its children) and wall times, and of every stage's time (``AssessmentResult.
 
 ``--epochs`` overrides the preset's 500 epochs (through ``--config``, every other setting
 kept): at 500 epochs the baseline of issue #23 (``b70575a``, the last commit before its first
-change) takes about 1.5 hours of one core. With fewer epochs the stages that do not train
-(scoring, ensembles, audit, report) weigh more in both times, so the ratio is that of a
-shorter run, not of the preset's. Then the two ``models.csv`` are compared row by row: the
-data are the same on both sides (``make_bags`` is unchanged since ``b70575a``), but this tree
-trains the seeds of a configuration in stacks that share their batch order (docs/assessment.md,
-"Stacked seeds"), so rows agree only where the training is the same, and the comparison says
-how far apart the rest are.
+change) takes about 2 hours of one core (7,250 CPU s, computed from its stage times at 100
+epochs). With fewer epochs the stages that do not train (scoring, ensembles, audit, report)
+weigh more in both times, so the ratio is that of a shorter run, not of the preset's.
+
+Then the two ``models.csv`` are compared row by row: the data are the same on both sides
+(``make_bags`` is unchanged since ``b70575a``), but this tree trains the seeds of a
+configuration in stacks that share their batch order (docs/assessment.md, "Stacked seeds"), so
+rows agree only where the training is the same, and the comparison says how far apart the
+rest are.
 
 Usage::
 
-    python benchmarks/bench_study.py --baseline-rev b70575a [--epochs 50] [--preset study]
+    python benchmarks/bench_study.py --baseline-rev b70575a [--epochs 100] [--preset study]
 """
 
 import argparse
@@ -82,7 +84,7 @@ def compare_rows(baseline_out, new_out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-rev", required=True, help="git revision to compare against (issue #23: b70575a)")
-    parser.add_argument("--epochs", type=int, default=50, help="max_epochs of every model (the preset: 500)")
+    parser.add_argument("--epochs", type=int, default=100, help="max_epochs of every model (the preset: 500)")
     parser.add_argument("--preset", default="study")
     args = parser.parse_args(argv)
     preset = json.loads((REPO / "setlearn" / "assessment" / "presets" / f"{args.preset}.json").read_text())
