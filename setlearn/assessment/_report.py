@@ -621,21 +621,30 @@ population over all retrained models of the task ("–": the task has no such po
 {_markdown(frame)}"""
 
 
-def _grid_value_lines(table, modality, problem, bad_iauc):
-    """One task's rows of ``search_by_grid_value`` as a sentence and a Markdown table ([] if none)."""
+def _grid_value_lines(table, modality, problem, bad_iauc, *, with_count=True):
+    """One task's rows of ``search_by_grid_value`` as a sentence and a Markdown table ([] if none).
+
+    ``with_count=False`` leaves the task's count of silent failures out of the sentence, for a
+    page that already states it (the progress report's task line).
+    """
     rows = table[(table["modality"] == modality) & (table["problem"] == problem)]
     if rows.empty:
         return []
     silent = rows[rows["n_silent"] > 0]
-    # Every search model has one value of each parameter: the first parameter's rows count them all.
-    first = rows[rows["parameter"] == rows["parameter"].iloc[0]]
-    n_models, n_accurate, n_silent = (int(first[c].sum()) for c in ("n_models", "n_accurate", "n_silent"))
-    share = _share_with_interval(n_silent, n_accurate) if n_accurate else "none accurate"
-    sentence = (f"**{_task(modality, problem)}**: {n_silent} of {n_accurate} accurate search models are silent "
-                f"failures (iAUC-ROC <= {bad_iauc}; {share}), of {n_models} search models in all.")
-    if len(silent):
-        sentence += " The grid values they have: " + _join(
-            [f"{_LONG_NAMES.get(r.parameter, r.parameter)} {r.value} ({r.n_silent})" for r in silent.itertuples()]) + "."
+    values = _join([f"{_LONG_NAMES.get(r.parameter, r.parameter)} {r.value} ({r.n_silent})"
+                    for r in silent.itertuples()]) if len(silent) else ""
+    if with_count:
+        # Every search model has one value of each parameter: the first parameter's rows count them all.
+        first = rows[rows["parameter"] == rows["parameter"].iloc[0]]
+        n_models, n_accurate, n_silent = (int(first[c].sum()) for c in ("n_models", "n_accurate", "n_silent"))
+        share = _share_with_interval(n_silent, n_accurate) if n_accurate else "none accurate"
+        sentence = (f"**{_task(modality, problem)}**: {n_silent} of {n_accurate} accurate search models are silent "
+                    f"failures (iAUC-ROC <= {bad_iauc}; {share}), of {n_models} search models in all.")
+        if len(silent):
+            sentence += f" The grid values they have: {values}."
+    else:
+        sentence = f"**{_task(modality, problem)}**: " + (
+            f"the silent failures' grid values: {values}." if len(silent) else "no silent failure so far.")
     frame = pd.DataFrame({
         "parameter": rows["parameter"].map(lambda name: _LONG_NAMES.get(name, name)), "value": rows["value"],
         "models": rows["n_models"], "accurate": rows["n_accurate"], "silent failures": rows["n_silent"],
@@ -1034,7 +1043,8 @@ def _progress_markdown(page, *, search_total, retrain_total, top_k=10, figure_pa
         lines.append(f"Every search model so far, counted by the value it has of each grid parameter: accurate "
                      f"(validation accuracy >= {_ACCURATE}) and silent failures among them.")
         for modality, problem in dict.fromkeys(by_value[["modality", "problem"]].itertuples(index=False)):
-            lines += _grid_value_lines(by_value, modality, problem, cfg.bad_iauc)
+            # The task lines above already count the silent failures.
+            lines += _grid_value_lines(by_value, modality, problem, cfg.bad_iauc, with_count=False)
         if figure_path is not None:
             lines.append(f"![search_accuracy_vs_iauc](figures/{figure_path.name})\n\n*Figure.* {figure_caption}")
     lines += _retraining_so_far(models, cfg)

@@ -1075,6 +1075,10 @@ def test_a_run_stopped_in_its_search_reports_its_progress(tmp_path):
     assert "1 of 2 configurations complete" in text and "| 1 | h" in text
     # Every search model so far, by grid value: one model under each parameter.
     assert "### The search so far by grid value" in text and "| hidden size | 4 | 1 |" in text
+    # The task's count of silent failures is stated once, in its task line, not again by grid value.
+    grid_part = text.split("### The search so far by grid value")[1]
+    assert "accurate search models are silent failures" not in grid_part
+    assert "no silent failure so far." in grid_part or "the silent failures' grid values:" in grid_part
 
 
 def test_a_resume_on_other_bags_is_refused(tmp_path, monkeypatch):
