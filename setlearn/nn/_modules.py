@@ -108,20 +108,17 @@ class StackedLinear(nn.Module):
         # (E, M, out) view of an (E, out, M) tensor: with a handful of features,
         # products and element-wise layers run along the long instance axis,
         # 4-7x faster for one member's (25,000 x 4) @ (4 x 8) product, forward
-        # and backward, than (M, out) rows (benchmarks/README.md, issue 23).
+        # and backward, than (M, out) rows (benchmarks/bench_layout.py, issue 23).
         # Any input layout is accepted.
         if n_members == 1 or self.shared_input:
             # One 2-D product for all members: (E * out, in) @ (in, M).
-            x = x.reshape(-1, n_in).t()
-            if self.shared_input:
-                # The network's input, instances-major: a features-major copy (one
-                # pass over a few features) halves this layer's backward pass, the
-                # weight gradient (E * out, M) @ (M, in) (benchmarks/README.md).
-                x = x.contiguous()
+            # The network's input stays instances-major: a features-major copy would
+            # halve the first layer's backward pass but costs more than it saves
+            # (benchmarks/bench_layout.py).
             out = torch.addmm(
                 self.bias.reshape(n_members * n_out, 1),
                 self.weight.transpose(1, 2).reshape(n_members * n_out, n_in),
-                x,
+                x.reshape(-1, n_in).t(),
             ).view(n_members, n_out, -1)
         else:
             out = torch.baddbmm(self.bias.transpose(1, 2), self.weight.transpose(1, 2), x.transpose(1, 2))
