@@ -107,8 +107,8 @@ class StackedLinear(nn.Module):
         # Members compute features-major, out^T = W^T x^T + b^T, and return the
         # (E, M, out) view of an (E, out, M) tensor: with a handful of features,
         # products and element-wise layers run along the long instance axis,
-        # 4-7x faster for one member's (25,000 x 4) @ (4 x 8) product, forward
-        # and backward, than (M, out) rows (benchmarks/bench_layout.py, issue 23).
+        # 2.5-5.5x faster for one member's (25,000 x 4) @ (4 x 8) product and its
+        # gradients than (M, out) rows (benchmarks/bench_layout.py, issue 23).
         # Any input layout is accepted.
         if n_members == 1 or self.shared_input:
             # One 2-D product for all members: (E * out, in) @ (in, M).
@@ -346,9 +346,9 @@ class _SigmoidTanh(torch.autograd.Function):
     """``tanh(x)`` computed as ``2 sigmoid(2x) - 1``, with tanh's own backward.
 
     The same function to float rounding (at most 2e-7 apart in float32), at
-    half the cost: on this CPU build torch's float32 ``tanh`` is 7x slower than
-    its ``sigmoid`` (365 us against 52 us for 100,000 values), and it was the
-    costliest element-wise pass of a study-scale step (benchmarks/README.md,
+    less cost: on this CPU build torch's float32 ``tanh`` is 6x slower than its
+    ``sigmoid`` (253 us against 41 us for 100,000 values), and it was the
+    costliest element-wise pass of a study-scale step (benchmarks/bench_layout.py,
     issue 23). The backward pass, ``grad * (1 - tanh^2)``, reads the output.
     """
 
